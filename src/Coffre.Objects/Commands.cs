@@ -1,0 +1,77 @@
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Integrity;
+
+namespace Coffre.Objects;
+
+/// <summary>
+/// A PUT: the plaintext body (read once, streamed), its announced length when known, the metadata
+/// to seal, and the integrity check to run on the plaintext digests once the body has been read
+/// (Content-MD5, a checksum header or trailer) — before the object becomes visible.
+/// </summary>
+public sealed record PutObjectCommand(
+    string Bucket,
+    string Name,
+    Stream Body,
+    long? Length,
+    ObjectMetadata Metadata,
+    string Principal,
+    ChecksumAlgorithm? Checksum = null,
+    Func<PlaintextDigests, ObjectStoreException?>? Verify = null);
+
+public sealed record UploadPartCommand(
+    string Bucket,
+    string Name,
+    string UploadId,
+    int PartNumber,
+    Stream Body,
+    long? Length,
+    string Principal,
+    ChecksumAlgorithm? Checksum = null,
+    Func<PlaintextDigests, ObjectStoreException?>? Verify = null);
+
+/// <summary>An opened object: its record, decrypted metadata and the plaintext of [Start, End).</summary>
+public sealed class ObjectReader : IDisposable
+{
+    private readonly ObjectBodyStream _body;
+
+    internal ObjectReader(ObjectRecord record, ObjectMetadata metadata, ObjectBodyStream body, long start, long end)
+    {
+        Record = record;
+        Metadata = metadata;
+        _body = body;
+        Start = start;
+        End = end;
+    }
+
+    public ObjectRecord Record { get; }
+    public ObjectMetadata Metadata { get; }
+    public Stream Body => _body;
+    public long Start { get; }
+    public long End { get; }
+    public long Length => End - Start;
+
+    /// <summary>Fetches the first part before any response is sent, so that backend and integrity errors can still be answered cleanly.</summary>
+    public Task PrepareAsync(CancellationToken ct = default) => _body.PrepareAsync(ct);
+
+    public void Dispose() => _body.Dispose();
+}
+
+public sealed class ObjectStoreOptions
+{
+    /// <summary>The key (name, alias or id) of buckets that have none of their own.</summary>
+    public string DefaultKey { get; set; } = "default";
+
+    /// <summary>Bucket name → key, for buckets bound to a key of their own.</summary>
+    public Dictionary<string, string> BucketKeys { get; set; } = new(StringComparer.Ordinal);
+
+    public int SegmentExponent { get; set; } = Crypto.StreamFormat.DefaultSegmentExponent;
+
+    /// <summary>S3's minimum size for every part but the last.</summary>
+    public long MinimumPartSize { get; set; } = 5L * 1024 * 1024;
+
+    /// <summary>S3's limit for one PUT or one part.</summary>
+    public long MaxStreamSize { get; set; } = 5L * 1024 * 1024 * 1024;
+
+    /// <summary>How long an unreferenced blob is kept before deletion, so that reads of a replaced version in flight finish.</summary>
+    public TimeSpan GarbageGracePeriod { get; set; } = TimeSpan.FromMinutes(15);
+}

@@ -1,0 +1,97 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+
+namespace Coffre.Objects.Integrity;
+
+/// <summary>
+/// Computes, in one pass over the plaintext, the MD5 that becomes the ETag and the one additional
+/// checksum a client asked for. Digests are what S3 clients compare against, so they cover the
+/// plaintext, never the ciphertext.
+/// </summary>
+public sealed class PlaintextDigests : IDisposable
+{
+    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    private readonly IncrementalHash? _sha;
+    private readonly NonCryptographicHashAlgorithm? _crc;
+
+    public ChecksumAlgorithm? Algorithm { get; }
+    public long Length { get; private set; }
+
+    public PlaintextDigests(ChecksumAlgorithm? algorithm)
+    {
+        Algorithm = algorithm;
+        switch (algorithm)
+        {
+            case ChecksumAlgorithm.Crc32: _crc = new Crc32(); break;
+            case ChecksumAlgorithm.Crc32C: _crc = new Crc32C(); break;
+            case ChecksumAlgorithm.Crc64Nvme: _crc = new Crc64Nvme(); break;
+            case ChecksumAlgorithm.Sha1: _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1); break;
+            case ChecksumAlgorithm.Sha256: _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256); break;
+        }
+    }
+
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        _md5.AppendData(data);
+        _sha?.AppendData(data);
+        _crc?.Append(data);
+        Length += data.Length;
+    }
+
+    public byte[] Md5() => _md5.GetCurrentHash();
+
+    /// <summary>Base64 of the additional checksum, or null when none was asked for.</summary>
+    public string? Checksum() =>
+        _sha is not null ? Convert.ToBase64String(_sha.GetCurrentHash())
+        : _crc is not null ? Convert.ToBase64String(_crc.GetCurrentHash())
+        : null;
+
+    /// <summary>One-shot checksum of a buffer, used for composite (multipart) checksums.</summary>
+    public static byte[] Compute(ChecksumAlgorithm algorithm, ReadOnlySpan<byte> data)
+    {
+        using var d = new PlaintextDigests(algorithm);
+        d.Append(data);
+        return Convert.FromBase64String(d.Checksum()!);
+    }
+
+    public void Dispose()
+    {
+        _md5.Dispose();
+        _sha?.Dispose();
+    }
+}
+
+/// <summary>A read-only pass-through stream that feeds every byte read to <see cref="PlaintextDigests"/>.</summary>
+public sealed class DigestingStream(Stream inner, PlaintextDigests digests) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => digests.Length; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        digests.Append(buffer[..n]);
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        digests.Append(buffer.Span[..n]);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

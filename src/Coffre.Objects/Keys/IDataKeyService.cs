@@ -1,0 +1,24 @@
+namespace Coffre.Objects.Keys;
+
+/// <summary>
+/// What the object store needs from the key manager: one data key per object (or multipart upload),
+/// wrapped under a named key, and the way back. The composition root adapts Coffre.Kms to it, so this
+/// project does not depend on the key store. Every call is audited by the implementation.
+/// </summary>
+public interface IDataKeyService
+{
+    /// <summary>A fresh data key wrapped under the primary version of <paramref name="keyRef"/>.</summary>
+    DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal);
+
+    /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyUnavailable, IntegrityFailure) when refused.</summary>
+    byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);
+
+    /// <summary>Resolves a key name, alias or id to its immutable id (buckets store the id).</summary>
+    string ResolveKeyId(string keyRef);
+}
+
+/// <summary>A wrapped data key and the key version it is wrapped under.</summary>
+public sealed record WrappedKeyRef(string KeyId, int KeyVersion, byte[] Wrapped);
+
+/// <summary>A plaintext data key (the caller zeroes it after use) and its wrapped form.</summary>
+public sealed record DataKeyGrant(byte[] Plaintext, WrappedKeyRef Wrapped);

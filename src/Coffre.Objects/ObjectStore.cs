@@ -1,0 +1,325 @@
+using System.Security.Cryptography;
+using Coffre.Crypto;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Integrity;
+using Coffre.Objects.Keys;
+using Coffre.Storage;
+
+namespace Coffre.Objects;
+
+/// <summary>
+/// Encrypted objects over a blob store: every object gets its own data key, every body and its
+/// metadata are sealed before they reach the backend, and the catalog is the single point where a
+/// write becomes visible. Knows nothing of HTTP; the S3 face translates to and from it.
+/// </summary>
+public sealed class ObjectStore(
+    ObjectCatalog catalog,
+    IBlobStore blobs,
+    IDataKeyService keys,
+    ObjectStoreOptions options,
+    TimeProvider time)
+{
+    public const int MaxPartNumber = 10_000;
+
+    public ObjectCatalog Catalog => catalog;
+
+    // ---------------- buckets ----------------
+
+    public BucketRecord CreateBucket(string name, string principal, string? keyRef = null)
+    {
+        ObjectNames.ValidateBucket(name);
+        keyRef ??= options.BucketKeys.GetValueOrDefault(name) ?? options.DefaultKey;
+        var keyId = KeyCall(() => keys.ResolveKeyId(keyRef));
+        var record = new BucketRecord(name, keyId, time.GetUtcNow());
+        if (!catalog.TryCreateBucket(record))
+            throw new ObjectStoreException(ObjectError.BucketAlreadyExists, $"The bucket '{name}' already exists.");
+        return record;
+    }
+
+    public BucketRecord RequireBucket(string name) =>
+        catalog.GetBucket(name) ?? throw new ObjectStoreException(ObjectError.NoSuchBucket, $"The bucket '{name}' does not exist.");
+
+    public IReadOnlyList<BucketRecord> ListBuckets() => catalog.ListBuckets();
+
+    public void DeleteBucket(string name)
+    {
+        RequireBucket(name);
+        if (!catalog.TryDeleteEmptyBucket(name))
+            throw new ObjectStoreException(ObjectError.BucketNotEmpty, $"The bucket '{name}' is not empty: delete its objects and abort its multipart uploads first.");
+    }
+
+    // ---------------- single objects ----------------
+
+    public async Task<ObjectRecord> PutObjectAsync(PutObjectCommand command, CancellationToken ct = default)
+    {
+        var bucket = RequireBucket(command.Bucket);
+        ObjectNames.ValidateObject(command.Name);
+        var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
+        try
+        {
+            var written = await WriteStreamAsync(bucket.Name, command.Name, grant.Wrapped, grant.Plaintext, 0,
+                command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
+            var metadata = command.Metadata with
+            {
+                ChecksumAlgorithm = command.Checksum?.S3Name(),
+                ChecksumValue = written.Checksum,
+                ChecksumType = command.Checksum is null ? null : "FULL_OBJECT",
+            };
+            var record = new ObjectRecord(bucket.Name, command.Name, written.Part.Size, written.Part.Md5Hex, time.GetUtcNow(),
+                grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
+                [written.Part]);
+            catalog.CommitObject(record);
+            return record;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(grant.Plaintext);
+        }
+    }
+
+    /// <summary>The catalog record, without touching the backend or the key manager.</summary>
+    public ObjectRecord GetRecord(string bucket, string name)
+    {
+        RequireBucket(bucket);
+        return catalog.GetObject(bucket, name)
+            ?? throw new ObjectStoreException(ObjectError.NoSuchKey, $"The object '{name}' does not exist in bucket '{bucket}'.");
+    }
+
+    /// <summary>Opens an object: the record, its decrypted metadata and a lazy plaintext body for [start, end).</summary>
+    public ObjectReader Open(ObjectRecord record, string principal, long? start = null, long? endExclusive = null)
+    {
+        var from = start ?? 0;
+        var to = endExclusive ?? record.Size;
+        if (from < 0 || to > record.Size || from > to)
+            throw new ObjectStoreException(ObjectError.InvalidRange, $"The range {from}-{to - 1} is outside the object's {record.Size} bytes.");
+        var dataKey = Unwrap(record.Bucket, record.Name, record.Key, principal);
+        try
+        {
+            var metadata = ObjectMetadata.Open(record.SealedMetadata, dataKey,
+                ObjectBinding.MetadataAssociatedData(record.Bucket, record.Name, record.Key.KeyId));
+            var body = new ObjectBodyStream(blobs, record, dataKey, from, to);
+            return new ObjectReader(record, metadata, body, from, to);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    public ObjectMetadata ReadMetadata(ObjectRecord record, string principal)
+    {
+        var dataKey = Unwrap(record.Bucket, record.Name, record.Key, principal);
+        try
+        {
+            return ObjectMetadata.Open(record.SealedMetadata, dataKey,
+                ObjectBinding.MetadataAssociatedData(record.Bucket, record.Name, record.Key.KeyId));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>Deletes an object; deleting a missing object succeeds, as in S3.</summary>
+    public void DeleteObject(string bucket, string name)
+    {
+        RequireBucket(bucket);
+        catalog.DeleteObject(bucket, name);
+    }
+
+    public ListPage List(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys)
+    {
+        RequireBucket(bucket);
+        return catalog.ListObjects(bucket, prefix, delimiter, startAfter, maxKeys);
+    }
+
+    /// <summary>Server-side copy: decrypts the source and encrypts it again under the destination's key, name and a new data key.</summary>
+    public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal, CancellationToken ct = default)
+    {
+        using var reader = Open(source, principal);
+        return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
+            replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm)), ct).ConfigureAwait(false);
+    }
+
+    // ---------------- multipart ----------------
+
+    public UploadRecord CreateUpload(string bucketName, string name, ObjectMetadata metadata, string principal)
+    {
+        var bucket = RequireBucket(bucketName);
+        ObjectNames.ValidateObject(name);
+        var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
+        try
+        {
+            var upload = new UploadRecord(RandomId(), bucket.Name, name, time.GetUtcNow(), grant.Wrapped,
+                metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
+            catalog.CreateUpload(upload);
+            return upload;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(grant.Plaintext);
+        }
+    }
+
+    public UploadRecord RequireUpload(string bucket, string name, string uploadId)
+    {
+        RequireBucket(bucket);
+        var upload = catalog.GetUpload(uploadId);
+        if (upload is null || upload.Bucket != bucket || upload.Name != name)
+            throw new ObjectStoreException(ObjectError.NoSuchUpload, $"The multipart upload '{uploadId}' does not exist: it was completed, aborted, or never created.");
+        return upload;
+    }
+
+    public async Task<StoredPart> UploadPartAsync(UploadPartCommand command, CancellationToken ct = default)
+    {
+        if (command.PartNumber is < 1 or > MaxPartNumber)
+            throw new ObjectStoreException(ObjectError.InvalidArgument, $"Part number must be an integer between 1 and {MaxPartNumber}.");
+        var upload = RequireUpload(command.Bucket, command.Name, command.UploadId);
+        var dataKey = Unwrap(upload.Bucket, upload.Name, upload.Key, command.Principal);
+        try
+        {
+            var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, dataKey, command.PartNumber,
+                command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
+            if (!catalog.PutUploadPart(upload.UploadId, written.Part, time.GetUtcNow()))
+                throw new ObjectStoreException(ObjectError.NoSuchUpload, $"The multipart upload '{upload.UploadId}' was completed or aborted during this part's upload.");
+            return written.Part;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    public ObjectRecord CompleteUpload(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal)
+    {
+        var upload = RequireUpload(bucket, name, uploadId);
+        if (requested.Count == 0)
+            throw new ObjectStoreException(ObjectError.InvalidArgument, "You must specify at least one part.");
+        var stored = catalog.ListUploadParts(uploadId).ToDictionary(p => p.Part.Number, p => p.Part);
+        var parts = new List<StoredPart>(requested.Count);
+        var previous = 0;
+        foreach (var (number, etag) in requested)
+        {
+            if (number <= previous)
+                throw new ObjectStoreException(ObjectError.InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.");
+            previous = number;
+            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.Md5Hex, etag.Trim('"'), StringComparison.OrdinalIgnoreCase))
+                throw new ObjectStoreException(ObjectError.InvalidPart, $"Part {number} was not uploaded, or its ETag does not match the one given.");
+            parts.Add(part);
+        }
+        for (var i = 0; i < parts.Count - 1; i++)
+            if (parts[i].Size < options.MinimumPartSize)
+                throw new ObjectStoreException(ObjectError.EntityTooSmall, $"Part {parts[i].Number} is {parts[i].Size} bytes; every part but the last must be at least {options.MinimumPartSize} bytes.");
+
+        var dataKey = Unwrap(upload.Bucket, upload.Name, upload.Key, principal);
+        try
+        {
+            var metadataAd = ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId);
+            var metadata = ObjectMetadata.Open(upload.SealedMetadata, dataKey, metadataAd);
+            metadata = CompositeChecksum(metadata, parts);
+            var etag = MultipartETag(parts);
+            var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
+                upload.Key, metadata.Seal(dataKey, metadataAd), parts);
+            catalog.CommitObject(record, uploadId);
+            return record;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    public void AbortUpload(string bucket, string name, string uploadId)
+    {
+        RequireUpload(bucket, name, uploadId);
+        catalog.AbortUpload(uploadId);
+    }
+
+    // ---------------- garbage ----------------
+
+    /// <summary>Deletes blobs nothing references any more, once they are older than the grace period (readers of the old version may still be streaming).</summary>
+    public async Task<int> CollectGarbageAsync(CancellationToken ct = default)
+    {
+        var count = 0;
+        foreach (var blob in catalog.GarbageOlderThan(time.GetUtcNow() - options.GarbageGracePeriod))
+        {
+            await blobs.DeleteAsync(blob, ct).ConfigureAwait(false);
+            catalog.ForgetGarbage(blob);
+            count++;
+        }
+        return count;
+    }
+
+    // ---------------- internals ----------------
+
+    private sealed record WrittenStream(StoredPart Part, string? Checksum);
+
+    private async Task<WrittenStream> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
+        Stream body, long? length, ChecksumAlgorithm? checksum, Func<PlaintextDigests, ObjectStoreException?>? verify, CancellationToken ct)
+    {
+        if (length > options.MaxStreamSize)
+            throw new ObjectStoreException(ObjectError.EntityTooLarge, $"The body is {length} bytes; the largest accepted is {options.MaxStreamSize}.");
+        var blob = $"objects/{RandomId()}";
+        catalog.RecordPendingBlob(blob);
+        using var digests = new PlaintextDigests(checksum);
+        var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);
+        await using var source = new DigestingStream(body, digests);
+        await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
+        await using var capture = new HeaderCapturingStream(encrypting);
+        long? cipherLength = length is { } l ? StreamFormat.CiphertextLength(l, options.SegmentExponent) : null;
+        var metadata = new Dictionary<string, string>
+        {
+            ["coffre-format"] = "1",
+            ["coffre-key"] = key.KeyId,
+            ["coffre-key-version"] = key.KeyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["coffre-wrapped-key"] = Convert.ToBase64String(key.Wrapped),
+            ["coffre-part"] = partNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
+
+        if (length is { } expected && digests.Length != expected)
+            throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
+        if (verify?.Invoke(digests) is { } failure)
+            throw failure;
+        var part = new StoredPart(partNumber, blob, digests.Length, capture.Length, capture.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
+        return new WrittenStream(part, part.Checksum);
+    }
+
+    private byte[] Unwrap(string bucket, string name, WrappedKeyRef key, string principal) =>
+        KeyCall(() => keys.UnwrapDataKey(key, ObjectBinding.WrapContext(bucket, name), principal));
+
+    private static T KeyCall<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (AuthenticationFailedException e)
+        {
+            throw new ObjectStoreException(ObjectError.IntegrityFailure, "The object's wrapped data key failed authentication.", e);
+        }
+    }
+
+    private static ChecksumAlgorithm? ParseAlgorithm(string? name) =>
+        ChecksumAlgorithms.TryParse(name, out var a) ? a : null;
+
+    /// <summary>S3's composite checksum: the checksum of the concatenated binary part checksums, then "-" and the part count.</summary>
+    private static ObjectMetadata CompositeChecksum(ObjectMetadata metadata, List<StoredPart> parts)
+    {
+        if (!ChecksumAlgorithms.TryParse(metadata.ChecksumAlgorithm, out var algorithm) || parts.Any(p => p.Checksum is null))
+            return metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null };
+        var concatenated = parts.SelectMany(p => Convert.FromBase64String(p.Checksum!)).ToArray();
+        var value = Convert.ToBase64String(PlaintextDigests.Compute(algorithm, concatenated)) + "-" + parts.Count;
+        return metadata with { ChecksumAlgorithm = algorithm.S3Name(), ChecksumValue = value, ChecksumType = "COMPOSITE" };
+    }
+
+    /// <summary>S3's multipart ETag: MD5 of the concatenated binary part MD5s, then "-" and the part count.</summary>
+    private static string MultipartETag(List<StoredPart> parts)
+    {
+        var all = parts.SelectMany(p => Convert.FromHexString(p.Md5Hex)).ToArray();
+        return Convert.ToHexStringLower(MD5.HashData(all)) + "-" + parts.Count;
+    }
+
+    private static string RandomId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}

@@ -1,0 +1,34 @@
+namespace Coffre.Objects;
+
+/// <summary>Every way an object operation can fail, independent of the protocol that reports it.</summary>
+public enum ObjectError
+{
+    NoSuchBucket,
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    InvalidBucketName,
+    NoSuchKey,
+    InvalidObjectName,
+    InvalidRange,
+    NoSuchUpload,
+    InvalidPart,
+    InvalidPartOrder,
+    EntityTooSmall,
+    EntityTooLarge,
+    BadDigest,
+    InvalidDigest,
+    InvalidArgument,
+    /// <summary>The object's key is disabled, pending destruction or destroyed.</summary>
+    KeyUnavailable,
+    /// <summary>Stored ciphertext or its metadata failed authentication.</summary>
+    IntegrityFailure,
+    /// <summary>The key manager or its audit trail refused to answer.</summary>
+    KeyServiceUnavailable,
+    AccessDenied,
+}
+
+public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public ObjectError Error { get; } = error;
+}

@@ -1,0 +1,45 @@
+using Coffre.Server.Auth;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>The "Coffre" configuration section (appsettings.json, COFFRE__... environment variables, command line).</summary>
+public sealed class CoffreServerOptions
+{
+    /// <summary>HOST:PORT to listen on. Anything but loopback requires a certificate, or AllowInsecureHttp.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9000";
+
+    /// <summary>Serve plain HTTP on a non-loopback address. Off by default: credentials and data would cross the network in clear.</summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>PFX/PKCS#12 certificate for HTTPS, and its password.</summary>
+    public string? CertificatePath { get; set; }
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>The region clients sign for; any region is accepted in signatures, this one is reported.</summary>
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Key for buckets without their own; created at first start when missing.</summary>
+    public string DefaultKey { get; set; } = "default";
+
+    /// <summary>Bucket name → key name, alias or id.</summary>
+    public Dictionary<string, string> BucketKeys { get; set; } = new(StringComparer.Ordinal);
+
+    public List<AccessKeyOptions> AccessKeys { get; set; } = [];
+
+    public BackendOptions Backend { get; set; } = new();
+
+    /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Where ciphertext goes: "local" (a directory, the default) or "s3" (any S3-compatible service).</summary>
+public sealed class BackendOptions
+{
+    public string Type { get; set; } = "local";
+
+    /// <summary>For "local": the directory; default DATA/objects.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>For "s3".</summary>
+    public Storage.S3BlobStoreOptions? S3 { get; set; }
+}

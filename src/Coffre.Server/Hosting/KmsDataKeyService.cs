@@ -1,0 +1,41 @@
+using Coffre.Kms;
+using Coffre.Kms.Keys;
+using Coffre.Objects;
+using Coffre.Objects.Keys;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>Adapts the key manager to what the object store needs, translating its refusals into object errors.</summary>
+public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
+{
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
+    {
+        using var dk = Call(() => keys.GenerateDataKey(keyRef, context, principal));
+        return new DataKeyGrant(dk.Plaintext.ToArray(), new WrappedKeyRef(dk.Wrapped.KeyId, dk.Wrapped.KeyVersion, dk.Wrapped.Blob));
+    }
+
+    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
+        Call(() => keys.UnwrapDataKey(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal));
+
+    public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).KeyId);
+
+    private static T Call<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (KmsException e)
+        {
+            var error = e.Error switch
+            {
+                KmsError.NotFound => ObjectError.KeyUnavailable,
+                KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyUnavailable,
+                KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
+                KmsError.AuditUnavailable => ObjectError.KeyServiceUnavailable,
+                _ => ObjectError.KeyServiceUnavailable,
+            };
+            throw new ObjectStoreException(error, e.Message, e);
+        }
+    }
+}

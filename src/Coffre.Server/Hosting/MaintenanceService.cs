@@ -1,0 +1,32 @@
+using Coffre.Kms;
+using Coffre.Objects;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>Runs the periodic jobs: due key rotations and destructions, and deletion of unreferenced blobs.</summary>
+public sealed class MaintenanceService(KeyManager keys, ObjectStore store, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
+        do
+        {
+            try
+            {
+                var rotated = keys.RotateDueKeys(KeyManager.SystemPrincipal);
+                var destroyed = keys.DestroyDueKeys(KeyManager.SystemPrincipal);
+                var collected = await store.CollectGarbageAsync(stoppingToken).ConfigureAwait(false);
+                if (rotated + destroyed + collected > 0)
+                    log.LogInformation("Maintenance: {Rotated} key(s) rotated, {Destroyed} destroyed, {Collected} unreferenced blob(s) deleted", rotated, destroyed, collected);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogError(e, "Maintenance run failed; retrying at the next interval");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Xml;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+
+namespace Coffre.Server.S3;
+
+/// <summary>ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, listings and DeleteObjects.</summary>
+public static class BucketOperations
+{
+    private const int MaxKeysLimit = 1000;
+
+    public static async Task ListBucketsAsync(S3Call call, string owner)
+    {
+        var buckets = call.Store.ListBuckets().Where(b => call.MayUseBucket(b.Name)).ToList();
+        await WriteXml(call, "ListAllMyBucketsResult", w =>
+        {
+            WriteOwner(w, owner);
+            w.WriteStartElement("Buckets");
+            foreach (var b in buckets)
+            {
+                w.WriteStartElement("Bucket");
+                w.WriteElementString("Name", b.Name);
+                w.WriteElementString("CreationDate", S3Xml.Timestamp(b.Created));
+                w.WriteEndElement();
+            }
+            w.WriteEndElement();
+        }).ConfigureAwait(false);
+    }
+
+    public static void Create(S3Call call)
+    {
+        var bucket = call.RequireBucket();
+        call.Store.CreateBucket(bucket, call.Principal);
+        call.Response.Headers.Location = "/" + bucket;
+        call.Response.StatusCode = 200;
+    }
+
+    public static void Head(S3Call call, string region)
+    {
+        call.Store.RequireBucket(call.RequireBucket());
+        call.Response.Headers["x-amz-bucket-region"] = region;
+        call.Response.StatusCode = 200;
+    }
+
+    public static void Delete(S3Call call)
+    {
+        call.Store.DeleteBucket(call.RequireBucket());
+        call.Response.StatusCode = 204;
+    }
+
+    public static async Task LocationAsync(S3Call call, string region)
+    {
+        call.Store.RequireBucket(call.RequireBucket());
+        await WriteXml(call, "LocationConstraint", w => w.WriteString(region == "us-east-1" ? "" : region)).ConfigureAwait(false);
+    }
+
+    public static async Task VersioningAsync(S3Call call)
+    {
+        call.Store.RequireBucket(call.RequireBucket());
+        await WriteXml(call, "VersioningConfiguration", _ => { }).ConfigureAwait(false);
+    }
+
+    public static async Task ListObjectsAsync(S3Call call, string owner)
+    {
+        var bucket = call.RequireBucket();
+        var v2 = call.Query("list-type") == "2";
+        var prefix = call.Query("prefix") ?? "";
+        var delimiter = call.Query("delimiter");
+        if (delimiter == "") delimiter = null;
+        var encodingType = call.Query("encoding-type");
+        if (encodingType is not null && encodingType != "url")
+            throw new S3Exception(S3Error.InvalidArgument, "Invalid Encoding Method specified in Request");
+        var url = encodingType == "url";
+        var maxKeys = MaxKeysLimit;
+        if (call.Query("max-keys") is { } mk && (!int.TryParse(mk, NumberStyles.None, CultureInfo.InvariantCulture, out maxKeys)))
+            throw new S3Exception(S3Error.InvalidArgument, "Provided max-keys not an integer or within integer range");
+        maxKeys = Math.Min(maxKeys, MaxKeysLimit);
+
+        string? continuation = null, startAfter, marker = null;
+        if (v2)
+        {
+            continuation = call.Query("continuation-token");
+            startAfter = call.Query("start-after");
+            if (continuation is not null) startAfter = DecodeToken(continuation);
+        }
+        else
+        {
+            marker = call.Query("marker");
+            startAfter = marker;
+        }
+
+        var page = call.Store.List(bucket, prefix, delimiter, startAfter, maxKeys);
+        string E(string s) => url ? Uri.EscapeDataString(s).Replace("%2F", "/") : s;
+        var fetchOwner = !v2 || call.Query("fetch-owner") == "true";
+
+        await WriteXml(call, "ListBucketResult", w =>
+        {
+            w.WriteElementString("Name", bucket);
+            w.WriteElementString("Prefix", E(prefix));
+            if (v2)
+            {
+                if (call.Query("start-after") is { } sa) w.WriteElementString("StartAfter", E(sa));
+                if (continuation is not null) w.WriteElementString("ContinuationToken", continuation);
+                if (page.IsTruncated && page.NextMarker is not null) w.WriteElementString("NextContinuationToken", EncodeToken(page.NextMarker));
+                w.WriteElementString("KeyCount", page.Entries.Count.ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                w.WriteElementString("Marker", E(marker ?? ""));
+                if (page.IsTruncated && page.NextMarker is not null) w.WriteElementString("NextMarker", E(page.NextMarker));
+            }
+            w.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
+            if (delimiter is not null) w.WriteElementString("Delimiter", E(delimiter));
+            if (url) w.WriteElementString("EncodingType", "url");
+            w.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
+            foreach (var entry in page.Entries)
+            {
+                if (entry.Record is { } r)
+                {
+                    w.WriteStartElement("Contents");
+                    w.WriteElementString("Key", E(r.Name));
+                    w.WriteElementString("LastModified", S3Xml.Timestamp(r.Modified));
+                    w.WriteElementString("ETag", S3Headers.Quote(r.ETag));
+                    w.WriteElementString("Size", r.Size.ToString(CultureInfo.InvariantCulture));
+                    w.WriteElementString("StorageClass", "STANDARD");
+                    if (fetchOwner) WriteOwner(w, owner);
+                    w.WriteEndElement();
+                }
+                else
+                {
+                    w.WriteStartElement("CommonPrefixes");
+                    w.WriteElementString("Prefix", E(entry.Prefix!));
+                    w.WriteEndElement();
+                }
+            }
+        }).ConfigureAwait(false);
+    }
+
+    public static async Task DeleteObjectsAsync(S3Call call)
+    {
+        var bucket = call.RequireBucket();
+        call.Store.RequireBucket(bucket);
+        var (_, verify) = S3Integrity.FromRequest(call);
+        using var digests = new Objects.Integrity.PlaintextDigests(null);
+        await using var digesting = new Objects.Integrity.DigestingStream(call.Body, digests);
+        var xml = await S3Xml.ReadAsync(digesting, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
+        if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
+        if (xml.Name.LocalName != "Delete") throw new S3Exception(S3Error.MalformedXml);
+        var quiet = string.Equals(xml.ChildValue("Quiet"), "true", StringComparison.OrdinalIgnoreCase);
+        var keys = xml.Children("Object").Select(o => o.ChildValue("Key")).ToList();
+        if (keys.Count is 0 or > 1000 || keys.Any(k => string.IsNullOrEmpty(k))) throw new S3Exception(S3Error.MalformedXml);
+
+        var results = new List<(string Key, S3Error? Error, string? Message)>();
+        foreach (var key in keys)
+        {
+            try
+            {
+                call.Store.DeleteObject(bucket, key!);
+                results.Add((key!, null, null));
+            }
+            catch (ObjectStoreException e)
+            {
+                results.Add((key!, S3ErrorMap.From(e.Error), e.Message));
+            }
+        }
+        await WriteXml(call, "DeleteResult", w =>
+        {
+            foreach (var (key, error, message) in results)
+            {
+                if (error is null)
+                {
+                    if (quiet) continue;
+                    w.WriteStartElement("Deleted");
+                    w.WriteElementString("Key", key);
+                    w.WriteEndElement();
+                }
+                else
+                {
+                    w.WriteStartElement("Error");
+                    w.WriteElementString("Key", key);
+                    w.WriteElementString("Code", error.Code);
+                    w.WriteElementString("Message", message ?? error.Message);
+                    w.WriteEndElement();
+                }
+            }
+        }).ConfigureAwait(false);
+    }
+
+    internal static void WriteOwner(XmlWriter w, string owner)
+    {
+        w.WriteStartElement("Owner");
+        w.WriteElementString("ID", owner);
+        w.WriteElementString("DisplayName", owner);
+        w.WriteEndElement();
+    }
+
+    internal static async Task WriteXml(S3Call call, string root, Action<XmlWriter> body)
+    {
+        call.Response.StatusCode = 200;
+        call.Response.ContentType = "application/xml";
+        await S3Xml.WriteAsync(call.Response.Body, root, body).ConfigureAwait(false);
+    }
+
+    private static string EncodeToken(string key) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(key));
+
+    private static string DecodeToken(string token)
+    {
+        try
+        {
+            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
+        }
+        catch (FormatException)
+        {
+            throw new S3Exception(S3Error.InvalidArgument, "The continuation token provided is incorrect");
+        }
+    }
+}

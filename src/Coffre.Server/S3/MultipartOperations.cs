@@ -1,0 +1,174 @@
+using System.Globalization;
+using Coffre.Objects;
+
+namespace Coffre.Server.S3;
+
+/// <summary>CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.</summary>
+public static class MultipartOperations
+{
+    public static async Task CreateAsync(S3Call call)
+    {
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        var metadata = S3Headers.ReadMetadata(call.Request);
+        if (Objects.Integrity.ChecksumAlgorithms.TryParse(call.Header("x-amz-checksum-algorithm"), out var algorithm))
+            metadata = metadata with { ChecksumAlgorithm = algorithm.S3Name() };
+        var upload = call.Store.CreateUpload(bucket, key, metadata, call.Principal);
+        if (metadata.ChecksumAlgorithm is { } a) call.Response.Headers["x-amz-checksum-algorithm"] = a;
+        await BucketOperations.WriteXml(call, "InitiateMultipartUploadResult", w =>
+        {
+            w.WriteElementString("Bucket", bucket);
+            w.WriteElementString("Key", key);
+            w.WriteElementString("UploadId", upload.UploadId);
+        }).ConfigureAwait(false);
+    }
+
+    public static async Task UploadPartAsync(S3Call call, string uploadId)
+    {
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        var number = PartNumber(call);
+        if (call.Header("x-amz-copy-source") is { } source)
+        {
+            await UploadPartCopyAsync(call, uploadId, number, source).ConfigureAwait(false);
+            return;
+        }
+        var (algorithm, verify) = S3Integrity.FromRequest(call);
+        var part = await call.Store.UploadPartAsync(new UploadPartCommand(bucket, key, uploadId, number, call.Body, call.BodyLength,
+            call.Principal, algorithm, verify), call.Aborted).ConfigureAwait(false);
+        call.Response.Headers.ETag = S3Headers.Quote(part.Md5Hex);
+        if (algorithm is { } a && part.Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
+        call.Response.StatusCode = 200;
+    }
+
+    private static async Task UploadPartCopyAsync(S3Call call, string uploadId, int number, string sourceHeader)
+    {
+        var (srcBucket, srcKey) = ObjectOperations.ParseCopySource(sourceHeader);
+        if (!call.MayUseBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
+        var source = call.Store.GetRecord(srcBucket, srcKey);
+        ObjectOperations.CheckCopySourceConditions(call, source);
+        long start = 0, end = source.Size;
+        if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
+        {
+            var range = S3Headers.ParseRange(rangeHeader, source.Size)
+                ?? throw new S3Exception(S3Error.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+            (start, end) = range;
+        }
+        using var reader = call.Store.Open(source, call.Principal, start, end);
+        var part = await call.Store.UploadPartAsync(new UploadPartCommand(call.RequireBucket(), call.RequireKey(), uploadId, number,
+            reader.Body, reader.Length, call.Principal), call.Aborted).ConfigureAwait(false);
+        await BucketOperations.WriteXml(call, "CopyPartResult", w =>
+        {
+            w.WriteElementString("LastModified", S3Xml.Timestamp(DateTimeOffset.UtcNow));
+            w.WriteElementString("ETag", S3Headers.Quote(part.Md5Hex));
+        }).ConfigureAwait(false);
+    }
+
+    public static async Task CompleteAsync(S3Call call, string uploadId)
+    {
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        var xml = await S3Xml.ReadAsync(call.Body, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
+        if (xml.Name.LocalName != "CompleteMultipartUpload") throw new S3Exception(S3Error.MalformedXml);
+        var requested = new List<(int, string)>();
+        foreach (var p in xml.Children("Part"))
+        {
+            if (!int.TryParse(p.ChildValue("PartNumber"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || p.ChildValue("ETag") is not { } etag)
+                throw new S3Exception(S3Error.MalformedXml);
+            requested.Add((n, etag));
+        }
+        if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
+        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal);
+        var metadata = call.Store.ReadMetadata(record, call.Principal);
+        if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
+            call.Response.Headers[a.HeaderName()] = value;
+        await BucketOperations.WriteXml(call, "CompleteMultipartUploadResult", w =>
+        {
+            w.WriteElementString("Location", $"/{bucket}/{key}");
+            w.WriteElementString("Bucket", bucket);
+            w.WriteElementString("Key", key);
+            w.WriteElementString("ETag", S3Headers.Quote(record.ETag));
+        }).ConfigureAwait(false);
+    }
+
+    public static void Abort(S3Call call, string uploadId)
+    {
+        call.Store.AbortUpload(call.RequireBucket(), call.RequireKey(), uploadId);
+        call.Response.StatusCode = 204;
+    }
+
+    public static async Task ListPartsAsync(S3Call call, string uploadId, string owner)
+    {
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        var upload = call.Store.RequireUpload(bucket, key, uploadId);
+        var marker = int.TryParse(call.Query("part-number-marker"), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
+        var max = int.TryParse(call.Query("max-parts"), NumberStyles.None, CultureInfo.InvariantCulture, out var mp) ? Math.Min(mp, 1000) : 1000;
+        var all = call.Store.Catalog.ListUploadParts(upload.UploadId).Where(p => p.Part.Number > marker).ToList();
+        var page = all.Take(max).ToList();
+        var truncated = all.Count > page.Count;
+        await BucketOperations.WriteXml(call, "ListPartsResult", w =>
+        {
+            w.WriteElementString("Bucket", bucket);
+            w.WriteElementString("Key", key);
+            w.WriteElementString("UploadId", uploadId);
+            BucketOperations.WriteOwner(w, owner);
+            w.WriteStartElement("Initiator");
+            w.WriteElementString("ID", owner);
+            w.WriteElementString("DisplayName", owner);
+            w.WriteEndElement();
+            w.WriteElementString("StorageClass", "STANDARD");
+            w.WriteElementString("PartNumberMarker", marker.ToString(CultureInfo.InvariantCulture));
+            if (page.Count > 0) w.WriteElementString("NextPartNumberMarker", page[^1].Part.Number.ToString(CultureInfo.InvariantCulture));
+            w.WriteElementString("MaxParts", max.ToString(CultureInfo.InvariantCulture));
+            w.WriteElementString("IsTruncated", truncated ? "true" : "false");
+            foreach (var p in page)
+            {
+                w.WriteStartElement("Part");
+                w.WriteElementString("PartNumber", p.Part.Number.ToString(CultureInfo.InvariantCulture));
+                w.WriteElementString("LastModified", S3Xml.Timestamp(p.Modified));
+                w.WriteElementString("ETag", S3Headers.Quote(p.Part.Md5Hex));
+                w.WriteElementString("Size", p.Part.Size.ToString(CultureInfo.InvariantCulture));
+                w.WriteEndElement();
+            }
+        }).ConfigureAwait(false);
+    }
+
+    public static async Task ListUploadsAsync(S3Call call, string owner)
+    {
+        var bucket = call.RequireBucket();
+        call.Store.RequireBucket(bucket);
+        var prefix = call.Query("prefix") ?? "";
+        var uploads = call.Store.Catalog.ListUploads(bucket, prefix);
+        await BucketOperations.WriteXml(call, "ListMultipartUploadsResult", w =>
+        {
+            w.WriteElementString("Bucket", bucket);
+            w.WriteElementString("KeyMarker", call.Query("key-marker") ?? "");
+            w.WriteElementString("UploadIdMarker", call.Query("upload-id-marker") ?? "");
+            w.WriteElementString("Prefix", prefix);
+            w.WriteElementString("MaxUploads", "1000");
+            w.WriteElementString("IsTruncated", "false");
+            foreach (var u in uploads)
+            {
+                w.WriteStartElement("Upload");
+                w.WriteElementString("Key", u.Name);
+                w.WriteElementString("UploadId", u.UploadId);
+                w.WriteStartElement("Initiator");
+                w.WriteElementString("ID", owner);
+                w.WriteElementString("DisplayName", owner);
+                w.WriteEndElement();
+                BucketOperations.WriteOwner(w, owner);
+                w.WriteElementString("StorageClass", "STANDARD");
+                w.WriteElementString("Initiated", S3Xml.Timestamp(u.Created));
+                w.WriteEndElement();
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private static int PartNumber(S3Call call)
+    {
+        if (!int.TryParse(call.Query("partNumber"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > ObjectStore.MaxPartNumber)
+            throw new S3Exception(S3Error.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive.");
+        return n;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using Coffre.Crypto;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Coffre.Server.S3;
+
+/// <summary>PutObject, GetObject, HeadObject, DeleteObject, CopyObject.</summary>
+public static class ObjectOperations
+{
+    private const int CopyBufferSize = 256 * 1024;
+
+    public static async Task PutAsync(S3Call call)
+    {
+        if (call.Header("x-amz-copy-source") is { } source)
+        {
+            await CopyAsync(call, source).ConfigureAwait(false);
+            return;
+        }
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        var (algorithm, verify) = S3Integrity.FromRequest(call);
+        var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
+            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify), call.Aborted).ConfigureAwait(false);
+        call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
+        call.Response.Headers["x-amz-server-side-encryption"] = "aws:kms";
+        if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
+        call.Response.StatusCode = 200;
+    }
+
+    public static async Task GetAsync(S3Call call, bool headOnly)
+    {
+        var record = call.Store.GetRecord(call.RequireBucket(), call.RequireKey());
+        if (S3Headers.EvaluateConditions(call.Request, record, isGetOrHead: true) is { } failed)
+        {
+            if (failed == S3Error.NotModified)
+            {
+                call.Response.StatusCode = 304;
+                call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
+                return;
+            }
+            throw new S3Exception(failed);
+        }
+
+        (long Start, long End)? range = null;
+        if (call.Query("partNumber") is { } partText)
+            range = PartRange(record, partText);
+        else
+            range = S3Headers.ParseRange(call.Header("Range"), record.Size);
+
+        using var reader = call.Store.Open(record, call.Principal, range?.Start, range?.End);
+        var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
+        S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
+        call.Response.ContentLength = reader.Length;
+        if (range is { } r)
+        {
+            call.Response.StatusCode = 206;
+            call.Response.Headers.ContentRange = $"bytes {r.Start}-{r.End - 1}/{record.Size}";
+        }
+        else
+        {
+            call.Response.StatusCode = 200;
+        }
+        if (headOnly || reader.Length == 0) return;
+
+        // Errors up to here are answered as S3 XML. Once the body has started, a failure can only
+        // be signalled by breaking the connection: the client must see an error, never a clean short body.
+        await reader.PrepareAsync(call.Aborted).ConfigureAwait(false);
+        try
+        {
+            await reader.Body.CopyToAsync(call.Response.Body, CopyBufferSize, call.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException or Storage.BlobStoreException)
+        {
+            call.Http.Features.Get<IHttpResponseBodyFeature>()?.Stream.Flush();
+            call.Http.Abort();
+            throw new ResponseAbortedException(e);
+        }
+    }
+
+    private static (long, long) PartRange(ObjectRecord record, string partText)
+    {
+        if (!int.TryParse(partText, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+            throw new S3Exception(S3Error.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive.");
+        long start = 0;
+        var parts = record.Parts;
+        if (parts.Count == 1 && parts[0].Number == 0)
+            return n == 1 ? (0, record.Size) : throw new S3Exception(S3Error.InvalidPart);
+        foreach (var p in parts)
+        {
+            if (p.Number == n) return (start, start + p.Size);
+            start += p.Size;
+        }
+        throw new S3Exception(S3Error.InvalidPart, "The requested partnumber is not satisfiable");
+    }
+
+    public static void Delete(S3Call call)
+    {
+        call.Store.DeleteObject(call.RequireBucket(), call.RequireKey());
+        call.Response.StatusCode = 204;
+    }
+
+    private static async Task CopyAsync(S3Call call, string sourceHeader)
+    {
+        var (srcBucket, srcKey) = ParseCopySource(sourceHeader);
+        if (!call.MayUseBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
+        var source = call.Store.GetRecord(srcBucket, srcKey);
+        CheckCopySourceConditions(call, source);
+        var directive = call.Header("x-amz-metadata-directive")?.ToUpperInvariant() ?? "COPY";
+        if (directive is not ("COPY" or "REPLACE"))
+            throw new S3Exception(S3Error.InvalidArgument, "Unknown metadata directive.");
+        var bucket = call.RequireBucket();
+        var key = call.RequireKey();
+        if (directive == "COPY" && srcBucket == bucket && srcKey == key)
+            throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+        var record = await call.Store.CopyObjectAsync(source, bucket, key,
+            directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted).ConfigureAwait(false);
+        call.Response.StatusCode = 200;
+        call.Response.ContentType = "application/xml";
+        await S3Xml.WriteAsync(call.Response.Body, "CopyObjectResult", w =>
+        {
+            w.WriteElementString("LastModified", S3Xml.Timestamp(record.Modified));
+            w.WriteElementString("ETag", S3Headers.Quote(record.ETag));
+        }).ConfigureAwait(false);
+    }
+
+    public static void CheckCopySourceConditions(S3Call call, ObjectRecord source)
+    {
+        string? H(string n) => call.Header(n);
+        if (H("x-amz-copy-source-if-match") is { } m && m.Trim('"') != source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
+        if (H("x-amz-copy-source-if-none-match") is { } nm && nm.Trim('"') == source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
+    }
+
+    /// <summary>"/bucket/key" or "bucket/key", URL-encoded, optionally "?versionId=...".</summary>
+    public static (string Bucket, string Key) ParseCopySource(string header)
+    {
+        var value = header.Trim();
+        var q = value.IndexOf('?');
+        if (q >= 0) value = value[..q];
+        value = Uri.UnescapeDataString(value).TrimStart('/');
+        var slash = value.IndexOf('/');
+        if (slash <= 0 || slash == value.Length - 1)
+            throw new S3Exception(S3Error.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
+        return (value[..slash], value[(slash + 1)..]);
+    }
+}
+
+/// <summary>The response had started when the failure happened; the connection was aborted, nothing more can be written.</summary>
+public sealed class ResponseAbortedException(Exception inner) : Exception("The response was aborted after its headers were sent: " + inner.Message, inner);

@@ -1,0 +1,38 @@
+using Coffre.Objects;
+using Microsoft.AspNetCore.Http;
+
+namespace Coffre.Server.S3;
+
+/// <summary>One authenticated S3 request: who sent it, what it names, and its verified body.</summary>
+public sealed class S3Call
+{
+    public required HttpContext Http { get; init; }
+    public required string Principal { get; init; }
+    public required string? Bucket { get; init; }
+    public required string? Key { get; init; }
+
+    /// <summary>The request body, already de-chunked and checked against its signature as it is read.</summary>
+    public required Stream Body { get; init; }
+
+    /// <summary>The plaintext length, from x-amz-decoded-content-length or Content-Length.</summary>
+    public required long? BodyLength { get; init; }
+
+    /// <summary>Trailing headers of an aws-chunked body (x-amz-checksum-*), available once the body has been read.</summary>
+    public required Func<IReadOnlyDictionary<string, string>> Trailers { get; init; }
+
+    /// <summary>The access check for the bucket named by the request (or the one passed for copy sources).</summary>
+    public required Func<string, bool> MayUseBucket { get; init; }
+
+    public required ObjectStore Store { get; init; }
+
+    public HttpRequest Request => Http.Request;
+    public HttpResponse Response => Http.Response;
+    public CancellationToken Aborted => Http.RequestAborted;
+
+    public string? Query(string name) => Request.Query.TryGetValue(name, out var v) ? v.ToString() : null;
+    public bool HasQuery(string name) => Request.Query.ContainsKey(name);
+    public string? Header(string name) => Request.Headers.TryGetValue(name, out var v) ? v.ToString() : null;
+
+    public string RequireBucket() => Bucket ?? throw new S3Exception(S3Error.InvalidRequest, "This operation needs a bucket.");
+    public string RequireKey() => Key ?? throw new S3Exception(S3Error.InvalidRequest, "This operation needs an object key.");
+}

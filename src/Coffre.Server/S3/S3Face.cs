@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using Coffre.Crypto;
+using Coffre.Objects;
+using Coffre.Server.Auth;
+using Coffre.Server.Observability;
+using Coffre.Server.Signing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Coffre.Server.S3;
+
+/// <summary>
+/// The S3 REST face: routes an authenticated request to its operation, and answers every failure
+/// as S3 XML with the right status. Path-style addressing (/bucket/key).
+/// </summary>
+public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region)
+{
+    public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var requestId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        http.Response.Headers["x-amz-request-id"] = requestId;
+        var operation = "Unknown";
+        var code = "OK";
+        try
+        {
+            var (bucket, key) = ParsePath(http);
+            var access = accessKeys.Find(auth.AccessKeyId)!;
+            if (bucket is not null && !access.MayUseBucket(bucket))
+                throw new S3Exception(S3Error.AccessDenied);
+            var body = auth.WrapBody(http.Request.Body);
+            var counting = new CountingStream(body);
+            var call = new S3Call
+            {
+                Http = http,
+                Principal = auth.AccessKeyId,
+                Bucket = bucket,
+                Key = key,
+                Body = counting,
+                BodyLength = auth.DecodedContentLength ?? http.Request.ContentLength,
+                Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
+                MayUseBucket = access.MayUseBucket,
+                Store = store,
+            };
+            operation = Route(call, out var handler);
+            await handler().ConfigureAwait(false);
+            metrics.BytesIn(counting.BytesRead);
+            code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (S3Exception e)
+        {
+            code = e.Error.Code;
+            await WriteErrorAsync(http, e.Error, e.Message, requestId, e.Extra).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException e)
+        {
+            var error = S3ErrorMap.From(e.Error);
+            code = error.Code;
+            if (e.Error == ObjectError.IntegrityFailure) log.LogError(e, "Integrity failure on {Operation}", operation);
+            await WriteErrorAsync(http, error, e.Message, requestId, null).ConfigureAwait(false);
+        }
+        catch (SigV4Exception e)
+        {
+            code = e.Error.ToS3Code();
+            await WriteErrorAsync(http, new S3Error(code, e.Error.ToS3HttpStatus(), e.Message), e.Message, requestId, null).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException e)
+        {
+            code = "IntegrityFailure";
+            log.LogError("Integrity failure on {Operation}: {Message}", operation, e.Message);
+            await WriteErrorAsync(http, S3Error.IntegrityFailure, e.Message, requestId, null).ConfigureAwait(false);
+        }
+        catch (ResponseAbortedException e)
+        {
+            code = "Aborted";
+            log.LogError("Response aborted during {Operation}: {Message}", operation, e.InnerException?.Message);
+        }
+        catch (Storage.BlobStoreException e)
+        {
+            code = "BackendError";
+            log.LogError("Backend failure during {Operation}: {Message}", operation, e.Message);
+            await WriteErrorAsync(http, new S3Error("ServiceUnavailable", 503, "The storage backend failed; please retry."), "The storage backend failed; please retry.", requestId, null).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException && http.RequestAborted.IsCancellationRequested)
+        {
+            code = "ClientAborted";
+        }
+        finally
+        {
+            metrics.Request("s3", operation, code, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private string Route(S3Call call, out Func<Task> handler)
+    {
+        var method = call.Request.Method;
+        var owner = call.Principal;
+        Func<Task> Sync(Action a) => () => { a(); return Task.CompletedTask; };
+
+        if (call.Bucket is null)
+        {
+            if (method == "GET") { handler = () => BucketOperations.ListBucketsAsync(call, owner); return "ListBuckets"; }
+            throw new S3Exception(S3Error.MethodNotAllowed);
+        }
+        if (call.Key is null)
+        {
+            switch (method)
+            {
+                case "GET" when call.HasQuery("uploads"): handler = () => MultipartOperations.ListUploadsAsync(call, owner); return "ListMultipartUploads";
+                case "GET" when call.HasQuery("location"): handler = () => BucketOperations.LocationAsync(call, region); return "GetBucketLocation";
+                case "GET" when call.HasQuery("versioning"): handler = () => BucketOperations.VersioningAsync(call); return "GetBucketVersioning";
+                case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
+                case "GET": handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
+                case "HEAD": handler = Sync(() => BucketOperations.Head(call, region)); return "HeadBucket";
+                case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
+                case "PUT": handler = Sync(() => BucketOperations.Create(call)); return "CreateBucket";
+                case "DELETE": handler = Sync(() => BucketOperations.Delete(call)); return "DeleteBucket";
+                case "POST" when call.HasQuery("delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
+            }
+            throw new S3Exception(S3Error.MethodNotAllowed);
+        }
+        var uploadId = call.Query("uploadId");
+        switch (method)
+        {
+            case "GET" when uploadId is not null: handler = () => MultipartOperations.ListPartsAsync(call, uploadId, owner); return "ListParts";
+            case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
+            case "GET": handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
+            case "HEAD": handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
+            case "PUT" when uploadId is not null: handler = () => MultipartOperations.UploadPartAsync(call, uploadId); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
+            case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
+            case "PUT": handler = () => ObjectOperations.PutAsync(call); return call.Header("x-amz-copy-source") is null ? "PutObject" : "CopyObject";
+            case "DELETE" when uploadId is not null: handler = Sync(() => MultipartOperations.Abort(call, uploadId)); return "AbortMultipartUpload";
+            case "DELETE": handler = Sync(() => ObjectOperations.Delete(call)); return "DeleteObject";
+            case "POST" when call.HasQuery("uploads"): handler = () => MultipartOperations.CreateAsync(call); return "CreateMultipartUpload";
+            case "POST" when uploadId is not null: handler = () => MultipartOperations.CompleteAsync(call, uploadId); return "CompleteMultipartUpload";
+        }
+        throw new S3Exception(S3Error.MethodNotAllowed);
+    }
+
+    private static readonly string[] Subresources =
+        ["acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website", "logging", "notification", "replication",
+         "object-lock", "retention", "legal-hold", "versions", "requestPayment", "accelerate", "analytics", "inventory",
+         "metrics", "ownershipControls", "publicAccessBlock", "intelligent-tiering", "restore", "select", "torrent", "attributes"];
+
+    private static string? UnsupportedSubresource(S3Call call) => Subresources.FirstOrDefault(call.HasQuery);
+
+    /// <summary>Bucket and key from the raw request target, so that encoded slashes and '+' in keys survive exactly.</summary>
+    public static (string? Bucket, string? Key) ParsePath(HttpContext http)
+    {
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
+        var q = raw.IndexOf('?');
+        if (q >= 0) raw = raw[..q];
+        if (raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            raw = new Uri(raw).AbsolutePath;
+        var path = raw.TrimStart('/');
+        if (path.Length == 0) return (null, null);
+        var slash = path.IndexOf('/');
+        if (slash < 0) return (Uri.UnescapeDataString(path), null);
+        var bucket = Uri.UnescapeDataString(path[..slash]);
+        var key = path[(slash + 1)..];
+        return (bucket, key.Length == 0 ? null : Uri.UnescapeDataString(key));
+    }
+
+    public static async Task WriteErrorAsync(HttpContext http, S3Error error, string message, string requestId, IReadOnlyDictionary<string, string>? extra)
+    {
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+        http.Response.Clear();
+        http.Response.Headers["x-amz-request-id"] = requestId;
+        http.Response.StatusCode = error.Status;
+        if (error.Status == 304 || HttpMethods.IsHead(http.Request.Method))
+        {
+            if (error.Status != 304) http.Response.Headers["x-amz-error-code"] = error.Code;
+            return;
+        }
+        http.Response.ContentType = "application/xml";
+        var resource = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value;
+        await S3Xml.WriteAsync(http.Response.Body, "Error", w =>
+        {
+            w.WriteElementString("Code", error.Code);
+            w.WriteElementString("Message", message);
+            if (extra is not null)
+                foreach (var (k, v) in extra) w.WriteElementString(k, v);
+            w.WriteElementString("Resource", resource?.Split('?')[0]);
+            w.WriteElementString("RequestId", requestId);
+        }, s3Namespace: false).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Integrity;
+using Microsoft.AspNetCore.Http;
+
+namespace Coffre.Server.S3;
+
+/// <summary>Translation between HTTP headers and object metadata, ranges, conditions and integrity values.</summary>
+public static class S3Headers
+{
+    private const string MetaPrefix = "x-amz-meta-";
+    private const int MaxUserMetadataBytes = 2048;
+
+    public static ObjectMetadata ReadMetadata(HttpRequest request)
+    {
+        var user = new Dictionary<string, string>(StringComparer.Ordinal);
+        var size = 0;
+        foreach (var (name, value) in request.Headers)
+        {
+            if (!name.StartsWith(MetaPrefix, StringComparison.OrdinalIgnoreCase)) continue;
+            var key = name[MetaPrefix.Length..].ToLowerInvariant();
+            user[key] = value.ToString();
+            size += key.Length + value.ToString().Length;
+        }
+        if (size > MaxUserMetadataBytes)
+            throw new S3Exception(S3Error.MetadataTooLarge);
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        return new ObjectMetadata
+        {
+            ContentType = H("Content-Type"),
+            ContentDisposition = H("Content-Disposition"),
+            ContentEncoding = StripAwsChunked(H("Content-Encoding")),
+            ContentLanguage = H("Content-Language"),
+            CacheControl = H("Cache-Control"),
+            Expires = H("Expires"),
+            User = user,
+        };
+    }
+
+    /// <summary>aws-chunked is a transfer detail of the request, not part of the object's Content-Encoding.</summary>
+    private static string? StripAwsChunked(string? encoding)
+    {
+        if (encoding is null) return null;
+        var rest = encoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(e => !e.Equals("aws-chunked", StringComparison.OrdinalIgnoreCase));
+        var joined = string.Join(",", rest);
+        return joined.Length == 0 ? null : joined;
+    }
+
+    public static void WriteObjectHeaders(HttpResponse response, ObjectRecord record, ObjectMetadata metadata, bool withChecksum)
+    {
+        var h = response.Headers;
+        h.ETag = Quote(record.ETag);
+        h.LastModified = record.Modified.ToString("R", CultureInfo.InvariantCulture);
+        h.AcceptRanges = "bytes";
+        h.ContentType = metadata.ContentType ?? "binary/octet-stream";
+        if (metadata.ContentDisposition is { } cd) h.ContentDisposition = cd;
+        if (metadata.ContentEncoding is { } ce) h.ContentEncoding = ce;
+        if (metadata.ContentLanguage is { } cl) h.ContentLanguage = cl;
+        if (metadata.CacheControl is { } cc) h.CacheControl = cc;
+        if (metadata.Expires is { } ex) h.Expires = ex;
+        foreach (var (k, v) in metadata.User) h[MetaPrefix + k] = v;
+        h["x-amz-server-side-encryption"] = "aws:kms";
+        h["x-amz-server-side-encryption-aws-kms-key-id"] = record.Key.KeyId;
+        if (record.Parts.Count > 1) h["x-amz-mp-parts-count"] = record.Parts.Count.ToString(CultureInfo.InvariantCulture);
+        if (withChecksum && metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value
+            && ChecksumAlgorithms.TryParse(alg, out var a))
+        {
+            h[a.HeaderName()] = value;
+            if (metadata.ChecksumType is { } t) h["x-amz-checksum-type"] = t;
+        }
+    }
+
+    public static string Quote(string etag) => "\"" + etag + "\"";
+
+    /// <summary>Parses "bytes=a-b", "bytes=a-", "bytes=-n". Null when absent or not a single byte range (S3 then serves the whole object).</summary>
+    public static (long Start, long End)? ParseRange(string? header, long size)
+    {
+        if (string.IsNullOrWhiteSpace(header) || !header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase)) return null;
+        var spec = header[6..].Trim();
+        if (spec.Contains(',')) return null;
+        var dash = spec.IndexOf('-');
+        if (dash < 0) return null;
+        var first = spec[..dash].Trim();
+        var last = spec[(dash + 1)..].Trim();
+        if (first.Length == 0)
+        {
+            if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var suffix)) return null;
+            if (suffix == 0 || size == 0) throw new S3Exception(S3Error.InvalidRange) { Extra = RangeExtra(header, size) };
+            return (Math.Max(0, size - suffix), size);
+        }
+        if (!long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var start)) return null;
+        long end;
+        if (last.Length == 0) end = size;
+        else if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var lastByte) || lastByte < start) return null;
+        else end = Math.Min(lastByte + 1, size);
+        if (start >= size) throw new S3Exception(S3Error.InvalidRange) { Extra = RangeExtra(header, size) };
+        return (start, end);
+    }
+
+    private static Dictionary<string, string> RangeExtra(string header, long size) => new()
+    {
+        ["RangeRequested"] = header,
+        ["ActualObjectSize"] = size.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>RFC 7232 evaluation as S3 does it: null to proceed, else NotModified (304) or PreconditionFailed (412).</summary>
+    public static S3Error? EvaluateConditions(HttpRequest request, ObjectRecord record, bool isGetOrHead)
+    {
+        var etag = record.ETag;
+        var modified = TruncateToSeconds(record.Modified);
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+
+        var ifMatch = H("If-Match");
+        var ifUnmodified = ParseDate(H("If-Unmodified-Since"));
+        if (ifMatch is not null)
+        {
+            if (!EtagListMatches(ifMatch, etag)) return S3Error.PreconditionFailed;
+        }
+        else if (ifUnmodified is { } u && modified > u)
+        {
+            return S3Error.PreconditionFailed;
+        }
+
+        var ifNoneMatch = H("If-None-Match");
+        var ifModified = ParseDate(H("If-Modified-Since"));
+        if (ifNoneMatch is not null)
+        {
+            if (EtagListMatches(ifNoneMatch, etag)) return isGetOrHead ? S3Error.NotModified : S3Error.PreconditionFailed;
+        }
+        else if (isGetOrHead && ifModified is { } m && modified <= m)
+        {
+            return S3Error.NotModified;
+        }
+        return null;
+    }
+
+    private static bool EtagListMatches(string header, string etag) =>
+        header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Any(t => t == "*" || t.Trim('"').Equals(etag, StringComparison.Ordinal) || t.StartsWith("W/", StringComparison.Ordinal) && t[2..].Trim('"') == etag);
+
+    private static DateTimeOffset? ParseDate(string? value) =>
+        value is not null && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d) ? d : null;
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, t.Offset);
+}
