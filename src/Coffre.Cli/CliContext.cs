@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Coffre.Crypto;
+using Coffre.Kms;
+using Coffre.Kms.Keys;
+using Spectre.Console;
+
+namespace Coffre.Cli;
+
+/// <summary>What every command shares: where the data lives, how to get the passphrase, how to print, how failures become exit codes.</summary>
+public sealed class CliContext(string? dataOption, bool json)
+{
+    public const string DataEnvironmentVariable = "COFFRE_DATA";
+    public const string PassphraseEnvironmentVariable = "COFFRE_PASSPHRASE";
+    public const string DefaultDataDirectory = "coffre-data";
+
+    public bool Json { get; } = json;
+
+    /// <summary>--data, else $COFFRE_DATA, else ./coffre-data.</summary>
+    public string DataDirectory { get; } = Path.GetFullPath(
+        dataOption ?? (Environment.GetEnvironmentVariable(DataEnvironmentVariable) is { Length: > 0 } env ? env : DefaultDataDirectory));
+
+    /// <summary>Who the audit trail names for CLI operations.</summary>
+    public static string Principal => "cli:" + Environment.UserName;
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public bool IsInitialized => File.Exists(Path.Combine(DataDirectory, KeyManager.SealFileName));
+
+    public KeyManager OpenKeys()
+    {
+        if (!IsInitialized)
+            throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
+        return KeyManager.Open(DataDirectory, ReadPassphrase(confirm: false));
+    }
+
+    /// <summary>$COFFRE_PASSPHRASE, else an interactive prompt (twice when creating), else one line of standard input.</summary>
+    public static string ReadPassphrase(bool confirm)
+    {
+        if (Environment.GetEnvironmentVariable(PassphraseEnvironmentVariable) is { Length: > 0 } fromEnv) return fromEnv;
+        if (Console.IsInputRedirected)
+        {
+            var line = Console.In.ReadLine();
+            if (string.IsNullOrEmpty(line))
+                throw new CliException(ExitCodes.Usage, $"No passphrase: set {PassphraseEnvironmentVariable} or type it at the prompt.");
+            return line;
+        }
+        var first = AnsiConsole.Prompt(new TextPrompt<string>("Passphrase:").Secret());
+        if (confirm)
+        {
+            if (first.Length < 12)
+                throw new CliException(ExitCodes.Usage, "The passphrase must be at least 12 characters long.");
+            var second = AnsiConsole.Prompt(new TextPrompt<string>("Repeat the passphrase:").Secret());
+            if (second != first) throw new CliException(ExitCodes.Usage, "The two passphrases differ.");
+        }
+        return first;
+    }
+
+    public void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+
+    /// <summary>Runs a command body and turns every known failure into a message on stderr and its exit code.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (CliException e)
+        {
+            return Fail(e.ExitCode, e.Message);
+        }
+        catch (KmsException e)
+        {
+            return Fail(ExitCodeFor(e.Error), e.Message);
+        }
+        catch (AuthenticationFailedException e)
+        {
+            return Fail(ExitCodes.AuthenticationFailed, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(ExitCodes.Failure, e.Message);
+        }
+    }
+
+    public static int ExitCodeFor(KmsError error) => error switch
+    {
+        KmsError.WrongPassphrase or KmsError.InvalidCiphertext => ExitCodes.AuthenticationFailed,
+        KmsError.NotFound or KmsError.NotInitialized => ExitCodes.NotFound,
+        KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ExitCodes.KeyUnavailable,
+        KmsError.AlreadyExists or KmsError.AlreadyInitialized or KmsError.Conflict => ExitCodes.Conflict,
+        KmsError.AuditUnavailable => ExitCodes.AuditFailure,
+        KmsError.InvalidName or KmsError.InvalidArgument => ExitCodes.Usage,
+        _ => ExitCodes.Failure,
+    };
+
+    private static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine("coffre: " + message);
+        return code;
+    }
+}
+
+/// <summary>A failure the CLI reports as is, with its exit code.</summary>
+public sealed class CliException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Coffre.Kms;
+
+namespace Coffre.Cli.Commands;
+
+public static class InitCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("init",
+            "Create a data directory: generate the root key and seal it under a passphrase " +
+            $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice).");
+        command.SetAction((result, ct) => CliContext.RunAsync(() =>
+        {
+            var cli = GlobalOptions.Context(result);
+            if (cli.IsInitialized)
+                throw new CliException(ExitCodes.Conflict, $"{cli.DataDirectory} is already initialised; nothing was changed.");
+            var passphrase = CliContext.ReadPassphrase(confirm: true);
+            using var keys = KeyManager.Initialize(cli.DataDirectory, passphrase);
+            if (cli.Json)
+                cli.WriteJson(new
+                {
+                    dataDirectory = cli.DataDirectory,
+                    deploymentId = keys.DeploymentId,
+                    sealFile = Path.Combine(cli.DataDirectory, KeyManager.SealFileName),
+                    keyStore = Path.Combine(cli.DataDirectory, KeyManager.StoreFileName),
+                });
+            else
+                Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}). Keep the passphrase safe: without it the data cannot be decrypted.");
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return command;
+    }
+}

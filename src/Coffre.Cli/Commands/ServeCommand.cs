@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Coffre.Kms;
+using Coffre.Server.Auth;
+using Coffre.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace Coffre.Cli.Commands;
+
+/// <summary>`coffre serve`: the S3-compatible encrypting gateway (and key API) on one listener.</summary>
+public static class ServeCommand
+{
+    public const string RootAccessKeyVariable = "COFFRE_ROOT_ACCESS_KEY";
+    public const string RootSecretKeyVariable = "COFFRE_ROOT_SECRET_KEY";
+
+    public static Command Create()
+    {
+        var listen = new Option<string?>("--listen") { Description = "HOST:PORT to listen on (default 127.0.0.1:9000, or Coffre:Listen)" };
+        var command = new Command("serve",
+            "Run the S3-compatible encrypting gateway. Initialises the data directory first if it is empty. Configuration: " +
+            "appsettings.json (current directory, then the data directory), COFFRE__SECTION__KEY environment variables.") { listen };
+        command.SetAction((r, ct) => CliContext.RunAsync(async () =>
+        {
+            var cli = GlobalOptions.Context(r);
+            using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
+
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+            builder.Configuration.AddJsonFile(Path.Combine(cli.DataDirectory, "appsettings.json"), optional: true);
+            builder.Configuration.AddEnvironmentVariables();
+            var options = builder.Configuration.GetSection("Coffre").Get<CoffreServerOptions>() ?? new CoffreServerOptions();
+            if (r.GetValue(listen) is { } l) options.Listen = l;
+
+            EnsureDefaultKey(keys, options.DefaultKey);
+            var root = RootCredentials.Resolve(cli.DataDirectory, keys);
+            options.AccessKeys.Insert(0, new AccessKeyOptions { AccessKeyId = root.AccessKeyId, SecretAccessKey = root.SecretAccessKey });
+
+            await using var app = CoffreServer.Build(options, cli.DataDirectory, keys, builder);
+            await app.StartAsync(ct);
+            var scheme = options.CertificatePath is null ? "http" : "https";
+            Console.WriteLine($"Coffre gateway listening on {scheme}://{options.Listen}  (data: {cli.DataDirectory})");
+            Console.WriteLine($"  S3 endpoint:   {scheme}://{options.Listen}   region {options.Region}, path-style addressing");
+            Console.WriteLine($"  Access key:    {root.AccessKeyId}");
+            if (root.Generated)
+                Console.WriteLine($"  Secret key:    {root.SecretAccessKey}   (generated now and shown once; sealed in the data directory)");
+            else if (root.FromEnvironment)
+                Console.WriteLine($"  Secret key:    from ${RootSecretKeyVariable}");
+            else
+                Console.WriteLine("  Secret key:    the one printed at first start (sealed in the data directory)");
+            Console.WriteLine($"  Health: {scheme}://{options.Listen}/healthz   Metrics: {scheme}://{options.Listen}/metrics");
+            await app.WaitForShutdownAsync(ct);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static KeyManager Initialize(CliContext cli)
+    {
+        Console.WriteLine($"No data directory at {cli.DataDirectory}: initialising one. Choose the passphrase that seals the root key.");
+        var passphrase = CliContext.ReadPassphrase(confirm: true);
+        var keys = KeyManager.Initialize(cli.DataDirectory, passphrase);
+        Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}).");
+        return keys;
+    }
+
+    private static void EnsureDefaultKey(KeyManager keys, string name)
+    {
+        try
+        {
+            keys.DescribeKey(name, KeyManager.SystemPrincipal);
+        }
+        catch (KmsException e) when (e.Error == KmsError.NotFound)
+        {
+            var info = keys.CreateKey(name, "Default key of buckets without their own", KeyManager.SystemPrincipal);
+            Console.WriteLine($"Created the default key '{info.Name}' ({info.Id}).");
+        }
+    }
+}

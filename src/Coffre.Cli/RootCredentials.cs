@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Coffre.Kms;
+
+namespace Coffre.Cli;
+
+/// <summary>
+/// The first administrator's S3 credentials: from COFFRE_ROOT_ACCESS_KEY / COFFRE_ROOT_SECRET_KEY
+/// when set (as MinIO's root user), else generated at first start, printed once, and kept in the
+/// data directory sealed by the root of trust (never in clear on disk).
+/// </summary>
+public sealed record RootCredentials(string AccessKeyId, string SecretAccessKey, bool Generated, bool FromEnvironment)
+{
+    public const string FileName = "root-credentials.json";
+
+    public static RootCredentials Resolve(string dataDirectory, KeyManager keys)
+    {
+        var envAccess = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootAccessKeyVariable);
+        var envSecret = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootSecretKeyVariable);
+        if (!string.IsNullOrEmpty(envAccess) || !string.IsNullOrEmpty(envSecret))
+        {
+            if (string.IsNullOrEmpty(envAccess) || string.IsNullOrEmpty(envSecret) || envSecret.Length < 8)
+                throw new CliException(ExitCodes.Usage,
+                    $"Set both {Commands.ServeCommand.RootAccessKeyVariable} and {Commands.ServeCommand.RootSecretKeyVariable} (secret of at least 8 characters), or neither.");
+            return new RootCredentials(envAccess, envSecret, false, true);
+        }
+
+        var path = Path.Combine(dataDirectory, FileName);
+        if (File.Exists(path))
+        {
+            var stored = JsonSerializer.Deserialize<Stored>(File.ReadAllText(path))!;
+            var seed = new byte[32];
+            keys.UnwrapWithRoot(Convert.FromBase64String(stored.WrappedSeed), Aad(stored.AccessKeyId), seed);
+            return new RootCredentials(stored.AccessKeyId, Secret(seed), false, false);
+        }
+
+        var accessKeyId = "COFFRE" + RandomUpper(14);
+        var newSeed = RandomNumberGenerator.GetBytes(32);
+        var wrapped = keys.WrapWithRoot(newSeed, Aad(accessKeyId));
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(new Stored(accessKeyId, Convert.ToBase64String(wrapped))));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temp, path);
+        var secret = Secret(newSeed);
+        CryptographicOperations.ZeroMemory(newSeed);
+        return new RootCredentials(accessKeyId, secret, true, false);
+    }
+
+    private static byte[] Aad(string accessKeyId) => Encoding.UTF8.GetBytes("coffre/v1/root-credentials/" + accessKeyId);
+
+    /// <summary>40 characters, like an AWS secret access key.</summary>
+    private static string Secret(byte[] seed) => Convert.ToBase64String(seed)[..40];
+
+    private static string RandomUpper(int length)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        var chars = new char[length];
+        for (var i = 0; i < length; i++) chars[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+        return new string(chars);
+    }
+
+    private sealed record Stored(string AccessKeyId, string WrappedSeed);
+}
