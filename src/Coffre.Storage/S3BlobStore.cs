@@ -49,6 +49,23 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             ? new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey)
             : new SessionAWSCredentials(options.AccessKeyId, options.SecretAccessKey, options.SessionToken);
         _client = new AmazonS3Client(credentials, config);
+        _client.BeforeRequestEvent += NormalizeCopySource;
+    }
+
+    /// <summary>
+    /// AWSSDK sends x-amz-copy-source as "bucket%2Fkey%2F..." (every "/" escaped). AWS accepts that, but some servers
+    /// (s3rver) decode it with a decoder that leaves %2F alone and then cannot find the bucket. Send it the way
+    /// botocore/the AWS CLI do instead, "/" unescaped, which every server accepts. Safe because encoded object keys
+    /// only hold [A-Za-z0-9._-/%] and the SDK escapes "%" as %25, so "%2F" can only come from a "/".
+    /// </summary>
+    private static void NormalizeCopySource(object sender, RequestEventArgs e)
+    {
+        if (e is not WebServiceRequestEventArgs { Request: CopyObjectRequest } w) return;
+        foreach (var name in w.Headers.Keys.ToArray())
+        {
+            if (string.Equals(name, "x-amz-copy-source", StringComparison.OrdinalIgnoreCase))
+                w.Headers[name] = w.Headers[name].Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     public string Name => _options.Name;
@@ -236,25 +253,24 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
         try
         {
-            var count = response.Headers.ContentLength;
-            long total;
+            var received = response.Headers.ContentLength;
+            long count, total;
             if (response.HttpStatusCode == HttpStatusCode.PartialContent)
             {
-                total = ParseContentRangeTotal(response.ContentRange)
-                    ?? throw new BlobStoreException(BlobStoreError.Backend, Name, key, $"Unparsable Content-Range '{response.ContentRange}'.");
+                if (!TryParseContentRange(response.ContentRange, out var start, out var end, out total) || start != offset || end < start)
+                    throw new BlobStoreException(BlobStoreError.Backend, Name, key,
+                        $"Asked for bytes from {offset}, the server answered Content-Range '{response.ContentRange}'.");
+                // Some servers (s3rver with "bytes=0-0") answer a longer range than asked: hand out only what was asked.
+                count = Math.Min(end - start + 1, length ?? long.MaxValue);
             }
             else
             {
-                total = count;
+                total = received;
                 if (offset > 0)
                     throw new BlobStoreException(BlobStoreError.Backend, Name, key, "The server ignored the Range header.");
-                if (length is { } l && l < total)
-                {
-                    // Range covering the start of the object answered in full: only hand out what was asked.
-                    count = l;
-                }
+                count = Math.Min(total, length ?? long.MaxValue);
             }
-            var stream = count == response.Headers.ContentLength ? response.ResponseStream : new LengthLimitedStream(response.ResponseStream, count);
+            var stream = count == received ? response.ResponseStream : new LengthLimitedStream(response.ResponseStream, count);
             return new BlobReadResult(key, stream, offset, count, total, ReadMetadata(response.Metadata), response);
         }
         catch
@@ -272,13 +288,18 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         return new BlobReadResult(key, new MemoryStream([], writable: false), offset, 0, head.Length, head.Metadata);
     }
 
-    private static long? ParseContentRangeTotal(string? contentRange)
+    private static bool TryParseContentRange(string? contentRange, out long start, out long end, out long total)
     {
         // "bytes 0-9/100"
-        if (contentRange is null) return null;
-        var slash = contentRange.LastIndexOf('/');
-        return slash >= 0 && long.TryParse(contentRange.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var total)
-            ? total : null;
+        start = end = total = 0;
+        if (contentRange is null || !contentRange.StartsWith("bytes ", StringComparison.OrdinalIgnoreCase)) return false;
+        var span = contentRange.AsSpan(6).Trim();
+        var dash = span.IndexOf('-');
+        var slash = span.IndexOf('/');
+        return dash > 0 && slash > dash
+            && long.TryParse(span[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out start)
+            && long.TryParse(span[(dash + 1)..slash], NumberStyles.None, CultureInfo.InvariantCulture, out end)
+            && long.TryParse(span[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out total);
     }
 
     public async Task<BlobInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)

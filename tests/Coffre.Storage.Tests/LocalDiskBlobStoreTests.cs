@@ -26,6 +26,9 @@ public sealed class LocalDiskStoreFixture : IDisposable
 public sealed class LocalDiskBlobStoreTests(LocalDiskStoreFixture fixture) : BlobStoreContractTests, IClassFixture<LocalDiskStoreFixture>
 {
     protected override IBlobStore Store => fixture.Store;
+
+    [Fact]
+    public Task Concurrent_readers_see_the_old_or_the_new_blob_never_a_mix() => AssertConcurrentReadersSeeWholeBlobsAsync();
 }
 
 /// <summary>LocalDisk-only behaviour, each test on a fresh root.</summary>
