@@ -173,6 +173,41 @@ public sealed class LocalDiskSpecificTests : IDisposable
         Assert.All(body, b => Assert.Equal(1, b));
     }
 
+    [Fact]
+    public async Task Put_streams_to_disk_as_it_reads()
+    {
+        // When the source has produced 30 MiB, most of it must already be in the temp file on disk.
+        long onDiskAtCheckpoint = -1;
+        var source = new CallbackStream(40L * 1024 * 1024, 30L * 1024 * 1024, () =>
+            onDiskAtCheckpoint = Directory.GetFiles(BlobsDir, ".tmp-*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
+        await _store.PutAsync("streamed", source, null, new Dictionary<string, string>());
+        Assert.True(onDiskAtCheckpoint >= 29L * 1024 * 1024, $"only {onDiskAtCheckpoint} bytes on disk after 30 MiB read");
+        Assert.Equal(40L * 1024 * 1024, (await _store.HeadAsync("streamed"))!.Length);
+    }
+
+    private sealed class CallbackStream(long length, long checkpoint, Action atCheckpoint) : Stream
+    {
+        private long _produced;
+        private bool _fired;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (!_fired && _produced >= checkpoint) { _fired = true; atCheckpoint(); }
+            var n = (int)Math.Min(count, length - _produced);
+            buffer.AsSpan(offset, n).Fill(0x5A);
+            _produced += n;
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private sealed class FailingStream : Stream
     {
         private int _reads;
