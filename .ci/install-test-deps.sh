@@ -26,7 +26,7 @@ fi
 apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
 deb_installed ca-certificates || apt_wanted+=(ca-certificates)
-have aws || apt_wanted+=(awscli)          # Debian 12: AWS CLI v2.9
+deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)
 have s3cmd || apt_wanted+=(s3cmd)
 have rclone || apt_wanted+=(rclone)
 have node || apt_wanted+=(nodejs)         # Debian 12: node 18, enough for s3rver 3.x
