@@ -1,0 +1,266 @@
+using System.Security.Cryptography;
+using Coffre.Crypto;
+
+namespace Coffre.Kms.Keys;
+
+/// <summary>Plaintext recovered by <see cref="KeyManager.Decrypt"/> and the key version that protected it.</summary>
+public sealed record DecryptResult(string KeyId, int KeyVersion, byte[] Plaintext)
+{
+    public override string ToString() => $"DecryptResult({KeyId} v{KeyVersion}, {Plaintext.Length} bytes)";
+}
+
+public sealed partial class KeyManager
+{
+    /// <summary>Generates a random 32-byte data key and wraps it under the key's primary version,
+    /// bound to <paramref name="context"/> (docs/format.md §3).</summary>
+    public DataKey GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string>? context, string principal)
+    {
+        const string op = "GenerateDataKey";
+        var target = new Target(keyRef);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            var cached = Resolve(keyRef);
+            target.Set(cached.Key);
+            var version = EncryptionVersion(cached);
+            target.Version = version;
+            var kek = Material(cached, version);
+            var dek = GC.AllocateArray<byte>(KeyWrap.KeySize, pinned: true);
+            RandomNumberGenerator.Fill(dek);
+            var blob = KeyWrap.Wrap(kek, dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
+            try
+            {
+                _audit.Append(Entry(op, principal, target, json, null, Ok));
+            }
+            catch
+            {
+                CryptographicOperations.ZeroMemory(dek);
+                throw;
+            }
+            return new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, blob));
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
+    /// The caller owns (and should zero) the returned 32 bytes.</summary>
+    public byte[] UnwrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
+    {
+        const string op = "UnwrapDataKey";
+        var target = new Target(wrapped?.KeyId);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            CheckWrapped(wrapped);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            target.Version = wrapped!.KeyVersion;
+            var dek = UnwrapCore(wrapped, context, target);
+            try
+            {
+                _audit.Append(Entry(op, principal, target, json, null, Ok));
+            }
+            catch
+            {
+                CryptographicOperations.ZeroMemory(dek);
+                throw;
+            }
+            return dek;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Re-wraps a data key under the key's current primary version (metadata-only rotation).</summary>
+    public WrappedDataKey RewrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
+    {
+        const string op = "RewrapDataKey";
+        var target = new Target(wrapped?.KeyId);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            CheckWrapped(wrapped);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            target.Version = wrapped!.KeyVersion;
+            var dek = UnwrapCore(wrapped, context, target);
+            try
+            {
+                var cached = Resolve(wrapped.KeyId);
+                var version = EncryptionVersion(cached);
+                var blob = KeyWrap.Wrap(Material(cached, version), dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
+                var to = new Target(null) { KeyId = target.KeyId, KeyName = target.KeyName, Version = version };
+                _audit.Append(Entry(op + ".Unwrap", principal, target, json, null, Ok), Entry(op + ".Wrap", principal, to, json, null, Ok));
+                return new WrappedDataKey(cached.Key.Id, version, blob);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(dek);
+            }
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Encrypts up to 4096 bytes directly under the key's primary version; returns the
+    /// self-describing ciphertext of docs/format.md §7.</summary>
+    public byte[] Encrypt(string keyRef, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
+    {
+        const string op = "Encrypt";
+        var target = new Target(keyRef);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            if (plaintext.Length > CiphertextBlob.MaxPlaintext)
+                throw new KmsException(KmsError.InvalidArgument,
+                    $"Encrypt takes at most {CiphertextBlob.MaxPlaintext} bytes ({plaintext.Length} given); encrypt larger data with a data key.");
+            var cached = Resolve(keyRef);
+            target.Set(cached.Key);
+            var version = EncryptionVersion(cached);
+            target.Version = version;
+            var blob = EncryptCore(cached, version, plaintext, context);
+            _audit.Append(Entry(op, principal, target, json, null, Ok));
+            return blob;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
+    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal)
+    {
+        const string op = "Decrypt";
+        var target = new Target(null);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            var plaintext = DecryptCore(ciphertext, context, target);
+            try
+            {
+                _audit.Append(Entry(op, principal, target, json, null, Ok));
+            }
+            catch
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+                throw;
+            }
+            return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version
+    /// (the plaintext never leaves the key manager).</summary>
+    public byte[] ReEncrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
+        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal)
+    {
+        const string op = "ReEncrypt";
+        var source = new Target(null);
+        var destination = new Target(destinationKeyRef);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(sourceContext);
+            EncryptionContext.Check(destinationContext);
+            json = EncryptionContext.Json(sourceContext);
+            var plaintext = DecryptCore(ciphertext, sourceContext, source);
+            try
+            {
+                var cached = Resolve(destinationKeyRef);
+                destination.Set(cached.Key);
+                var version = EncryptionVersion(cached);
+                destination.Version = version;
+                var blob = EncryptCore(cached, version, plaintext, destinationContext);
+                _audit.Append(Entry(op + ".Decrypt", principal, source, json, null, Ok),
+                    Entry(op + ".Encrypt", principal, destination, EncryptionContext.Json(destinationContext), null, Ok));
+                return blob;
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable)
+        {
+            throw Refused(op, principal, source.KeyId is null || destination.KeyId is not null ? destination : source, json, e);
+        }
+    }
+
+    // ---- cores --------------------------------------------------------------------------------
+
+    private static void CheckWrapped(WrappedDataKey? wrapped)
+    {
+        if (wrapped is null || wrapped.KeyId is null || wrapped.Blob is null)
+            throw new KmsException(KmsError.InvalidArgument, "A wrapped data key (key id, version and blob) is required.");
+    }
+
+    private byte[] UnwrapCore(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, Target target)
+    {
+        var cached = Resolve(wrapped.KeyId);
+        target.Set(cached.Key);
+        if (!string.Equals(cached.Key.Id, wrapped.KeyId, StringComparison.OrdinalIgnoreCase))
+            throw new KmsException(KmsError.InvalidArgument, "A wrapped data key names its key by id, not by name or alias.");
+        CheckDecryptionVersion(cached, wrapped.KeyVersion);
+        var dek = GC.AllocateArray<byte>(KeyWrap.KeySize, pinned: true);
+        try
+        {
+            KeyWrap.Unwrap(Material(cached, wrapped.KeyVersion), wrapped.Blob, cached.Key.Id, wrapped.KeyVersion, EncryptionContext.Canonical(context), dek);
+        }
+        catch (AuthenticationFailedException)
+        {
+            CryptographicOperations.ZeroMemory(dek);
+            throw new KmsException(KmsError.InvalidCiphertext,
+                $"The wrapped data key does not verify under key '{cached.Key.Name}' version {wrapped.KeyVersion}: it was modified, belongs to another context, or names the wrong key or version.");
+        }
+        return dek;
+    }
+
+    private byte[] EncryptCore(CachedKey cached, int version, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string>? context)
+    {
+        var header = CiphertextBlob.Header(cached.Key.Id, version);
+        var blob = new byte[header.Length + CiphertextBlob.NonceSize + plaintext.Length + CiphertextBlob.TagSize];
+        header.CopyTo(blob, 0);
+        var nonce = blob.AsSpan(header.Length, CiphertextBlob.NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        var ct = blob.AsSpan(header.Length + CiphertextBlob.NonceSize, plaintext.Length);
+        var tag = blob.AsSpan(header.Length + CiphertextBlob.NonceSize + plaintext.Length, CiphertextBlob.TagSize);
+        using var gcm = new AesGcm(Material(cached, version), CiphertextBlob.TagSize);
+        gcm.Encrypt(nonce, plaintext, ct, tag, [.. header, .. EncryptionContext.Canonical(context)]);
+        return blob;
+    }
+
+    private byte[] DecryptCore(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context, Target target)
+    {
+        var (keyId, version, headerLength) = CiphertextBlob.Parse(blob);
+        target.KeyId = keyId;
+        target.Version = version;
+        if (!KeyNames.IsKeyId(keyId))
+            throw CiphertextBlob.Invalid("it names no valid key id");
+        var cached = Resolve(keyId);
+        target.Set(cached.Key);
+        CheckDecryptionVersion(cached, version);
+        var length = blob.Length - headerLength - CiphertextBlob.NonceSize - CiphertextBlob.TagSize;
+        var plaintext = new byte[length];
+        using var gcm = new AesGcm(Material(cached, version), CiphertextBlob.TagSize);
+        try
+        {
+            gcm.Decrypt(blob.Slice(headerLength, CiphertextBlob.NonceSize), blob.Slice(headerLength + CiphertextBlob.NonceSize, length),
+                blob[^CiphertextBlob.TagSize..], plaintext, [.. blob[..headerLength], .. EncryptionContext.Canonical(context)]);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw new KmsException(KmsError.InvalidCiphertext,
+                $"The ciphertext does not verify under key '{cached.Key.Name}' version {version}: it was modified or the context differs.");
+        }
+        return plaintext;
+    }
+}

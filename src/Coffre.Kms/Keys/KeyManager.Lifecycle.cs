@@ -1,0 +1,379 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Store;
+
+namespace Coffre.Kms.Keys;
+
+public sealed partial class KeyManager
+{
+    /// <summary>Creates a key with a first version (enabled, primary).</summary>
+    public KeyInfo CreateKey(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null)
+    {
+        const string op = "CreateKey";
+        var target = new Target(name);
+        try
+        {
+            CheckPrincipal(principal);
+            KeyNames.CheckName(name);
+            if (description is { Length: > 1024 })
+                throw new KmsException(KmsError.InvalidArgument, "A key description is at most 1024 characters.");
+            var now = _time.GetUtcNow();
+            var key = new KeyRecord(Guid.NewGuid().ToString("D"), name, description, now, KeyState.Enabled, null, 1, 1, null, null, null,
+                new Dictionary<string, string>(tags ?? new Dictionary<string, string>()));
+            target.Set(key);
+            target.Version = 1;
+            using (var tx = _store.BeginWrite())
+            {
+                if (tx.FindKeyByName(name) is not null)
+                    throw new KmsException(KmsError.AlreadyExists, $"A key named '{name}' already exists; choose another name or use the existing key.");
+                tx.InsertKey(key);
+                tx.InsertVersion(NewVersion(key.Id, 1, now));
+                tx.AppendAudit(Entry(op, principal, target, Json(("description", description)), null, Ok));
+                tx.Commit();
+            }
+            return Info(key.Id);
+        }
+        catch (DbException e) { throw Refused(op, principal, target, null, StoreFailure(e)); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, null, e); }
+    }
+
+    public IReadOnlyList<KeyInfo> ListKeys(string principal)
+    {
+        const string op = "ListKeys";
+        try
+        {
+            CheckPrincipal(principal);
+            var aliases = _store.ListAliases();
+            var list = _store.ListKeys().Select(k => Info(k, _store.ListVersions(k.Id), aliases)).ToList();
+            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            return list;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+    }
+
+    /// <summary>Describes a key given its name, id or alias.</summary>
+    public KeyInfo DescribeKey(string keyRef, string principal)
+    {
+        const string op = "DescribeKey";
+        var target = new Target(keyRef);
+        try
+        {
+            CheckPrincipal(principal);
+            var key = ResolveRecord(keyRef, _store.FindKeyById, _store.FindKeyByName, _store.FindAlias);
+            target.Set(key);
+            var info = Info(key.Id);
+            _audit.Append(Entry(op, principal, target, null, null, Ok));
+            return info;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, null, e); }
+    }
+
+    /// <summary>Adds a version and makes it the primary one (used by new encryptions and rewraps).</summary>
+    public KeyInfo RotateKey(string keyRef, string principal) =>
+        Change("RotateKey", keyRef, principal, null, (tx, key) =>
+        {
+            CheckUsable(key);
+            return Rotate(tx, key);
+        });
+
+    public KeyInfo DisableKey(string keyRef, string principal) =>
+        Change("DisableKey", keyRef, principal, null, (_, key) => key.State switch
+        {
+            KeyState.Enabled or KeyState.Disabled => (key with { State = KeyState.Disabled }, null),
+            _ => throw NotChangeable(key),
+        });
+
+    public KeyInfo EnableKey(string keyRef, string principal) =>
+        Change("EnableKey", keyRef, principal, null, (_, key) => key.State switch
+        {
+            KeyState.Enabled or KeyState.Disabled => (key with { State = KeyState.Enabled }, null),
+            _ => throw NotChangeable(key),
+        });
+
+    /// <summary>Schedules destruction after <paramref name="pendingWindow"/> (default 7 days, at least 1 day).
+    /// Until then the key cannot be used and the destruction can be cancelled.</summary>
+    public KeyInfo ScheduleDestruction(string keyRef, TimeSpan? pendingWindow, string principal)
+    {
+        var window = pendingWindow ?? _options.DefaultDestructionDelay;
+        return Change("ScheduleDestruction", keyRef, principal, Json(("pending_seconds", (long)window.TotalSeconds)), (_, key) =>
+        {
+            if (window <= TimeSpan.Zero || (window < KmsOptions.MinimumDestructionDelay && !_options.AllowShortDestructionDelayForTests))
+                throw new KmsException(KmsError.InvalidArgument,
+                    $"The waiting period before destroying key '{key.Name}' must be at least {KmsOptions.MinimumDestructionDelay.TotalDays:0} day.");
+            if (key.State is not (KeyState.Enabled or KeyState.Disabled)) throw NotChangeable(key);
+            return (key with
+            {
+                StateBeforeDestruction = key.State,
+                State = KeyState.PendingDestruction,
+                DestructionDate = _time.GetUtcNow() + window,
+            }, null);
+        });
+    }
+
+    public KeyInfo CancelDestruction(string keyRef, string principal) =>
+        Change("CancelDestruction", keyRef, principal, null, (_, key) =>
+        {
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            if (key.State != KeyState.PendingDestruction)
+                throw new KmsException(KmsError.InvalidArgument, $"Key '{key.Name}' is not scheduled for destruction.");
+            return (key with { State = key.StateBeforeDestruction ?? KeyState.Enabled, StateBeforeDestruction = null, DestructionDate = null }, null);
+        });
+
+    /// <summary>Destroys every key whose destruction date has passed: the material of all its
+    /// versions is overwritten and erased (irreversible). Returns how many keys were destroyed.</summary>
+    public int DestroyDueKeys(string principal)
+    {
+        var now = _time.GetUtcNow();
+        var destroyed = 0;
+        foreach (var due in _store.ListKeys().Where(k => k.State == KeyState.PendingDestruction && k.DestructionDate <= now))
+        {
+            var target = new Target(due.Name);
+            target.Set(due);
+            try
+            {
+                using var tx = _store.BeginWrite();
+                var key = tx.FindKeyById(due.Id);
+                if (key is null || key.State != KeyState.PendingDestruction || key.DestructionDate > now) continue;
+                tx.DestroyVersions(key.Id, now);
+                tx.UpdateKey(key with { State = KeyState.Destroyed, StateBeforeDestruction = null, NextRotation = null });
+                tx.AppendAudit(Entry("DestroyKey", principal, target, Json(("scheduled", key.DestructionDate)), null, Ok));
+                tx.Commit();
+                destroyed++;
+            }
+            catch (DbException e) { throw Refused("DestroyKey", principal, target, null, StoreFailure(e)); }
+            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused("DestroyKey", principal, target, null, e); }
+        }
+        return destroyed;
+    }
+
+    /// <summary>Sets (or clears, with null) the automatic rotation period; the next rotation is due one period from now.</summary>
+    public KeyInfo SetRotationPolicy(string keyRef, TimeSpan? period, string principal) =>
+        Change("SetRotationPolicy", keyRef, principal, Json(("period_seconds", period is { } p ? (long)p.TotalSeconds : null)), (_, key) =>
+        {
+            if (period is { } p && p < TimeSpan.FromDays(1) && !_options.AllowShortDestructionDelayForTests)
+                throw new KmsException(KmsError.InvalidArgument, $"The rotation period of key '{key.Name}' must be at least 1 day.");
+            if (period is { } q && q <= TimeSpan.Zero)
+                throw new KmsException(KmsError.InvalidArgument, "A rotation period must be positive.");
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            return (key with { RotationPeriod = period, NextRotation = period is { } r ? _time.GetUtcNow() + r : null }, null);
+        });
+
+    /// <summary>Rotates every enabled key whose rotation is due. Returns how many were rotated.</summary>
+    public int RotateDueKeys(string principal)
+    {
+        var now = _time.GetUtcNow();
+        var rotated = 0;
+        foreach (var due in _store.ListKeys().Where(k => k.State == KeyState.Enabled && k.NextRotation <= now))
+        {
+            Change("RotateKey", due.Id, principal, Json(("reason", "rotation policy")), (tx, key) =>
+            {
+                CheckUsable(key);
+                return Rotate(tx, key);
+            });
+            rotated++;
+        }
+        return rotated;
+    }
+
+    /// <summary>Refuses decryption with versions below <paramref name="version"/> (1 ≤ version ≤ primary).</summary>
+    public KeyInfo SetMinimumDecryptionVersion(string keyRef, int version, string principal) =>
+        Change("SetMinimumDecryptionVersion", keyRef, principal, Json(("version", version)), (_, key) =>
+        {
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            if (version < 1 || version > key.PrimaryVersion)
+                throw new KmsException(KmsError.InvalidArgument, $"The minimum decryption version of key '{key.Name}' must be between 1 and {key.PrimaryVersion}.");
+            return (key with { MinimumDecryptionVersion = version }, null);
+        });
+
+    public KeyInfo DisableKeyVersion(string keyRef, int version, string principal) =>
+        SetVersionState("DisableKeyVersion", keyRef, version, KeyVersionState.Disabled, principal);
+
+    public KeyInfo EnableKeyVersion(string keyRef, int version, string principal) =>
+        SetVersionState("EnableKeyVersion", keyRef, version, KeyVersionState.Enabled, principal);
+
+    private KeyInfo SetVersionState(string op, string keyRef, int version, KeyVersionState state, string principal) =>
+        Change(op, keyRef, principal, null, (tx, key) =>
+        {
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            var record = tx.ListVersions(key.Id).FirstOrDefault(v => v.Version == version)
+                ?? throw new KmsException(KmsError.NotFound, $"Key '{key.Name}' has no version {version}.");
+            if (record.State == KeyVersionState.Destroyed)
+                throw new KmsException(KmsError.Destroyed, $"Version {version} of key '{key.Name}' was destroyed.");
+            tx.SetVersionState(key.Id, version, state);
+            return (key, version);
+        });
+
+    // ---- aliases ----------------------------------------------------------------------------
+
+    public AliasInfo CreateAlias(string alias, string keyRef, string principal) => SetAlias("CreateAlias", alias, keyRef, principal, create: true);
+
+    public AliasInfo UpdateAlias(string alias, string keyRef, string principal) => SetAlias("UpdateAlias", alias, keyRef, principal, create: false);
+
+    private AliasInfo SetAlias(string op, string alias, string keyRef, string principal, bool create)
+    {
+        var target = new Target(keyRef);
+        var context = Json(("alias", alias));
+        try
+        {
+            CheckPrincipal(principal);
+            KeyNames.CheckAlias(alias);
+            var now = _time.GetUtcNow();
+            KeyRecord key;
+            AliasRecord record;
+            using (var tx = _store.BeginWrite())
+            {
+                key = ResolveRecord(tx, keyRef);
+                target.Set(key);
+                var existing = tx.FindAlias(alias);
+                if (create && existing is not null)
+                    throw new KmsException(KmsError.AlreadyExists, $"The alias '{alias}' already exists; update it to point it at another key.");
+                if (!create && existing is null)
+                    throw new KmsException(KmsError.NotFound, $"There is no alias '{alias}'; create it first.");
+                if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+                record = new AliasRecord(alias, key.Id, existing?.Created ?? now);
+                tx.UpsertAlias(record);
+                tx.AppendAudit(Entry(op, principal, target, context, null, Ok));
+                tx.Commit();
+            }
+            return new AliasInfo(alias, key.Id, key.Name, record.Created);
+        }
+        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+    }
+
+    public void DeleteAlias(string alias, string principal)
+    {
+        const string op = "DeleteAlias";
+        var target = new Target(null);
+        var context = Json(("alias", alias));
+        try
+        {
+            CheckPrincipal(principal);
+            KeyNames.CheckAlias(alias);
+            using var tx = _store.BeginWrite();
+            var existing = tx.FindAlias(alias) ?? throw new KmsException(KmsError.NotFound, $"There is no alias '{alias}'.");
+            if (tx.FindKeyById(existing.KeyId) is { } key) target.Set(key);
+            tx.DeleteAlias(alias);
+            tx.AppendAudit(Entry(op, principal, target, context, null, Ok));
+            tx.Commit();
+        }
+        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+    }
+
+    public IReadOnlyList<AliasInfo> ListAliases(string principal)
+    {
+        const string op = "ListAliases";
+        try
+        {
+            CheckPrincipal(principal);
+            var names = _store.ListKeys().ToDictionary(k => k.Id, k => k.Name);
+            var list = _store.ListAliases().Select(a => new AliasInfo(a.Alias, a.KeyId, names.GetValueOrDefault(a.KeyId, "?"), a.Created)).ToList();
+            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            return list;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+    }
+
+    // ---- audit ------------------------------------------------------------------------------
+
+    /// <summary>Reads audit records matching <paramref name="filter"/> (in sequence order). The read itself is recorded.</summary>
+    public IReadOnlyList<AuditRecord> ReadAudit(AuditFilter filter, string principal)
+    {
+        const string op = "ReadAudit";
+        try
+        {
+            CheckPrincipal(principal);
+            ArgumentNullException.ThrowIfNull(filter);
+            var records = _store.ReadAudit(filter);
+            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            return records;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+    }
+
+    /// <summary>Verifies the whole audit hash chain; returns the first bad record and why.</summary>
+    public AuditVerification VerifyAudit(string principal)
+    {
+        const string op = "VerifyAudit";
+        try
+        {
+            CheckPrincipal(principal);
+            var result = AuditChain.Verify(_store.ReadAuditChain());
+            _audit.Append(Entry(op, principal, null, Json(("chain_ok", result.Ok), ("first_bad", result.FirstBadSequence)), null, Ok));
+            return result;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    /// <summary>Runs a read-modify-write of one key in a store transaction with its audit record.</summary>
+    private KeyInfo Change(string op, string keyRef, string principal, string? context,
+        Func<IKeyStoreTransaction, KeyRecord, (KeyRecord Updated, int? Version)> mutate)
+    {
+        var target = new Target(keyRef);
+        try
+        {
+            CheckPrincipal(principal);
+            string id;
+            using (var tx = _store.BeginWrite())
+            {
+                var key = ResolveRecord(tx, keyRef);
+                target.Set(key);
+                var (updated, version) = mutate(tx, key);
+                target.Version = version;
+                if (updated != key) tx.UpdateKey(updated);
+                tx.AppendAudit(Entry(op, principal, target, context, null, Ok));
+                tx.Commit();
+                id = key.Id;
+            }
+            return Info(id);
+        }
+        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+    }
+
+    private (KeyRecord, int?) Rotate(IKeyStoreTransaction tx, KeyRecord key)
+    {
+        var now = _time.GetUtcNow();
+        var next = tx.ListVersions(key.Id).Max(v => v.Version) + 1;
+        tx.InsertVersion(NewVersion(key.Id, next, now));
+        return (key with { PrimaryVersion = next, NextRotation = key.RotationPeriod is { } p ? now + p : null }, next);
+    }
+
+    private KeyVersionRecord NewVersion(string keyId, int version, DateTimeOffset now)
+    {
+        var material = GC.AllocateArray<byte>(32, pinned: true);
+        try
+        {
+            RandomNumberGenerator.Fill(material);
+            return new KeyVersionRecord(keyId, version, KeyVersionState.Enabled, now, null, _root.Wrap(material, KekAad(keyId, version)));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+    }
+
+    private static KmsException NotChangeable(KeyRecord key) => key.State switch
+    {
+        KeyState.PendingDestruction => new KmsException(KmsError.PendingDestruction,
+            $"Key '{key.Name}' is scheduled for destruction; cancel the destruction first."),
+        KeyState.Destroyed => new KmsException(KmsError.Destroyed, $"Key '{key.Name}' was destroyed; nothing can change it any more."),
+        _ => new KmsException(KmsError.InvalidArgument, $"Key '{key.Name}' cannot change in its current state."),
+    };
+
+    private KeyInfo Info(string keyId)
+    {
+        var key = _store.FindKeyById(keyId) ?? throw new KmsException(KmsError.NotFound, $"Key {keyId} is gone.");
+        return Info(key, _store.ListVersions(keyId), _store.ListAliases());
+    }
+
+    private static KeyInfo Info(KeyRecord k, IReadOnlyList<KeyVersionRecord> versions, IReadOnlyList<AliasRecord> aliases) => new(
+        k.Id, k.Name, k.Description, k.Created, k.State, k.PrimaryVersion, k.MinimumDecryptionVersion, k.RotationPeriod,
+        k.NextRotation, k.DestructionDate, k.Tags,
+        versions.Select(v => new KeyVersionInfo(v.Version, v.State, v.Created)).ToList(),
+        aliases.Where(a => a.KeyId == k.Id).Select(a => a.Alias).ToList());
+}

@@ -1,0 +1,327 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Root;
+using Coffre.Kms.Store;
+
+namespace Coffre.Kms.Keys;
+
+/// <summary>
+/// The key manager: named keys with versions, their lifecycle, data-key and small-data
+/// operations, and the audit trail ("no audit, no answer"). Every operation takes the
+/// <c>principal</c> performing it and is recorded, whether it succeeds or is refused.
+/// Thread-safe. Disposing it disposes the root of trust and the store.
+/// </summary>
+public sealed partial class KeyManager : IDisposable
+{
+    public const string SealFileName = "root.seal";
+    public const string StoreFileName = SqliteKeyStore.FileName;
+    /// <summary>Principal recorded for work done by the scheduler or on open.</summary>
+    public const string SystemPrincipal = "coffre:system";
+    private const string Ok = "ok";
+
+    private readonly IRootOfTrust _root;
+    private readonly IKeyStore _store;
+    private readonly TimeProvider _time;
+    private readonly KmsOptions _options;
+    private readonly GroupCommitAuditLog _audit;
+    private volatile Snapshot _snapshot = new(-1);
+    private bool _disposed;
+
+    /// <summary>Composes a key manager from a root of trust and a store (tests, other backends).</summary>
+    public KeyManager(IRootOfTrust root, IKeyStore store, TimeProvider? time = null, KmsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(store);
+        if (root.DeploymentId != store.DeploymentId)
+            throw new KmsException(KmsError.InvalidArgument,
+                $"The key store belongs to deployment {store.DeploymentId} but the root of trust to {root.DeploymentId}.");
+        _root = root;
+        _store = store;
+        _time = time ?? TimeProvider.System;
+        _options = options ?? KmsOptions.Default;
+        _audit = new GroupCommitAuditLog(store, _options.AuditBatchSize);
+    }
+
+    public string DeploymentId => _root.DeploymentId;
+
+    /// <summary>Creates a data directory: root.seal (sealed under <paramref name="passphrase"/>) and keys.db.</summary>
+    public static KeyManager Initialize(string dataDirectory, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        options ??= KmsOptions.Default;
+        Directory.CreateDirectory(dataDirectory);
+        var sealPath = Path.Combine(dataDirectory, SealFileName);
+        var storePath = Path.Combine(dataDirectory, StoreFileName);
+        if (File.Exists(sealPath) || File.Exists(storePath))
+            throw new KmsException(KmsError.AlreadyInitialized,
+                $"{Path.GetFullPath(dataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
+        var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
+        SqliteKeyStore store;
+        try
+        {
+            store = SqliteKeyStore.Create(storePath, root.DeploymentId);
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+        var manager = new KeyManager(root, store, time, options);
+        manager._audit.Append(manager.Entry("Initialize", SystemPrincipal, null, null, null, Ok));
+        return manager;
+    }
+
+    /// <summary>Unseals root.seal in <paramref name="dataDirectory"/>, opens keys.db and destroys keys whose destruction is due.</summary>
+    public static KeyManager Open(string dataDirectory, ReadOnlySpan<char> passphrase, TimeProvider? time = null, KmsOptions? options = null)
+    {
+        options ??= KmsOptions.Default;
+        var sealPath = Path.Combine(dataDirectory, SealFileName);
+        var root = SealedFileRoot.Unseal(sealPath, passphrase, options.Seal);
+        SqliteKeyStore store;
+        try
+        {
+            store = SqliteKeyStore.Open(Path.Combine(dataDirectory, StoreFileName), root.DeploymentId);
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+        var manager = new KeyManager(root, store, time, options);
+        try
+        {
+            manager.DestroyDueKeys(SystemPrincipal);
+        }
+        catch
+        {
+            manager.Dispose();
+            throw;
+        }
+        return manager;
+    }
+
+    // ---- cache of resolved keys ------------------------------------------------------------
+    //
+    // A snapshot belongs to one store generation. Every operation reads the generation (one
+    // indexed read); when it moved — a state change by this or any other process — a new,
+    // empty snapshot replaces the old one, so disable/destroy take effect on the next operation.
+    // The generation is read before the key rows, so a snapshot never holds state older than
+    // its generation.
+
+    private sealed class Snapshot(long generation)
+    {
+        public long Generation { get; } = generation;
+        public ConcurrentDictionary<string, CachedKey> ByRef { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class CachedKey(KeyRecord key, IReadOnlyList<KeyVersionRecord> versions)
+    {
+        public KeyRecord Key { get; } = key;
+        public IReadOnlyList<KeyVersionRecord> Versions { get; } = versions;
+        public ConcurrentDictionary<int, byte[]> Material { get; } = new();
+    }
+
+    private Snapshot CurrentSnapshot()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var generation = _store.ReadGeneration();
+        var snapshot = _snapshot;
+        if (snapshot.Generation == generation) return snapshot;
+        var fresh = new Snapshot(generation);
+        // Keep the newest: only replace an older snapshot.
+        while (true)
+        {
+            var current = _snapshot;
+            if (current.Generation >= generation) return current;
+            if (Interlocked.CompareExchange(ref _snapshot, fresh, current) == current) return fresh;
+        }
+    }
+
+    private CachedKey Resolve(string keyRef)
+    {
+        var snapshot = CurrentSnapshot();
+        if (snapshot.ByRef.TryGetValue(keyRef, out var cached)) return cached;
+        var key = ResolveRecord(keyRef, _store.FindKeyById, _store.FindKeyByName, _store.FindAlias);
+        cached = new CachedKey(key, _store.ListVersions(key.Id));
+        snapshot.ByRef[keyRef] = cached;
+        return cached;
+    }
+
+    private static KeyRecord ResolveRecord(string keyRef, Func<string, KeyRecord?> byId, Func<string, KeyRecord?> byName, Func<string, AliasRecord?> alias)
+    {
+        if (string.IsNullOrEmpty(keyRef))
+            throw new KmsException(KmsError.InvalidArgument, "A key name, key id or alias is required.");
+        KeyRecord? key;
+        if (KeyNames.IsKeyId(keyRef)) key = byId(keyRef.ToLowerInvariant());
+        else if (keyRef.StartsWith(KeyNames.AliasPrefix, StringComparison.Ordinal))
+            key = alias(keyRef) is { } a ? byId(a.KeyId) : null;
+        else key = byName(keyRef);
+        return key ?? throw new KmsException(KmsError.NotFound,
+            $"There is no key '{KeyNames.Shorten(keyRef)}'. Check the name, id or alias (list keys to see them).");
+    }
+
+    private KeyRecord ResolveRecord(IKeyStoreTransaction tx, string keyRef) =>
+        ResolveRecord(keyRef, tx.FindKeyById, tx.FindKeyByName, tx.FindAlias);
+
+    /// <summary>The unwrapped material of a version, cached in a pinned array.</summary>
+    private byte[] Material(CachedKey cached, int version) =>
+        cached.Material.GetOrAdd(version, v =>
+        {
+            var record = cached.Versions.FirstOrDefault(x => x.Version == v);
+            if (record?.WrappedMaterial is null)
+                throw new KmsException(KmsError.VersionNotUsable, $"Version {v} of key '{cached.Key.Name}' has no material (destroyed).");
+            var material = GC.AllocateArray<byte>(32, pinned: true);
+            _root.Unwrap(record.WrappedMaterial, KekAad(cached.Key.Id, v), material);
+            return material;
+        });
+
+    /// <summary>AAD of key-version material wrapped by the root: "coffre/v1/kek" || lp(deployment id) || lp(key id) || u32(version).</summary>
+    internal byte[] KekAad(string keyId, int version)
+    {
+        var label = "coffre/v1/kek"u8;
+        var deployment = Encoding.UTF8.GetBytes(DeploymentId);
+        var id = Encoding.UTF8.GetBytes(keyId);
+        var aad = new byte[label.Length + 4 + deployment.Length + 4 + id.Length + 4];
+        var span = aad.AsSpan();
+        label.CopyTo(span);
+        span = span[label.Length..];
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)deployment.Length);
+        deployment.CopyTo(span[4..]);
+        span = span[(4 + deployment.Length)..];
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)id.Length);
+        id.CopyTo(span[4..]);
+        BinaryPrimitives.WriteUInt32BigEndian(span[(4 + id.Length)..], (uint)version);
+        return aad;
+    }
+
+    // ---- usability rules -------------------------------------------------------------------
+
+    private static void CheckUsable(KeyRecord key)
+    {
+        switch (key.State)
+        {
+            case KeyState.Enabled: return;
+            case KeyState.Disabled:
+                throw new KmsException(KmsError.Disabled, $"Key '{key.Name}' ({key.Id}) is disabled; enable it to use it.");
+            case KeyState.PendingDestruction:
+                throw new KmsException(KmsError.PendingDestruction,
+                    $"Key '{key.Name}' ({key.Id}) is scheduled for destruction on {AuditChain.FormatTime(key.DestructionDate ?? default)} and cannot be used; cancel the destruction to use it again.");
+            case KeyState.Destroyed:
+                throw new KmsException(KmsError.Destroyed, $"Key '{key.Name}' ({key.Id}) was destroyed; data protected by it can no longer be decrypted.");
+        }
+    }
+
+    private static int EncryptionVersion(CachedKey cached)
+    {
+        CheckUsable(cached.Key);
+        var v = cached.Key.PrimaryVersion;
+        var record = cached.Versions.FirstOrDefault(x => x.Version == v);
+        if (record is null || record.State != KeyVersionState.Enabled)
+            throw new KmsException(KmsError.VersionNotUsable,
+                $"The primary version {v} of key '{cached.Key.Name}' is {record?.State.ToString().ToLowerInvariant() ?? "missing"}; rotate the key or enable the version.");
+        return v;
+    }
+
+    private static void CheckDecryptionVersion(CachedKey cached, int version)
+    {
+        CheckUsable(cached.Key);
+        var record = cached.Versions.FirstOrDefault(x => x.Version == version)
+            ?? throw new KmsException(KmsError.VersionNotUsable, $"Key '{cached.Key.Name}' has no version {version}.");
+        if (record.State != KeyVersionState.Enabled)
+            throw new KmsException(KmsError.VersionNotUsable,
+                $"Version {version} of key '{cached.Key.Name}' is {record.State.ToString().ToLowerInvariant()}; enable the version to decrypt with it.");
+        if (version < cached.Key.MinimumDecryptionVersion)
+            throw new KmsException(KmsError.VersionNotUsable,
+                $"Version {version} of key '{cached.Key.Name}' is below its minimum decryption version {cached.Key.MinimumDecryptionVersion}; rewrap the data under a newer version or lower the minimum.");
+    }
+
+    // ---- audit helpers -----------------------------------------------------------------------
+
+    /// <summary>What an audit record says about the key involved; filled in as it becomes known.</summary>
+    private sealed class Target(string? keyRef)
+    {
+        public string? KeyId;
+        public string? KeyName = keyRef;
+        public int? Version;
+
+        public void Set(KeyRecord key)
+        {
+            KeyId = key.Id;
+            KeyName = key.Name;
+        }
+    }
+
+    private AuditEntry Entry(string operation, string principal, Target? target, string? context, int? version, string result) =>
+        new(_time.GetUtcNow(), string.IsNullOrEmpty(principal) ? "(none)" : principal, operation,
+            target?.KeyId, target?.KeyName is { } n ? KeyNames.Shorten(n) : null, version ?? target?.Version, context, result);
+
+    /// <summary>Records a refused operation and returns the exception to throw (AuditUnavailable if even that fails).</summary>
+    private KmsException Refused(string operation, string principal, Target? target, string? context, KmsException error)
+    {
+        try
+        {
+            _audit.Append(Entry(operation, principal, target, context, null, error.Error.ToString()));
+            return error;
+        }
+        catch (KmsException audit) when (audit.Error == KmsError.AuditUnavailable)
+        {
+            return audit;
+        }
+    }
+
+    private static void CheckPrincipal(string principal)
+    {
+        if (string.IsNullOrWhiteSpace(principal))
+            throw new KmsException(KmsError.InvalidArgument, "Every operation needs the principal performing it.");
+    }
+
+    private static string Json(params (string Name, object? Value)[] fields)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, value) in fields)
+            {
+                switch (value)
+                {
+                    case null: json.WriteNull(name); break;
+                    case int i: json.WriteNumber(name, i); break;
+                    case long l: json.WriteNumber(name, l); break;
+                    case bool b: json.WriteBoolean(name, b); break;
+                    case DateTimeOffset t: json.WriteString(name, AuditChain.FormatTime(t)); break;
+                    default: json.WriteString(name, value.ToString()); break;
+                }
+            }
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static KmsException StoreFailure(DbException e) =>
+        new(KmsError.StoreUnavailable, $"The key store failed: {e.Message}", e);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var cached in _snapshot.ByRef.Values)
+            foreach (var material in cached.Material.Values)
+                CryptographicOperations.ZeroMemory(material);
+        _store.Dispose();
+        _root.Dispose();
+    }
+
+    public override string ToString() => $"KeyManager(deployment {DeploymentId})";
+
+    /// <summary>Test hook: the unwrapped material of a key version (to prove it never reaches disk in clear).</summary>
+    internal byte[] KeyMaterialForTests(string keyRef, int version)
+    {
+        var cached = Resolve(keyRef);
+        return (byte[])Material(cached, version).Clone();
+    }
+}

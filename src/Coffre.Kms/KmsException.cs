@@ -1,0 +1,35 @@
+namespace Coffre.Kms;
+
+/// <summary>What went wrong in a key-management operation. The names are stable: they are the
+/// "result" written to the audit trail and what the HTTP faces map to their own error codes.</summary>
+public enum KmsError
+{
+    NotFound,
+    AlreadyExists,
+    InvalidName,
+    Disabled,
+    PendingDestruction,
+    Destroyed,
+    VersionNotUsable,
+    InvalidCiphertext,
+    AuditUnavailable,
+    WrongPassphrase,
+    NotInitialized,
+    AlreadyInitialized,
+    InvalidArgument,
+    Conflict,
+    StoreUnavailable,
+}
+
+/// <summary>
+/// The one exception type of Coffre.Kms. The message names the key (by name or id, never by
+/// material) and says what to do; it never contains key material, plaintext or passphrases.
+/// </summary>
+public sealed class KmsException : Exception
+{
+    public KmsError Error { get; }
+
+    public KmsException(KmsError error, string message) : base(message) => Error = error;
+
+    public KmsException(KmsError error, string message, Exception inner) : base(message, inner) => Error = error;
+}

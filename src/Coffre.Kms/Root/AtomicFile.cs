@@ -1,0 +1,56 @@
+namespace Coffre.Kms.Root;
+
+internal static class AtomicFile
+{
+    /// <summary>Writes a new file: temp file in the same directory (0600 on Unix), fsync, then a
+    /// no-clobber rename; fails if <paramref name="path"/> exists.</summary>
+    public static void WriteNew(string path, byte[] content)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            TryDelete(temp);
+            throw new KmsException(KmsError.AlreadyInitialized, $"A root seal already exists at {path}; refusing to overwrite it.");
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        FsyncDirectory(directory);
+    }
+
+    private static void FsyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            // Opening a directory read-only and flushing it fsyncs the rename on Linux.
+            using var handle = File.OpenHandle(directory, FileMode.Open, FileAccess.Read);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: some file systems refuse to open directories.
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

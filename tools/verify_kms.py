@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""Independent check of a Coffre key-manager data directory, from docs/format.md §6 and §8 only.
+
+usage: verify_kms.py DATA_DIR PASSPHRASE
+Unseals root.seal (§6.1), unwraps every stored key version (§6.2), verifies the audit chain (§8).
+Prints one JSON object: {"deployment_id", "versions": {"<key id>/<version>": "<material hex>"}, "audit": n}
+and exits 1 with a message on the first failure. Needs the `cryptography` package.
+"""
+import base64, hashlib, json, os, sqlite3, struct, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+def lp(b):
+    return struct.pack(">I", len(b)) + b
+
+def main(data_dir, passphrase):
+    s = json.load(open(os.path.join(data_dir, "root.seal"), encoding="utf-8"))
+    assert s["format"] == "coffre-root-seal" and s["version"] == 1 and s["kdf"] == "pbkdf2-sha256"
+    b = lambda k: base64.b64decode(s[k])
+    seal_key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), b("salt"), s["iterations"], 32)
+    aad = lp(b"coffre-root-seal") + struct.pack(">I", 1) + lp(s["deployment_id"].encode())
+    try:
+        root_key = AESGCM(seal_key).decrypt(b("nonce"), b("ciphertext") + b("tag"), aad)
+    except Exception:
+        sys.exit("the passphrase does not unseal root.seal")
+
+    db = sqlite3.connect("file:" + os.path.join(data_dir, "keys.db") + "?mode=ro", uri=True)
+    (deployment,) = db.execute("SELECT value FROM meta WHERE name = 'deployment_id'").fetchone()
+    assert deployment == s["deployment_id"], "keys.db belongs to another deployment"
+    versions = {}
+    for key_id, version, material in db.execute("SELECT key_id, version, material FROM key_versions WHERE material IS NOT NULL"):
+        assert len(material) == 61 and material[0] == 1
+        aad = b"coffre/v1/kek" + lp(deployment.encode()) + lp(key_id.encode()) + struct.pack(">I", version)
+        versions[f"{key_id}/{version}"] = AESGCM(root_key).decrypt(material[1:13], material[13:], aad).hex()
+
+    def opt(x):
+        return b"\0" if x is None else b"\1" + lp(x.encode())
+    prev, n = bytes(32), 0
+    for seq, t, p, op, kid, kname, kv, ctx, res, ph, h in db.execute(
+            "SELECT seq, time, principal, operation, key_id, key_name, key_version, context, result, prev_hash, hash FROM audit ORDER BY seq"):
+        n += 1
+        rec = (b"coffre/v1/audit" + struct.pack(">Q", seq) + lp(t.encode()) + lp(p.encode()) + lp(op.encode())
+               + opt(kid) + opt(kname) + (b"\0" if kv is None else b"\1" + struct.pack(">I", kv)) + opt(ctx) + lp(res.encode()))
+        if seq != n or ph != prev or hashlib.sha256(prev + rec).digest() != h:
+            sys.exit(f"audit chain broken at record {seq}")
+        prev = h
+    print(json.dumps({"deployment_id": deployment, "versions": versions, "audit": n}))
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
