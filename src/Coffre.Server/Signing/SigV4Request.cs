@@ -45,6 +45,9 @@ public sealed class SigV4Request
     /// </summary>
     public string? PayloadHash { get; init; }
 
+    /// <summary>A copy of this request carrying the caller-computed body hash (see <see cref="PayloadHash"/>).</summary>
+    public SigV4Request WithPayloadHash(string sha256Hex) => new(Method, RawPath, RawQuery, Headers, Host) { PayloadHash = sha256Hex };
+
     /// <summary>The host value used for the canonical "host" header.</summary>
     public string? EffectiveHost => Host ?? Headers.GetFirst("host");
 }
