@@ -160,9 +160,9 @@ public class RoundTripTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Measure(small, smallCt); // warm up
-        long a = Measure(small, smallCt);
-        long b = Measure(large, largeCt); // 8× the segments (64 → 512)
+        // Minimum of a few runs: tiered JIT and pool warm-up allocate transiently.
+        long a = Enumerable.Range(0, 4).Min(_ => Measure(small, smallCt));
+        long b = Enumerable.Range(0, 4).Min(_ => Measure(large, largeCt)); // 8× the segments (64 → 512)
         Assert.True(b - a < 1024, $"allocated {a} B for 64 segments and {b} B for 512");
     }
 }
