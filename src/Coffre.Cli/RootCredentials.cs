@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Coffre.Kms;
+using Coffre.Kms.Keys;
 
 namespace Coffre.Cli;
 

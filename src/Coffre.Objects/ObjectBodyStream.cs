@@ -104,7 +104,7 @@ internal sealed class ObjectBodyStream : Stream
         else
         {
             var plan = StreamFormat.PlanRange(part.CipherSize, exponent, localStart, localEnd);
-            var blob = await _blobs.GetAsync(part.Blob, StreamFormat.HeaderSize + plan.CiphertextOffset, plan.CiphertextLength, ct).ConfigureAwait(false);
+            var blob = await _blobs.GetAsync(part.Blob, plan.CiphertextOffset, plan.CiphertextLength, ct).ConfigureAwait(false);
             CheckLength(blob.TotalLength, part);
             _current = DecryptingStream.ForRange(blob.Content, part.Header, part.CipherSize, _dataKey, ad, localStart, localEnd);
         }

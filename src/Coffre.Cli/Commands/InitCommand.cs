@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Coffre.Kms;
+using Coffre.Kms.Keys;
 
 namespace Coffre.Cli.Commands;
 

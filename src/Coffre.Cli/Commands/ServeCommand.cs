@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Coffre.Kms;
+using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
 using Microsoft.AspNetCore.Builder;

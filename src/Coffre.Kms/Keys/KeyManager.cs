@@ -49,6 +49,16 @@ public sealed partial class KeyManager : IDisposable
 
     public string DeploymentId => _root.DeploymentId;
 
+    /// <summary>
+    /// Seals 32 bytes of deployment secret material that is not a key (e.g. generated gateway
+    /// credentials) under the root of trust, so it is never stored in clear. The associated data
+    /// must name the purpose and must not start with the key-version prefix.
+    /// </summary>
+    public byte[] WrapWithRoot(ReadOnlySpan<byte> material, ReadOnlySpan<byte> associatedData) => _root.Wrap(material, associatedData);
+
+    /// <summary>Opens what <see cref="WrapWithRoot"/> sealed; throws KmsException(InvalidCiphertext) when it does not verify.</summary>
+    public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material) => _root.Unwrap(wrapped, associatedData, material);
+
     /// <summary>Creates a data directory: root.seal (sealed under <paramref name="passphrase"/>) and keys.db.</summary>
     public static KeyManager Initialize(string dataDirectory, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using Coffre.Kms;
+using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Server.Auth;

@@ -17,7 +17,7 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
     public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
         Call(() => keys.UnwrapDataKey(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal));
 
-    public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).KeyId);
+    public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).Id);
 
     private static T Call<T>(Func<T> call)
     {

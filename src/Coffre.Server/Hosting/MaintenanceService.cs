@@ -1,4 +1,5 @@
 using Coffre.Kms;
+using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

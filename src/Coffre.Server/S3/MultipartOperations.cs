@@ -1,5 +1,6 @@
 using System.Globalization;
 using Coffre.Objects;
+using Coffre.Objects.Integrity;
 
 namespace Coffre.Server.S3;
 

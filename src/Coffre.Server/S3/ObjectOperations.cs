@@ -74,7 +74,6 @@ public static class ObjectOperations
         }
         catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException or Storage.BlobStoreException)
         {
-            call.Http.Features.Get<IHttpResponseBodyFeature>()?.Stream.Flush();
             call.Http.Abort();
             throw new ResponseAbortedException(e);
         }
