@@ -1,0 +1,117 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Coffre.Kms.Keys;
+using Coffre.Server.Auth;
+using Coffre.Server.Hosting;
+using Coffre.Storage;
+using Coffre.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Coffre.Server.Tests.Gateway;
+
+/// <summary>
+/// A real Coffre gateway on a free loopback port, in this process: real key manager (SQLite),
+/// real catalog, and a real backend (local disk, or a moto/s3rver server the caller started).
+/// </summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    public const string AccessKey = "AKIACOFFRETEST000001";
+    public const string SecretKey = "coffre-test-secret-key-0000000000000001";
+    public const string Passphrase = "test passphrase, not for production";
+
+    private readonly WebApplication _app;
+
+    public string Endpoint { get; }
+    public string DataDirectory { get; }
+    public KeyManager Keys { get; }
+    public CoffreServerOptions Options { get; }
+
+    /// <summary>Where the backend keeps its bytes on disk (local disk root, or the s3rver directory), for canary scans.</summary>
+    public string? BackendDirectory { get; }
+
+    private GatewayServer(WebApplication app, string endpoint, string dataDirectory, KeyManager keys, CoffreServerOptions options, string? backendDirectory)
+    {
+        _app = app;
+        Endpoint = endpoint;
+        DataDirectory = dataDirectory;
+        Keys = keys;
+        Options = options;
+        BackendDirectory = backendDirectory;
+    }
+
+    /// <summary>Starts a gateway. With <paramref name="s3Backend"/>, ciphertext goes to that S3 server (bucket created here); else to local disk.</summary>
+    public static async Task<GatewayServer> StartAsync(ExternalServer? s3Backend = null, Action<CoffreServerOptions>? configure = null)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("coffre-gw-").FullName;
+        var keys = KeyManager.Initialize(dataDirectory, Passphrase, KmsOptions.InsecureForTests);
+        keys.CreateKey("default", "test default key", KeyManager.SystemPrincipal);
+        var options = new CoffreServerOptions
+        {
+            Listen = "127.0.0.1:0",
+            AccessKeys = [new AccessKeyOptions { AccessKeyId = AccessKey, SecretAccessKey = SecretKey }],
+            MaintenanceInterval = TimeSpan.FromHours(1),
+        };
+        string? backendDirectory;
+        if (s3Backend is not null)
+        {
+            var bucket = "coffre-backend-" + Guid.NewGuid().ToString("N")[..8];
+            await s3Backend.CreateBucketAsync(bucket);
+            options.Backend = new BackendOptions
+            {
+                Type = "s3",
+                S3 = new S3BlobStoreOptions
+                {
+                    Endpoint = s3Backend.Endpoint, Region = s3Backend.Region, Bucket = bucket, ForcePathStyle = true,
+                    AccessKeyId = s3Backend.AccessKey, SecretAccessKey = s3Backend.SecretKey, AllowInsecureHttp = true,
+                },
+            };
+            backendDirectory = s3Backend.DataDirectory;
+        }
+        else
+        {
+            backendDirectory = Path.Combine(dataDirectory, "objects");
+        }
+        configure?.Invoke(options);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = dataDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = CoffreServer.Build(options, dataDirectory, keys, builder);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayServer(app, address.TrimEnd('/'), dataDirectory, keys, options, backendDirectory);
+    }
+
+    /// <summary>An AWSSDK.S3 client on its default settings (aws-chunked bodies with trailing checksums), path-style.</summary>
+    public AmazonS3Client CreateClient(string accessKey = AccessKey, string secretKey = SecretKey) =>
+        new(new BasicAWSCredentials(accessKey, secretKey), new AmazonS3Config
+        {
+            ServiceURL = Endpoint,
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            UseHttp = true,
+        });
+
+    /// <summary>Environment for command-line clients (aws, rclone, s3cmd) pointed at this gateway.</summary>
+    public IDictionary<string, string?> ClientEnvironment() => new Dictionary<string, string?>
+    {
+        ["AWS_ACCESS_KEY_ID"] = AccessKey,
+        ["AWS_SECRET_ACCESS_KEY"] = SecretKey,
+        ["AWS_DEFAULT_REGION"] = "us-east-1",
+        ["AWS_CA_BUNDLE"] = null, // set on this machine; breaks rclone 1.60 and is irrelevant over http
+        ["AWS_CONFIG_FILE"] = "/dev/null",
+        ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Keys.Dispose();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
