@@ -13,4 +13,6 @@ root.Subcommands.Add(FileCommands.CreateEncrypt());
 root.Subcommands.Add(FileCommands.CreateDecrypt());
 root.Subcommands.Add(AuditCommands.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(RewrapCommand.Create());
+root.Subcommands.Add(ReportCommands.Create());
 return await root.Parse(args).InvokeAsync();

@@ -84,10 +84,34 @@ public static class KeyCommands
             "file still encrypted under the key becomes unreadable for ever (crypto-shredding).") { name, pending };
         destroy.SetAction((r, ct) => Run(r, (cli, keys) =>
         {
+            // Say what becomes unreadable before anything is scheduled.
+            if (!cli.Json) ReportCommands.WriteImpact(cli, keys.DescribeKey(r.GetValue(name)!, CliContext.Principal), null);
             var info = keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
             Show(cli, info, $"Key {info.Name} will be destroyed on {info.DestructionDate:u}; until then it is unusable and `coffre key cancel-destroy {info.Name}` restores it.");
         }));
         key.Subcommands.Add(destroy);
+
+        var period = new Option<string?>("--period") { Description = "Rotate automatically this often (e.g. 90d)" };
+        var off = new Option<bool>("--off") { Description = "No automatic rotation" };
+        var setRotation = new Command("set-rotation", "Set or remove the automatic rotation period of a key.") { name, period, off };
+        setRotation.SetAction((r, ct) => Run(r, (cli, keys) =>
+        {
+            TimeSpan? value = r.GetValue(off) ? null
+                : Durations.Parse(r.GetValue(period) ?? throw new CliException(ExitCodes.Usage, "Give --period DURATION or --off."));
+            var info = keys.SetRotationPolicy(r.GetValue(name)!, value, CliContext.Principal);
+            Show(cli, info, info.RotationPeriod is { } p ? $"Key {info.Name} rotates every {Durations.Format(p)}; next rotation {info.NextRotation:u}." : $"Key {info.Name} has no automatic rotation.");
+        }));
+        key.Subcommands.Add(setRotation);
+
+        var minVersion = new Option<int>("--min-version") { Description = "Versions below this one refuse to decrypt", Required = true };
+        var retire = new Command("retire",
+            "Retire old versions: data keys wrapped under a version below --min-version are refused. Run `coffre rewrap` first.") { name, minVersion };
+        retire.SetAction((r, ct) => Run(r, (cli, keys) =>
+        {
+            var info = keys.SetMinimumDecryptionVersion(r.GetValue(name)!, r.GetValue(minVersion), CliContext.Principal);
+            Show(cli, info, $"Key {info.Name}: versions below v{info.MinimumDecryptionVersion} no longer decrypt.");
+        }));
+        key.Subcommands.Add(retire);
         return key;
     }
 

@@ -4,7 +4,6 @@ using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Coffre.Cli.Commands;
@@ -27,9 +26,8 @@ public static class ServeCommand
             using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
 
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-            builder.Configuration.AddJsonFile(Path.Combine(cli.DataDirectory, "appsettings.json"), optional: true);
-            builder.Configuration.AddEnvironmentVariables();
-            var options = builder.Configuration.GetSection("Coffre").Get<CoffreServerOptions>() ?? new CoffreServerOptions();
+            CoffreConfiguration.AddSources(builder.Configuration, cli.DataDirectory);
+            var options = CoffreConfiguration.Bind(builder.Configuration);
             if (r.GetValue(listen) is { } l) options.Listen = l;
 
             EnsureDefaultKey(keys, options.DefaultKey);

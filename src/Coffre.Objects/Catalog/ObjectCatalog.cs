@@ -245,6 +245,59 @@ public sealed class ObjectCatalog
         return list;
     }
 
+    /// <summary>Key ids that protect at least one object.</summary>
+    public IReadOnlyList<string> KeysInUse()
+    {
+        using var c = Open();
+        using var cmd = Command(c, "SELECT DISTINCT key_id FROM objects ORDER BY key_id");
+        using var r = cmd.ExecuteReader();
+        var list = new List<string>();
+        while (r.Read()) list.Add(r.GetString(0));
+        return list;
+    }
+
+    /// <summary>Objects per (key id, version), for reports.</summary>
+    public IReadOnlyDictionary<(string KeyId, int Version), long> CountByKeyVersion()
+    {
+        using var c = Open();
+        using var cmd = Command(c, "SELECT key_id, key_version, COUNT(*) FROM objects GROUP BY key_id, key_version");
+        using var r = cmd.ExecuteReader();
+        var counts = new Dictionary<(string, int), long>();
+        while (r.Read()) counts[(r.GetString(0), r.GetInt32(1))] = r.GetInt64(2);
+        return counts;
+    }
+
+    /// <summary>Objects of a key wrapped under a version older than <paramref name="version"/>, in (bucket, name) order after <paramref name="after"/>.</summary>
+    public IReadOnlyList<ObjectRecord> ObjectsBelowVersion(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit)
+    {
+        using var c = Open();
+        using var cmd = Command(c,
+            $"SELECT {ObjectColumns} FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b) " +
+            "AND ($ab IS NULL OR (bucket, name) > ($ab, $an)) ORDER BY bucket, name LIMIT $l",
+            ("$k", keyId), ("$v", version), ("$b", bucket), ("$ab", after?.Bucket),
+            ("$an", after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null), ("$l", limit));
+        using var r = cmd.ExecuteReader();
+        var list = new List<ObjectRecord>();
+        while (r.Read()) list.Add(ReadObject(r));
+        return list;
+    }
+
+    public long CountBelowVersion(string keyId, int version, string? bucket)
+    {
+        using var c = Open();
+        return Scalar<long>(c, "SELECT COUNT(*) FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b)",
+            null, ("$k", keyId), ("$v", version), ("$b", bucket));
+    }
+
+    /// <summary>
+    /// Replaces an object's wrapped data key, only if the object still holds <paramref name="expected"/>:
+    /// an object overwritten or deleted meanwhile is left alone (it has a data key of its own). False then.
+    /// </summary>
+    public bool ReplaceWrappedKey(string bucket, string name, Keys.WrappedKeyRef expected, Keys.WrappedKeyRef replacement) => _writes.Run((c, tx) =>
+        Run(c, tx, "UPDATE objects SET key_version = $nv, wrapped_key = $nw WHERE bucket = $b AND name = $n AND key_id = $k AND key_version = $ov AND wrapped_key = $ow",
+            ("$nv", replacement.KeyVersion), ("$nw", replacement.Wrapped), ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)),
+            ("$k", expected.KeyId), ("$ov", expected.KeyVersion), ("$ow", expected.Wrapped)) == 1);
+
     // ---- multipart uploads ----
 
     public void CreateUpload(UploadRecord upload) => _writes.Run((c, tx) =>

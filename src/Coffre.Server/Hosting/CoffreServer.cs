@@ -1,13 +1,10 @@
 using System.Net;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
-using Coffre.Objects;
-using Coffre.Objects.Catalog;
 using Coffre.Server.Auth;
 using Coffre.Server.Observability;
 using Coffre.Server.S3;
 using Coffre.Server.Signing;
-using Coffre.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -24,8 +21,6 @@ namespace Coffre.Server.Hosting;
 /// </summary>
 public static class CoffreServer
 {
-    public const string CatalogFileName = "catalog.db";
-
     public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder)
     {
         var (address, port) = ParseListen(options.Listen);
@@ -34,13 +29,8 @@ public static class CoffreServer
                 $"Refusing to serve plain HTTP on {options.Listen}, which is not a loopback address: set Coffre:CertificatePath " +
                 "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
-        var blobs = CreateBackend(options.Backend, dataDirectory);
-        var catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
-        var store = new ObjectStore(catalog, blobs, new KmsDataKeyService(keys), new ObjectStoreOptions
-        {
-            DefaultKey = options.DefaultKey,
-            BucketKeys = options.BucketKeys,
-        }, TimeProvider.System);
+        var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System);
+        var store = objects.Store;
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -54,6 +44,7 @@ public static class CoffreServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(objects.Rewrapper);
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -63,6 +54,8 @@ public static class CoffreServer
         builder.Services.AddHostedService<MaintenanceService>();
 
         var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<Metrics>();
+        metrics.Gauge("coffre_rewrap_objects_total", () => objects.Rewrapper.RewrappedTotal);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         app.Run(context => Dispatch(context, app.Services));
@@ -97,13 +90,6 @@ public static class CoffreServer
         }
         await S3Face.WriteErrorAsync(http, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.", "0", null);
     }
-
-    public static IBlobStore CreateBackend(BackendOptions backend, string dataDirectory) => backend.Type.ToLowerInvariant() switch
-    {
-        "local" => new LocalDiskBlobStore(backend.Path ?? Path.Combine(dataDirectory, "objects")),
-        "s3" => new S3BlobStore(backend.S3 ?? throw new InvalidOperationException("Coffre:Backend:Type is s3 but Coffre:Backend:S3 is not configured.")),
-        var other => throw new InvalidOperationException($"Unknown backend type '{other}' in Coffre:Backend:Type: use 'local' or 's3'."),
-    };
 
     public static (IPAddress Address, int Port) ParseListen(string listen)
     {
