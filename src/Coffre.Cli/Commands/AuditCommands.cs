@@ -19,6 +19,12 @@ public static class AuditCommands
         var until = new Option<string?>("--until") { Description = "Up to this time (ISO 8601)" };
         var limit = new Option<int>("--limit") { Description = "At most this many records", DefaultValueFactory = _ => 1000 };
 
+        limit.Validators.Add(r =>
+        {
+            // A non-number is already reported by the parser; only range-check what parsed.
+            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, out var n) && n < 1) r.AddError("--limit must be at least 1.");
+        });
+
         AuditFilter Filter(ParseResult r) => new()
         {
             Key = r.GetValue(key),

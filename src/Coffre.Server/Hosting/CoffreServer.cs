@@ -58,7 +58,10 @@ public static class CoffreServer
         metrics.Gauge("coffre_rewrap_objects_total", () => objects.Rewrapper.RewrappedTotal);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
-        app.Run(context => Dispatch(context, app.Services));
+        // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
+        // WebApplication appends, so /healthz and /metrics would never be reached (they were
+        // answered 403 by SigV4). Matched endpoints go on; everything else is S3.
+        app.Use((context, next) => context.GetEndpoint() is null ? Dispatch(context, app.Services) : next(context));
         return app;
     }
 
