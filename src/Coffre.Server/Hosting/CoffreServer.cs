@@ -1,5 +1,7 @@
 using System.Net;
 using Coffre.Kms;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Observability;
@@ -45,6 +47,7 @@ public static class CoffreServer
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(objects.Rewrapper);
+        builder.Services.AddSingleton(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(Path.Combine(dataDirectory, KeyManager.StoreFileName))));
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);

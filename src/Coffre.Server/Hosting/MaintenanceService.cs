@@ -1,4 +1,5 @@
 using Coffre.Kms;
+using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Microsoft.Extensions.Hosting;
@@ -6,8 +7,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Coffre.Server.Hosting;
 
-/// <summary>Runs the periodic jobs: due key rotations and destructions, rewrap to primary versions, and deletion of unreferenced blobs.</summary>
-public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
+/// <summary>Runs the periodic jobs: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs, and a signed audit checkpoint.</summary>
+public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, AuditCheckpointer checkpointer, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,6 +25,7 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
                     KeyManager.SystemPrincipal, ct: stoppingToken).ConfigureAwait(false);
                 if (rewrap.Rewrapped > 0) log.LogInformation("Rewrap: {Count} object(s) moved to their key's primary version", rewrap.Rewrapped);
                 var collected = await store.CollectGarbageAsync(stoppingToken).ConfigureAwait(false);
+                checkpointer.Write();
                 if (rotated + destroyed + collected > 0)
                     log.LogInformation("Maintenance: {Rotated} key(s) rotated, {Destroyed} destroyed, {Collected} unreferenced blob(s) deleted", rotated, destroyed, collected);
             }
