@@ -21,6 +21,7 @@ public sealed record RewrapResult(long Rewrapped, long Skipped, long Remaining);
 public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyService keys, TimeProvider time)
 {
     private const int Batch = 256;
+    private const int Concurrency = 16;
     private long _rewrappedTotal;
 
     /// <summary>Objects rewrapped by this instance since it was created (for /metrics).</summary>
@@ -35,8 +36,10 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
         var targets = KeyIds(request).Select(id => (Id: id, Primary: keys.PrimaryVersion(id))).ToList();
         var total = targets.Sum(t => catalog.CountBelowVersion(t.Id, t.Primary, request.Bucket));
         long done = 0, skipped = 0;
-        var pace = request.ObjectsPerSecond is > 0 ? TimeSpan.FromSeconds(1 / request.ObjectsPerSecond.Value) : TimeSpan.Zero;
-        var next = time.GetTimestamp();
+        var pacer = new Pacer(request.ObjectsPerSecond, time);
+        // Objects are rewrapped several at a time: each one waits on durable writes (audit, blob
+        // metadata, catalog), which group commit turns into one fsync for all those in flight.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct };
         foreach (var (keyId, primary) in targets)
         {
             (string, string)? after = null;
@@ -44,26 +47,20 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
             {
                 var page = catalog.ObjectsBelowVersion(keyId, primary, request.Bucket, after, Batch);
                 if (page.Count == 0) break;
-                foreach (var record in page)
+                await Parallel.ForEachAsync(page, parallel, async (record, token) =>
                 {
-                    ct.ThrowIfCancellationRequested();
-                    if (pace > TimeSpan.Zero)
+                    await pacer.WaitAsync(token).ConfigureAwait(false);
+                    if (await RewrapOneAsync(record, principal, token).ConfigureAwait(false))
                     {
-                        var wait = time.GetElapsedTime(time.GetTimestamp(), next);
-                        if (wait > TimeSpan.Zero) await Task.Delay(wait, time, ct).ConfigureAwait(false);
-                        next = time.GetTimestamp() + (long)(pace.TotalSeconds * time.TimestampFrequency);
-                    }
-                    if (await RewrapOneAsync(record, principal, ct).ConfigureAwait(false))
-                    {
-                        done++;
+                        Interlocked.Increment(ref done);
                         Interlocked.Increment(ref _rewrappedTotal);
                     }
                     else
                     {
-                        skipped++;
+                        Interlocked.Increment(ref skipped);
                     }
-                    progress?.Report(new RewrapProgress(done, total, skipped));
-                }
+                    progress?.Report(new RewrapProgress(Interlocked.Read(ref done), total, Interlocked.Read(ref skipped)));
+                }).ConfigureAwait(false);
                 after = (page[^1].Bucket, page[^1].Name);
             }
         }
@@ -92,4 +89,28 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
 
     private IReadOnlyList<string> KeyIds(RewrapRequest request) =>
         request.KeyRef is { } k ? [keys.ResolveKeyId(k)] : catalog.KeysInUse();
+
+    /// <summary>Spaces starts at most <c>rate</c> per second across all workers (no limit when null).</summary>
+    private sealed class Pacer(double? rate, TimeProvider time)
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly long _interval = rate is > 0 ? (long)(time.TimestampFrequency / rate.Value) : 0;
+        private long _next = time.GetTimestamp();
+
+        public async Task WaitAsync(CancellationToken ct)
+        {
+            if (_interval == 0) return;
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                var now = time.GetTimestamp();
+                if (_next > now) await Task.Delay(time.GetElapsedTime(now, _next), time, ct).ConfigureAwait(false);
+                _next = Math.Max(_next, now) + _interval;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
 }
