@@ -31,6 +31,7 @@ public sealed class DecryptingStream : Stream
     private int _outPos;
     private int _outLen;
     private long _segment;
+    private bool _isFinal;            // of the segment just gathered
     private bool _done;
     private bool _hasCarry;
     private byte _carry;
@@ -52,7 +53,8 @@ public sealed class DecryptingStream : Stream
         if (dataKey.Length != StreamFormat.KeySize) throw new ArgumentException("A data key is 32 bytes.", nameof(dataKey));
         _source = ciphertext;
         _leaveOpen = leaveOpen;
-        _dataKey = dataKey.ToArray();
+        _dataKey = GC.AllocateUninitializedArray<byte>(StreamFormat.KeySize, pinned: true); // not moved (copied) by the GC
+        dataKey.CopyTo(_dataKey);
         _associatedData = associatedData.ToArray();
         _remaining = long.MaxValue;
     }
@@ -320,8 +322,6 @@ public sealed class DecryptingStream : Stream
         _isFinal = true;
         return filled;
     }
-
-    private bool _isFinal;
 
     /// <summary>Direct decryption into the caller's buffer: whole segments wanted, room for a full segment.</summary>
     private bool CanOpenDirectly(int room) =>
