@@ -148,6 +148,13 @@ public sealed class DecryptingStream : Stream
             Fail(e);
             throw;
         }
+        catch (Exception e)
+        {
+            // The source failed or the read was cancelled mid-segment: the position in the
+            // stream is lost, so no further read may succeed.
+            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
+            throw;
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -185,9 +192,16 @@ public sealed class DecryptingStream : Stream
             Fail(e);
             throw;
         }
+        catch (Exception e)
+        {
+            // The source failed or the read was cancelled mid-segment: the position in the
+            // stream is lost, so no further read may succeed.
+            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
+            throw;
+        }
     }
 
-    private void Fail(AuthenticationFailedException e)
+    private void Fail(Exception e)
     {
         _failure = ExceptionDispatchInfo.Capture(e);
         _outPos = _outLen = 0;
