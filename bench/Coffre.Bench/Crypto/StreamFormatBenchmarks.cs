@@ -10,7 +10,7 @@ namespace Coffre.Bench.Crypto;
 /// AES-256-GCM over the same bytes in the same chunk size (the baseline of each category).
 /// Reads use 80 KiB buffers, what Stream.CopyTo/CopyToAsync use by default.
 /// Run: dotnet run -c Release --project bench/Coffre.Bench -- --filter '*StreamFormat*'
-/// (the job is set by <see cref="ThroughputConfig"/>: 20 iterations, mean, median and minimum shown, so that it is
+/// (the job is set by <see cref="ThroughputConfig"/>: 40 short iterations, mean, median and minimum shown, so that it is
 /// usable on a shared machine and finishes in a few minutes).
 /// </summary>
 [Config(typeof(ThroughputConfig))]
