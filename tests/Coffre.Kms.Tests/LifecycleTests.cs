@@ -229,4 +229,46 @@ public class LifecycleTests
         b.EnableKey("k", "bob");
         Assert.Equal(dk.Plaintext.ToArray(), a.UnwrapDataKey(dk.Wrapped, null, Alice));
     }
+
+    [Fact]
+    public void Rotation_schedule_not_due_due_and_missed_periods_rotate_once()
+    {
+        using var env = new TestEnvironment();
+        var m = env.Initialize();
+        m.CreateKey("k", null, Alice);
+        var period = TimeSpan.FromDays(90);
+        m.SetRotationPolicy("k", period, Alice);
+
+        // 89 days of a 90-day period: not due.
+        env.Clock.Advance(TimeSpan.FromDays(89));
+        Assert.Equal(0, m.RotateDueKeys("scheduler"));
+        Assert.Equal(1, m.DescribeKey("k", Alice).PrimaryVersion);
+
+        // Day 90: due, one rotation, the next one a full period from now.
+        env.Clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(1, m.RotateDueKeys("scheduler"));
+        Assert.Equal(0, m.RotateDueKeys("scheduler"));
+        var info = m.DescribeKey("k", Alice);
+        Assert.Equal(2, info.PrimaryVersion);
+        Assert.Equal(env.Clock.GetUtcNow() + period, info.NextRotation);
+
+        // The server was down for 300 days (three periods and more): exactly one rotation on the
+        // way back, not one per missed period, and the schedule restarts from now.
+        env.Clock.Advance(TimeSpan.FromDays(300));
+        Assert.Equal(1, m.RotateDueKeys("scheduler"));
+        Assert.Equal(0, m.RotateDueKeys("scheduler"));
+        info = m.DescribeKey("k", Alice);
+        Assert.Equal(3, info.PrimaryVersion);
+        Assert.Equal([1, 2, 3], info.Versions.Select(v => v.Version));
+        Assert.Equal(env.Clock.GetUtcNow() + period, info.NextRotation);
+        Assert.Equal(2, m.ReadAudit(new AuditFilter { Operation = "RotateKey" }, "auditor").Count);
+
+        // A disabled key is not rotated while disabled, even when due.
+        m.DisableKey("k", Alice);
+        env.Clock.Advance(TimeSpan.FromDays(91));
+        Assert.Equal(0, m.RotateDueKeys("scheduler"));
+        m.EnableKey("k", Alice);
+        Assert.Equal(1, m.RotateDueKeys("scheduler"));
+        Assert.Equal(4, m.DescribeKey("k", Alice).PrimaryVersion);
+    }
 }

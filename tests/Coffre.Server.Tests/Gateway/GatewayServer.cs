@@ -30,6 +30,9 @@ public sealed class GatewayServer : IAsyncDisposable
     public KeyManager Keys { get; }
     public CoffreServerOptions Options { get; }
 
+    /// <summary>The gateway's services (its Rewrapper, ObjectStore...).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Where the backend keeps its bytes on disk (local disk root, or the s3rver directory), for canary scans.</summary>
     public string? BackendDirectory { get; }
 
@@ -44,10 +47,12 @@ public sealed class GatewayServer : IAsyncDisposable
     }
 
     /// <summary>Starts a gateway. With <paramref name="s3Backend"/>, ciphertext goes to that S3 server (bucket created here); else to local disk.</summary>
-    public static async Task<GatewayServer> StartAsync(ExternalServer? s3Backend = null, Action<CoffreServerOptions>? configure = null)
+    /// <param name="kmsOptions">Key manager options (default <see cref="KmsOptions.InsecureForTests"/>).</param>
+    public static async Task<GatewayServer> StartAsync(ExternalServer? s3Backend = null, Action<CoffreServerOptions>? configure = null,
+        KmsOptions? kmsOptions = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("coffre-gw-").FullName;
-        var keys = KeyManager.Initialize(dataDirectory, Passphrase, KmsOptions.InsecureForTests);
+        var keys = KeyManager.Initialize(dataDirectory, Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
         keys.CreateKey("default", "test default key", KeyManager.SystemPrincipal);
         var options = new CoffreServerOptions
         {
