@@ -46,6 +46,7 @@ public sealed class ObjectServices
 
     public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time)
     {
+        EnsureThreadsForBlockingCommits();
         Blobs = CreateBackend(options.Backend, dataDirectory);
         Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
         var dataKeys = new KmsDataKeyService(keys);
@@ -55,6 +56,18 @@ public sealed class ObjectServices
             BucketKeys = options.BucketKeys,
         }, time);
         Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);
+    }
+
+    /// <summary>
+    /// Key and catalog writes wait for group-committed fsyncs on pool threads (the object store's
+    /// requests, the rewrapper's concurrent workers); with the default minimum (one thread per core)
+    /// they queue behind thread injection: a burst of clients in `coffre serve`, and `coffre rewrap`
+    /// at a fraction of its rate. Raised here so every user of these services gets it.
+    /// </summary>
+    public static void EnsureThreadsForBlockingCommits()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 64) ThreadPool.SetMinThreads(64, io);
     }
 
     public static IBlobStore CreateBackend(BackendOptions backend, string dataDirectory) => backend.Type.ToLowerInvariant() switch

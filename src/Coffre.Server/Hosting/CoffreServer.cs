@@ -30,10 +30,7 @@ public static class CoffreServer
             throw new InvalidOperationException(
                 $"Refusing to serve plain HTTP on {options.Listen}, which is not a loopback address: set Coffre:CertificatePath " +
                 "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
-        // Key and catalog writes wait for group-committed fsyncs on pool threads; with the default
-        // minimum (one thread per core) a burst of concurrent clients would queue behind thread injection.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
+        // (ObjectServices raises the thread pool minimum for blocking commit waits.)
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
         var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System);
         var store = objects.Store;

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Coffre.Objects.Keys;
+using Coffre.Storage;
+
+namespace Coffre.Bench.Lifecycle;
+
+/// <summary>Cumulative wall time spent in each stage of a rewrap (summed over concurrent workers).</summary>
+public sealed class StageTimes
+{
+    private long _keyTicks, _blobTicks, _keyCalls, _blobCalls;
+    public void Key(long ticks) { Interlocked.Add(ref _keyTicks, ticks); Interlocked.Increment(ref _keyCalls); }
+    public void Blob(long ticks) { Interlocked.Add(ref _blobTicks, ticks); Interlocked.Increment(ref _blobCalls); }
+    public override string ToString() =>
+        $"RewrapDataKey {Ms(_keyTicks, _keyCalls):F2} ms/call ({_keyCalls}), UpdateMetadataAsync {Ms(_blobTicks, _blobCalls):F2} ms/call ({_blobCalls})";
+    private static double Ms(long ticks, long calls) => calls == 0 ? 0 : ticks * 1000.0 / Stopwatch.Frequency / calls;
+}
+
+public sealed class TimedDataKeys(IDataKeyService inner, StageTimes times) : IDataKeyService
+{
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal) => inner.GenerateDataKey(keyRef, context, principal);
+    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.UnwrapDataKey(wrapped, context, principal);
+    public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try { return inner.RewrapDataKey(wrapped, context, principal); }
+        finally { times.Key(Stopwatch.GetTimestamp() - start); }
+    }
+    public string ResolveKeyId(string keyRef) => inner.ResolveKeyId(keyRef);
+    public int PrimaryVersion(string keyRef) => inner.PrimaryVersion(keyRef);
+}
+
+public sealed class TimedBlobs(IBlobStore inner, StageTimes times) : IBlobStore
+{
+    public string Name => inner.Name;
+    public string Describe() => inner.Describe();
+    public Task PutAsync(string key, Stream content, long? length, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default) =>
+        inner.PutAsync(key, content, length, metadata, cancellationToken);
+    public Task<BlobReadResult> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
+        inner.GetAsync(key, offset, length, cancellationToken);
+    public Task<BlobInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+    public IAsyncEnumerable<BlobListEntry> ListAsync(string prefix = "", CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+    public async Task UpdateMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try { await inner.UpdateMetadataAsync(key, metadata, cancellationToken); }
+        finally { times.Blob(Stopwatch.GetTimestamp() - start); }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Coffre.Bench.Lifecycle;
+using Coffre.Kms.Keys;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Keys;
+using Coffre.Server.Hosting;
+using Coffre.Storage;
+using Coffre.TestSupport;
+
+// Key lifecycle benchmarks. Usage:
+//   dotnet run -c Release --project bench/Coffre.Bench.Lifecycle -- [rewrap] [audit]
+//       [--small 2000] [--large 20] [--s3-small 1000] [--s3-large 8] [--skip-s3] [--seconds 15] [--rounds 2] [--concurrency 32] [--profile]
+// (a) rewrap: objects/s of Rewrapper.RunAsync after a rotation, 1 KiB vs 64 MiB objects, local disk and moto.
+// (b) audit: in-process PUT+GET of 4 KiB objects, audited KmsDataKeyService vs UnauditedDataKeysForBenchmark.
+// Prints markdown; docs/benchmarks.md ("Key lifecycle") keeps the figures of a run.
+var opts = Options.Parse(args);
+ObjectServices.EnsureThreadsForBlockingCommits(); // as coffre serve and coffre rewrap do
+Console.WriteLine($"<!-- {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()} at start -->");
+
+if (opts.Rewrap)
+{
+    Console.WriteLine("## Rewrap rate (Rewrapper.RunAsync after one rotation, no rate limit)");
+    Console.WriteLine();
+    Console.WriteLine("| backend | object size | objects | seconds | objects/s | ms/object |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    await RewrapBench("local disk", new CoffreServerOptions(), opts.Small, opts.Large, opts.Profile);
+    if (!opts.SkipS3)
+    {
+        using var moto = new MotoServer();
+        await moto.StartAsync();
+        var bucket = "rewrap-bench";
+        await moto.CreateBucketAsync(bucket);
+        var s3 = new CoffreServerOptions
+        {
+            Backend = new BackendOptions
+            {
+                Type = "s3",
+                S3 = new S3BlobStoreOptions
+                {
+                    Endpoint = moto.Endpoint, Region = moto.Region, Bucket = bucket, ForcePathStyle = true,
+                    AccessKeyId = moto.AccessKey, SecretAccessKey = moto.SecretKey, AllowInsecureHttp = true,
+                },
+            },
+        };
+        await RewrapBench("S3 (moto)", s3, opts.S3Small, opts.S3Large, opts.Profile);
+    }
+    Console.WriteLine();
+}
+
+if (opts.Audit)
+{
+    Console.WriteLine($"## Audit cost: in-process ObjectStore PUT+GET of 4 KiB objects, {opts.Concurrency} workers, {opts.Seconds} s per run, local disk");
+    Console.WriteLine();
+    Console.WriteLine("| round | data keys | PUT+GET pairs/s |");
+    Console.WriteLine("|---|---|---|");
+    var audited = new List<double>();
+    var unaudited = new List<double>();
+    for (var round = 1; round <= opts.Rounds; round++)
+    {
+        // Alternate the order so that drifting background load does not favour one side.
+        foreach (var withAudit in round % 2 == 1 ? new[] { true, false } : [false, true])
+        {
+            var rate = await AuditBench(withAudit, opts);
+            (withAudit ? audited : unaudited).Add(rate);
+            Console.WriteLine($"| {round} | {(withAudit ? "KmsDataKeyService (audited)" : "UnauditedDataKeysForBenchmark")} | {rate:F0} |");
+        }
+    }
+    var a = audited.Average();
+    var u = unaudited.Average();
+    Console.WriteLine();
+    Console.WriteLine($"Mean: audited {a:F0}/s, unaudited {u:F0}/s, cost of auditing {(1 - a / u) * 100:F1} %");
+}
+
+static async Task RewrapBench(string backend, CoffreServerOptions options, int small, int large, bool profile)
+{
+    var dir = Directory.CreateTempSubdirectory("coffre-bench-rewrap-").FullName;
+    try
+    {
+        using var keys = KeyManager.Initialize(dir, "bench", KmsOptions.InsecureForTests);
+        keys.CreateKey("default", null, "bench");
+        var services = new ObjectServices(options, dir, keys, TimeProvider.System);
+        services.Store.CreateBucket("small", "bench");
+        services.Store.CreateBucket("large", "bench");
+        var smallBody = RandomNumberGenerator.GetBytes(1024);
+        var largeBody = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
+        await Fill(services.Store, "small", small, smallBody, 32);
+        await Fill(services.Store, "large", large, largeBody, 2);
+        keys.RotateKey("default", "bench");
+        foreach (var (bucket, count, size) in new[] { ("small", small, "1 KiB"), ("large", large, "64 MiB") })
+        {
+            if (count == 0) continue;
+            var times = new StageTimes();
+            // With --profile, the same rewrapper over timing decorators (stage times summed over the concurrent workers).
+            var rewrapper = profile
+                ? new Rewrapper(services.Catalog, new TimedBlobs(services.Blobs, times), new TimedDataKeys(new KmsDataKeyService(keys), times), TimeProvider.System)
+                : services.Rewrapper;
+            var sw = Stopwatch.StartNew();
+            var result = await rewrapper.RunAsync(new RewrapRequest(Bucket: bucket), "bench");
+            sw.Stop();
+            if (profile) Console.WriteLine($"<!-- {backend} {size}: {times} -->");
+            if (result.Rewrapped != count || result.Remaining != 0) throw new InvalidOperationException($"rewrap of {bucket}: {result}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {backend} | {size} | {count} | {sw.Elapsed.TotalSeconds:F2} | {count / sw.Elapsed.TotalSeconds:F0} | {sw.Elapsed.TotalMilliseconds / count:F2} |"));
+        }
+        (services.Blobs as IDisposable)?.Dispose();
+    }
+    finally
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+static Task Fill(ObjectStore store, string bucket, int count, byte[] body, int parallel) =>
+    Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, ct) =>
+        await store.PutObjectAsync(new PutObjectCommand(bucket, $"o/{i:D6}", new MemoryStream(body, writable: false), body.Length, new ObjectMetadata(), "bench"), ct));
+
+static async Task<double> AuditBench(bool withAudit, Options opts)
+{
+    var dir = Directory.CreateTempSubdirectory("coffre-bench-audit-").FullName;
+    try
+    {
+        using var keys = KeyManager.Initialize(dir, "bench", KmsOptions.InsecureForTests);
+        keys.CreateKey("default", null, "bench");
+        IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(keys) : new UnauditedDataKeysForBenchmark();
+        var catalog = new ObjectCatalog(Path.Combine(dir, ObjectServices.CatalogFileName));
+        var blobs = new LocalDiskBlobStore(Path.Combine(dir, "objects"));
+        var store = new ObjectStore(catalog, blobs, dataKeys, new ObjectStoreOptions(), TimeProvider.System);
+        store.CreateBucket("bench", "bench");
+        var body = RandomNumberGenerator.GetBytes(4096);
+        long pairs = 0;
+        var measuring = false;
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, opts.Concurrency).Select(w => Task.Run(async () =>
+        {
+            var buffer = new byte[8192];
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var name = $"w{w}/{n}";
+                await store.PutObjectAsync(new PutObjectCommand("bench", name, new MemoryStream(body, writable: false), body.Length, new ObjectMetadata(), "bench"));
+                using (var reader = store.Open(store.GetRecord("bench", name), "bench"))
+                    while (await reader.Body.ReadAsync(buffer) > 0) { }
+                if (Volatile.Read(ref measuring)) Interlocked.Increment(ref pairs);
+            }
+        })).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(2)); // warm-up
+        Volatile.Write(ref measuring, true);
+        var sw = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(opts.Seconds));
+        var counted = Interlocked.Read(ref pairs);
+        var elapsed = sw.Elapsed.TotalSeconds;
+        stop.Cancel();
+        await Task.WhenAll(workers);
+        return counted / elapsed;
+    }
+    finally
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+sealed record Options(bool Rewrap, bool Audit, int Small, int Large, int S3Small, int S3Large, bool SkipS3, int Seconds, int Rounds, int Concurrency, bool Profile)
+{
+    public static Options Parse(string[] args)
+    {
+        string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var rewrap = args.Contains("rewrap");
+        var audit = args.Contains("audit");
+        if (!rewrap && !audit) rewrap = audit = true;
+        return new Options(rewrap, audit, Int("--small", 2000), Int("--large", 20), Int("--s3-small", 1000), Int("--s3-large", 8),
+            args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"));
+    }
+}
