@@ -42,6 +42,22 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct };
         foreach (var (keyId, primary) in targets)
         {
+            try
+            {
+                await RewrapKeyAsync(keyId, primary).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException e) when (request.KeyRef is null && e.Error is ObjectError.KeyDisabled or ObjectError.KeyInvalidState)
+            {
+                // A disabled key (or one pending destruction, destroyed, or whose old versions were
+                // retired) cannot rewrap: its objects stay where they are, counted as remaining, and
+                // the sweep goes on with the other keys — a kill switch must not stop maintenance.
+            }
+        }
+        var remaining = targets.Sum(t => catalog.CountBelowVersion(t.Id, keys.PrimaryVersion(t.Id), request.Bucket));
+        return new RewrapResult(done, skipped, remaining);
+
+        async Task RewrapKeyAsync(string keyId, int primary)
+        {
             (string, string)? after = null;
             while (true)
             {
@@ -64,8 +80,6 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
                 after = (page[^1].Bucket, page[^1].Name);
             }
         }
-        var remaining = targets.Sum(t => catalog.CountBelowVersion(t.Id, keys.PrimaryVersion(t.Id), request.Bucket));
-        return new RewrapResult(done, skipped, remaining);
     }
 
     private async Task<bool> RewrapOneAsync(ObjectRecord record, string principal, CancellationToken ct)

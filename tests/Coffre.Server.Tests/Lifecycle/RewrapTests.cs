@@ -116,5 +116,41 @@ public sealed class RewrapTests
         Assert.All(wraps, r => Assert.Equal(KeyManager.SystemPrincipal, r.Principal));
     }
 
+    [Fact]
+    public async Task A_disabled_or_destroyed_key_is_skipped_and_does_not_stop_the_rewrap_of_other_keys()
+    {
+        using var env = new LocalObjects();
+        env.Keys.CreateKey("kill-switched", null, LocalObjects.Principal);
+        env.Store.CreateBucket(Bucket, LocalObjects.Principal);
+        env.Store.CreateBucket("off", LocalObjects.Principal, "kill-switched");
+        for (var i = 0; i < 20; i++)
+        {
+            await env.PutAsync(Bucket, Name(i), LocalObjects.Content(i));
+            await env.PutAsync("off", Name(i), LocalObjects.Content(i));
+        }
+        env.Keys.RotateKey("default", LocalObjects.Principal);
+        env.Keys.RotateKey("kill-switched", LocalObjects.Principal);
+        env.Keys.DisableKey("kill-switched", LocalObjects.Principal);
+
+        // The disabled key's objects stay where they are (and are counted as remaining); the
+        // other key's objects move. Maintenance (which rewraps, then collects garbage and writes
+        // the audit checkpoint) must not fail on every run because one key is switched off.
+        var result = await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper");
+        Assert.Equal(new RewrapResult(20, 0, 20), result);
+        var defaultId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
+        Assert.Equal(0, env.Catalog.CountBelowVersion(defaultId, 2, null));
+
+        env.Keys.EnableKey("kill-switched", LocalObjects.Principal);
+        Assert.Equal(new RewrapResult(20, 0, 0), await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper"));
+        env.Keys.RotateKey("kill-switched", LocalObjects.Principal);
+        env.Keys.ScheduleDestruction("kill-switched", TimeSpan.FromDays(1), LocalObjects.Principal);
+        await env.PutAsync(Bucket, "late", LocalObjects.Content(99));
+        env.Keys.RotateKey("default", LocalObjects.Principal);
+        Assert.Equal(new RewrapResult(21, 0, 20), await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper"));
+        // Asked for explicitly, an unusable key is still an error that names it.
+        var e = await Assert.ThrowsAsync<ObjectStoreException>(() => env.Rewrapper.RunAsync(new RewrapRequest(KeyRef: "kill-switched"), "rewrapper"));
+        Assert.Contains("kill-switched", e.Message);
+    }
+
     private static string Name(int i) => $"obj/{i:D5}";
 }
