@@ -16,9 +16,12 @@ public sealed class ObjectCatalog
 {
     private const int SchemaVersion = 1;
     private readonly string _connectionString;
+    private readonly TimeProvider _time;
 
-    public ObjectCatalog(string databasePath)
+    /// <param name="time">The clock that dates garbage (the object store's clock, so the grace period is measured on one clock).</param>
+    public ObjectCatalog(string databasePath, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -129,7 +132,7 @@ public sealed class ObjectCatalog
     {
         using var c = Open();
         using var tx = c.BeginTransaction();
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
         using (var old = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
         {
@@ -169,7 +172,7 @@ public sealed class ObjectCatalog
         using var get = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         get.Transaction = tx;
         if (get.ExecuteScalar() is not string parts) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var p in DeserializeParts(parts)) AddGarbage(c, tx, p.Blob, now);
         Run(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         tx.Commit();
@@ -189,7 +192,8 @@ public sealed class ObjectCatalog
         var upper = Upper(prefixBytes);
         byte[] lower = prefixBytes;
         var lowerInclusive = true;
-        if (startAfter is not null && string.CompareOrdinal(startAfter, prefix) >= 0)
+        // Compared as UTF-8 bytes, the listing order (UTF-16 ordinal order differs above U+D7FF).
+        if (startAfter is not null && Encoding.UTF8.GetBytes(startAfter).AsSpan().SequenceCompareTo(prefixBytes) >= 0)
         {
             lower = Encoding.UTF8.GetBytes(startAfter);
             lowerInclusive = false;
@@ -299,7 +303,7 @@ public sealed class ObjectCatalog
         using var c = Open();
         using var tx = c.BeginTransaction();
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using (var old = Command(c, "SELECT part FROM upload_parts WHERE upload_id = $u AND number = $n", ("$u", uploadId), ("$n", part.Number)))
         {
             old.Transaction = tx;
@@ -324,7 +328,7 @@ public sealed class ObjectCatalog
         using var c = Open();
         using var tx = c.BeginTransaction();
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var p in ListUploadParts(c, tx, uploadId)) AddGarbage(c, tx, p.Part.Blob, now);
         Run(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", uploadId));
         Run(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", uploadId));
@@ -340,7 +344,7 @@ public sealed class ObjectCatalog
         using var c = Open();
         using var tx = c.BeginTransaction();
         // Dated a day ahead: an upload in progress must outlive the garbage grace period.
-        AddGarbage(c, tx, blob, DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
+        AddGarbage(c, tx, blob, _time.GetUtcNow().AddDays(1).ToUnixTimeMilliseconds());
         tx.Commit();
     }
 

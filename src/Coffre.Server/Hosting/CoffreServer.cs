@@ -35,7 +35,7 @@ public static class CoffreServer
                 "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
         var blobs = CreateBackend(options.Backend, dataDirectory);
-        var catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
+        var catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), TimeProvider.System);
         var store = new ObjectStore(catalog, blobs, new KmsDataKeyService(keys), new ObjectStoreOptions
         {
             DefaultKey = options.DefaultKey,

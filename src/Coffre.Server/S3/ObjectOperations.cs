@@ -74,6 +74,8 @@ public static class ObjectOperations
         }
         catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException or Storage.BlobStoreException)
         {
+            // Nothing sent yet (the first segment failed): still time for a clean S3 error.
+            if (!call.Response.HasStarted && e is not IOException) throw;
             call.Http.Abort();
             throw new ResponseAbortedException(e);
         }
@@ -86,13 +88,13 @@ public static class ObjectOperations
         long start = 0;
         var parts = record.Parts;
         if (parts.Count == 1 && parts[0].Number == 0)
-            return n == 1 ? (0, record.Size) : throw new S3Exception(S3Error.InvalidPart);
+            return n == 1 ? (0, record.Size) : throw new S3Exception(S3Error.InvalidPartNumber);
         foreach (var p in parts)
         {
             if (p.Number == n) return (start, start + p.Size);
             start += p.Size;
         }
-        throw new S3Exception(S3Error.InvalidPart, "The requested partnumber is not satisfiable");
+        throw new S3Exception(S3Error.InvalidPartNumber);
     }
 
     public static void Delete(S3Call call)

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.S3;
+using Amazon.S3.Model;
+using static Coffre.Server.Tests.Gateway.SdkTestSupport;
+
+namespace Coffre.Server.Tests.Gateway;
+
+/// <summary>One local-disk gateway shared by the tests of a class.</summary>
+public sealed class LocalGatewayFixture : IAsyncLifetime
+{
+    public GatewayServer Gateway { get; private set; } = null!;
+    public async Task InitializeAsync() => Gateway = await GatewayServer.StartAsync();
+    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+}
+
+/// <summary>AWSSDK.S3 in-process: bodies, checksums, conditions, copies, deletes and buckets.</summary>
+public sealed class SdkObjectTests(LocalGatewayFixture fixture) : IClassFixture<LocalGatewayFixture>
+{
+    private GatewayServer Gateway => fixture.Gateway;
+
+    private async Task<AmazonS3Client> ClientWithBucketAsync(string bucket, Action<AmazonS3Config>? configure = null)
+    {
+        var s3 = Client(Gateway, configure);
+        try { await s3.PutBucketAsync(bucket); }
+        catch (AmazonS3Exception e) when (e.ErrorCode == "BucketAlreadyOwnedByYou") { }
+        return s3;
+    }
+
+    public static TheoryData<string, int> Variants()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var mode in new[] { "default", "unchunked", "CRC32C", "CRC64NVME", "SHA1", "SHA256" })
+            foreach (var size in new[] { 0, 1, 10 * 1024 * 1024 })
+                data.Add(mode, size);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Put_and_get_round_trip_with_every_body_encoding_and_checksum(string mode, int size)
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-variants");
+        var body = Pattern(size, size + mode.Length);
+        var key = $"{mode}/{size}.bin";
+        var request = new PutObjectRequest { BucketName = "sdk-variants", Key = key, InputStream = new MemoryStream(body) };
+        ChecksumAlgorithm algorithm = ChecksumAlgorithm.CRC32;
+        if (mode == "unchunked") request.UseChunkEncoding = false;
+        else if (mode != "default")
+        {
+            algorithm = ChecksumAlgorithm.FindValue(mode);
+            request.ChecksumAlgorithm = algorithm;
+        }
+        var put = await s3.PutObjectAsync(request);
+        Assert.Equal(Convert.ToHexStringLower(MD5.HashData(body)), put.ETag.Trim('"'));
+
+        using var got = await s3.GetObjectAsync(new GetObjectRequest { BucketName = "sdk-variants", Key = key, ChecksumMode = ChecksumMode.ENABLED });
+        // The SDK validates the returned full-object checksum against the body it reads.
+        Assert.Equal(body, await ReadAllAsync(got.ResponseStream));
+        Assert.Equal(size, got.ContentLength);
+        var returned = algorithm.Value switch
+        {
+            "CRC32" => got.ChecksumCRC32,
+            "CRC32C" => got.ChecksumCRC32C,
+            "CRC64NVME" => got.ChecksumCRC64NVME,
+            "SHA1" => got.ChecksumSHA1,
+            "SHA256" => got.ChecksumSHA256,
+            _ => null,
+        };
+        Assert.False(string.IsNullOrEmpty(returned), $"no {algorithm} checksum returned");
+        var expected = algorithm.Value switch
+        {
+            "CRC32" => Convert.ToBase64String(Crc32BigEndian(body)),
+            "SHA1" => Convert.ToBase64String(SHA1.HashData(body)),
+            "SHA256" => Convert.ToBase64String(SHA256.HashData(body)),
+            _ => null,
+        };
+        if (expected is not null) Assert.Equal(expected, returned);
+    }
+
+    internal static byte[] Crc32BigEndian(ReadOnlySpan<byte> data)
+    {
+        var value = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(value, System.IO.Hashing.Crc32.HashToUInt32(data));
+        return value;
+    }
+
+    [Fact]
+    public async Task Conditional_gets_answer_304_and_412_as_S3_does()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-conditions");
+        await s3.PutBytesAsync("sdk-conditions", "c", "conditional"u8.ToArray());
+        var head = await s3.GetObjectMetadataAsync("sdk-conditions", "c");
+        var etag = head.ETag;
+        var past = DateTime.UtcNow.AddDays(-1);
+        var future = DateTime.UtcNow.AddDays(1);
+
+        async Task<HttpStatusCode> Status(GetObjectRequest r)
+        {
+            r.BucketName = "sdk-conditions";
+            r.Key = "c";
+            try
+            {
+                using var response = await s3.GetObjectAsync(r);
+                Assert.Equal("conditional"u8.ToArray(), await ReadAllAsync(response.ResponseStream));
+                return response.HttpStatusCode;
+            }
+            catch (AmazonS3Exception e)
+            {
+                return e.StatusCode;
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Status(new GetObjectRequest { EtagToMatch = etag }));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Status(new GetObjectRequest { EtagToMatch = "\"0123456789abcdef0123456789abcdef\"" }));
+        Assert.Equal(HttpStatusCode.NotModified, await Status(new GetObjectRequest { EtagToNotMatch = etag }));
+        Assert.Equal(HttpStatusCode.OK, await Status(new GetObjectRequest { EtagToNotMatch = "\"0123456789abcdef0123456789abcdef\"" }));
+        Assert.Equal(HttpStatusCode.NotModified, await Status(new GetObjectRequest { ModifiedSinceDate = future }));
+        Assert.Equal(HttpStatusCode.OK, await Status(new GetObjectRequest { ModifiedSinceDate = past }));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Status(new GetObjectRequest { UnmodifiedSinceDate = past }));
+        Assert.Equal(HttpStatusCode.OK, await Status(new GetObjectRequest { UnmodifiedSinceDate = future }));
+        // If-Match takes precedence over a failing If-Unmodified-Since (RFC 7232 §6, as S3 documents).
+        Assert.Equal(HttpStatusCode.OK, await Status(new GetObjectRequest { EtagToMatch = etag, UnmodifiedSinceDate = past }));
+    }
+
+    [Fact]
+    public async Task Copy_object_with_COPY_and_REPLACE_directives_to_itself_and_across_buckets()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-copy-a");
+        await s3.PutBucketAsync("sdk-copy-b");
+        var body = Pattern(200_000, 7);
+        await s3.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = "sdk-copy-a", Key = "src", InputStream = new MemoryStream(body), ContentType = "text/x-source",
+            Metadata = { ["colour"] = "blue" },
+        });
+
+        await s3.CopyObjectAsync(new CopyObjectRequest
+        {
+            SourceBucket = "sdk-copy-a", SourceKey = "src", DestinationBucket = "sdk-copy-a", DestinationKey = "copied",
+            MetadataDirective = S3MetadataDirective.COPY,
+        });
+        using (var copied = await s3.GetObjectAsync("sdk-copy-a", "copied"))
+        {
+            Assert.Equal(body, await ReadAllAsync(copied.ResponseStream));
+            Assert.Equal("blue", copied.Metadata["colour"]);
+            Assert.Equal("text/x-source", copied.Headers.ContentType);
+        }
+
+        await s3.CopyObjectAsync(new CopyObjectRequest
+        {
+            SourceBucket = "sdk-copy-a", SourceKey = "src", DestinationBucket = "sdk-copy-a", DestinationKey = "replaced",
+            MetadataDirective = S3MetadataDirective.REPLACE, ContentType = "text/x-replaced", Metadata = { ["shape"] = "round" },
+        });
+        using (var replaced = await s3.GetObjectAsync("sdk-copy-a", "replaced"))
+        {
+            Assert.Equal(body, await ReadAllAsync(replaced.ResponseStream));
+            Assert.Equal("round", replaced.Metadata["shape"]);
+            Assert.Null(replaced.Metadata["colour"]);
+            Assert.Equal("text/x-replaced", replaced.Headers.ContentType);
+        }
+
+        // To itself: COPY is refused, REPLACE rewrites the metadata in place.
+        var self = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.CopyObjectAsync(new CopyObjectRequest
+        {
+            SourceBucket = "sdk-copy-a", SourceKey = "src", DestinationBucket = "sdk-copy-a", DestinationKey = "src",
+            MetadataDirective = S3MetadataDirective.COPY,
+        }));
+        Assert.Equal("InvalidRequest", self.ErrorCode);
+        Assert.Equal(HttpStatusCode.BadRequest, self.StatusCode);
+        await s3.CopyObjectAsync(new CopyObjectRequest
+        {
+            SourceBucket = "sdk-copy-a", SourceKey = "src", DestinationBucket = "sdk-copy-a", DestinationKey = "src",
+            MetadataDirective = S3MetadataDirective.REPLACE, Metadata = { ["colour"] = "green" },
+        });
+        using (var again = await s3.GetObjectAsync("sdk-copy-a", "src"))
+        {
+            Assert.Equal(body, await ReadAllAsync(again.ResponseStream));
+            Assert.Equal("green", again.Metadata["colour"]);
+        }
+
+        // Across buckets.
+        await s3.CopyObjectAsync("sdk-copy-a", "src", "sdk-copy-b", "elsewhere/src");
+        Assert.Equal(body, await s3.GetBytesAsync("sdk-copy-b", "elsewhere/src"));
+    }
+
+    [Fact]
+    public async Task Delete_objects_quiet_and_verbose()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-delete");
+        foreach (var k in new[] { "d1", "d2", "d3", "q1", "q2" })
+            await s3.PutBytesAsync("sdk-delete", k, [1, 2, 3]);
+
+        var verbose = await s3.DeleteObjectsAsync(new DeleteObjectsRequest
+        {
+            BucketName = "sdk-delete",
+            Objects = [new KeyVersion { Key = "d1" }, new KeyVersion { Key = "d2" }, new KeyVersion { Key = "d3" }, new KeyVersion { Key = "never-existed" }],
+        });
+        Assert.Equal(["d1", "d2", "d3", "never-existed"], verbose.DeletedObjects.Select(d => d.Key).Order(StringComparer.Ordinal));
+        Assert.True(verbose.DeleteErrors is null || verbose.DeleteErrors.Count == 0);
+
+        var quiet = await s3.DeleteObjectsAsync(new DeleteObjectsRequest
+        {
+            BucketName = "sdk-delete", Quiet = true,
+            Objects = [new KeyVersion { Key = "q1" }, new KeyVersion { Key = "q2" }],
+        });
+        Assert.True(quiet.DeletedObjects is null || quiet.DeletedObjects.Count == 0);
+
+        var left = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "sdk-delete" });
+        Assert.True(left.S3Objects is null || left.S3Objects.Count == 0);
+    }
+
+    [Fact]
+    public async Task Bucket_lifecycle_errors()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-buckets");
+        var twice = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutBucketAsync("sdk-buckets"));
+        Assert.Equal("BucketAlreadyOwnedByYou", twice.ErrorCode);
+        Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
+
+        await s3.PutBytesAsync("sdk-buckets", "keep", [1]);
+        var notEmpty = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.DeleteBucketAsync("sdk-buckets"));
+        Assert.Equal("BucketNotEmpty", notEmpty.ErrorCode);
+        Assert.Equal(HttpStatusCode.Conflict, notEmpty.StatusCode);
+
+        var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-no-such-bucket" }));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        await s3.DeleteObjectAsync("sdk-buckets", "keep");
+        await s3.DeleteBucketAsync("sdk-buckets");
+        var gone = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-buckets" }));
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+}
