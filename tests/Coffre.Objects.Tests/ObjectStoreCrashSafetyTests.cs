@@ -101,7 +101,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         var upload = _t.Store.CreateUpload("bucket", "mp", new ObjectMetadata(), "tester");
         var part = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([1, 2, 3]), 3, "tester"));
         _t.Store.AbortUpload("bucket", "mp", upload.UploadId);
-        Assert.Equal([record.Parts[0].Blob, part.Blob], _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
+        Assert.Equal(new[] { record.Parts[0].Blob, part.Blob }.Order(), _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
         _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromSeconds(1));
         Assert.Equal(2, await _t.Store.CollectGarbageAsync());
         Assert.False(await BlobExists(part.Blob));
@@ -117,7 +117,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         var again = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([2]), 1, "tester"));
         var unused = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 2, new MemoryStream([3]), 1, "tester"));
         _t.Store.CompleteUpload("bucket", "mp", upload.UploadId, [(1, again.Md5Hex)], "tester");
-        Assert.Equal([first.Blob, unused.Blob], _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
+        Assert.Equal(new[] { first.Blob, unused.Blob }.Order(), _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
         Assert.Equal("\u0002", await ReadAsync("mp"));
     }
 }

@@ -39,7 +39,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
 
     private static async Task<AmazonS3Exception> Refused(Func<Task> action, HttpStatusCode status, string code)
     {
-        var e = await Assert.ThrowsAsync<AmazonS3Exception>(action);
+        var e = await Assert.ThrowsAnyAsync<AmazonS3Exception>(action);
         Assert.Equal(status, e.StatusCode);
         Assert.Equal(code, e.ErrorCode);
         return e;
@@ -143,7 +143,13 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         });
         await Refused(() => Complete(new PartETag(1, "\"0123456789abcdef0123456789abcdef\""), new PartETag(2, p2.ETag)), HttpStatusCode.BadRequest, "InvalidPart");
         await Refused(() => Complete(new PartETag(1, p1.ETag), new PartETag(3, p2.ETag)), HttpStatusCode.BadRequest, "InvalidPart");
-        await Refused(() => Complete(new PartETag(2, p2.ETag), new PartETag(1, p1.ETag)), HttpStatusCode.BadRequest, "InvalidPartOrder");
+        // The SDK sorts the part list itself, so the out-of-order list goes raw.
+        var outOfOrder = $"<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>{p2.ETag}</ETag></Part><Part><PartNumber>1</PartNumber><ETag>{p1.ETag}</ETag></Part></CompleteMultipartUpload>";
+        using (var order = await SendSignedAsync(Gateway, HttpMethod.Post, $"/bad/mp?uploadId={init.UploadId}", Encoding.UTF8.GetBytes(outOfOrder)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, order.StatusCode);
+            Assert.Equal("InvalidPartOrder", await ErrorCodeAsync(order));
+        }
         await Refused(() => Complete(new PartETag(1, p1.ETag), new PartETag(2, p2.ETag)), HttpStatusCode.BadRequest, "EntityTooSmall");
 
         // None of those completed anything; a valid completion (a lone small last part) still works.

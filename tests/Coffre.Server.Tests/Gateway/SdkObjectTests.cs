@@ -162,7 +162,7 @@ public sealed class SdkObjectTests(LocalGatewayFixture fixture) : IClassFixture<
         }
 
         // To itself: COPY is refused, REPLACE rewrites the metadata in place.
-        var self = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.CopyObjectAsync(new CopyObjectRequest
+        var self = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.CopyObjectAsync(new CopyObjectRequest
         {
             SourceBucket = "sdk-copy-a", SourceKey = "src", DestinationBucket = "sdk-copy-a", DestinationKey = "src",
             MetadataDirective = S3MetadataDirective.COPY,
@@ -215,21 +215,21 @@ public sealed class SdkObjectTests(LocalGatewayFixture fixture) : IClassFixture<
     public async Task Bucket_lifecycle_errors()
     {
         using var s3 = await ClientWithBucketAsync("sdk-buckets");
-        var twice = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutBucketAsync("sdk-buckets"));
+        var twice = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.PutBucketAsync("sdk-buckets"));
         Assert.Equal("BucketAlreadyOwnedByYou", twice.ErrorCode);
         Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
 
         await s3.PutBytesAsync("sdk-buckets", "keep", [1]);
-        var notEmpty = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.DeleteBucketAsync("sdk-buckets"));
+        var notEmpty = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.DeleteBucketAsync("sdk-buckets"));
         Assert.Equal("BucketNotEmpty", notEmpty.ErrorCode);
         Assert.Equal(HttpStatusCode.Conflict, notEmpty.StatusCode);
 
-        var missing = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-no-such-bucket" }));
+        var missing = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-no-such-bucket" }));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
 
         await s3.DeleteObjectAsync("sdk-buckets", "keep");
         await s3.DeleteBucketAsync("sdk-buckets");
-        var gone = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-buckets" }));
+        var gone = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.HeadBucketAsync(new HeadBucketRequest { BucketName = "sdk-buckets" }));
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 }

@@ -46,8 +46,8 @@ public abstract class TamperTestsBase : IAsyncLifetime
         return (key, body, Parts(Gateway, "tamper", key)[0].Blob);
     }
 
-    /// <summary>The GET must not succeed with wrong bytes: an S3 5xx error or a transport failure.</summary>
-    protected async Task AssertGetFailsAsync(string key, byte[] plaintext, string? range = null)
+    /// <summary>The GET must not succeed with wrong bytes: an S3 5xx error ("status") or a transport failure ("aborted").</summary>
+    protected async Task<string> AssertGetFailsAsync(string key, byte[] plaintext, string? range = null)
     {
         using var s3 = NoRetryClient(Gateway);
         var request = new GetObjectRequest { BucketName = "tamper", Key = key };
@@ -63,13 +63,13 @@ public abstract class TamperTestsBase : IAsyncLifetime
         catch (AmazonServiceException e) when ((int)e.StatusCode >= 500 || e.StatusCode == 0)
         {
             Assert.NotEqual("NoSuchKey", e.ErrorCode);
-            return;
+            return e.StatusCode == 0 ? "aborted" : "status";
         }
         catch (Exception e) when (e is IOException or HttpRequestException or AmazonClientException or OperationCanceledException)
         {
-            return; // connection aborted after the headers: the client saw a failure
+            return "aborted"; // connection aborted (after the headers): the client saw a failure
         }
-        Assert.Fail($"GET {range ?? "(whole)"} of a tampered object answered {(int)status} with {got!.Length} bytes " +
+        throw new Xunit.Sdk.XunitException($"GET {range ?? "(whole)"} of a tampered object answered {(int)status} with {got!.Length} bytes " +
                     $"(plaintext {plaintext.Length} bytes, equal: {got.AsSpan().SequenceEqual(plaintext)})");
     }
 
@@ -78,6 +78,27 @@ public abstract class TamperTestsBase : IAsyncLifetime
         var copy = (byte[])bytes.Clone();
         copy[offset] ^= 0x01;
         return copy;
+    }
+
+    [Fact]
+    public async Task Control_rewriting_the_same_bytes_changes_nothing()
+    {
+        var (key, body, blob) = await PutAsync();
+        WriteBlob(blob, ReadBlob(blob));
+        using var s3 = NoRetryClient(Gateway);
+        Assert.Equal(body, await s3.GetBytesAsync("tamper", key));
+        Assert.Equal(body[1000..2000], await s3.GetBytesAsync("tamper", key, "bytes=1000-1999"));
+    }
+
+    [Fact]
+    public async Task A_segment_failing_before_any_byte_is_sent_is_a_clean_500()
+    {
+        var (key, body, blob) = await PutAsync();
+        WriteBlob(blob, Flip(ReadBlob(blob), Header + 10));
+        Assert.Equal("status", await AssertGetFailsAsync(key, body));
+        // The header itself is compared before anything is sent.
+        WriteBlob(blob, Flip(Flip(ReadBlob(blob), Header + 10), 5));
+        Assert.Equal("status", await AssertGetFailsAsync(key, body));
     }
 
     [Theory]
@@ -193,15 +214,16 @@ public abstract class TamperTestsBase : IAsyncLifetime
         var parts = Parts(Gateway, "tamper", "mp-late");
         var stored = ReadBlob(parts[1].Blob);
 
-        // A flipped byte in the second part's last segment: the 5 MiB of part 1 are already on the wire.
+        // A flipped byte in the second part's last segment: the 5 MiB of part 1 are already on the wire,
+        // so the only way left to fail is to break the connection.
         WriteBlob(parts[1].Blob, Flip(stored, stored.Length - 20));
-        await AssertGetFailsAsync("mp-late", body);
+        Assert.Equal("aborted", await AssertGetFailsAsync("mp-late", body));
         // Part 1 alone is intact and still readable.
         Assert.Equal(body[..1000], await s3.GetBytesAsync("tamper", "mp-late", "bytes=0-999"));
 
         // The second part's header replaced: detected when that part is opened, mid-response.
         WriteBlob(parts[1].Blob, Flip(stored, 40));
-        await AssertGetFailsAsync("mp-late", body);
+        Assert.Equal("aborted", await AssertGetFailsAsync("mp-late", body));
         // Its segments cut short (a clean, consistent truncation of the last part).
         WriteBlob(parts[1].Blob, stored[..(stored.Length - 50_000)]);
         await AssertGetFailsAsync("mp-late", body);
