@@ -120,6 +120,34 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         Assert.Equal("raw body"u8.ToArray(), await s3.GetBytesAsync("bad", "crc-raw"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Wrong_checksum_trailer_in_a_signed_aws_chunked_body_is_BadDigest(bool correct)
+    {
+        var data = Pattern(200_000, 3);
+        var crc = Convert.ToBase64String(SdkObjectTests.Crc32BigEndian(correct ? data : data[1..]));
+        var key = "trailer-" + correct;
+        using var response = await SendSignedAsync(Gateway, HttpMethod.Put, "/bad/" + key, data,
+            [
+                ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", data.Length.ToString()),
+                ("x-amz-trailer", "x-amz-checksum-crc32"), ("x-amz-sdk-checksum-algorithm", "CRC32"),
+            ],
+            contentSha256: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+            chunkedBody: (signingKey, timestamp, scope, seed) => Signing.TestSigner.ChunkedBody(data, 64 * 1024, signingKey, timestamp, scope, seed,
+                [new KeyValuePair<string, string>("x-amz-checksum-crc32", crc)]));
+        using var s3 = Gateway.CreateClient();
+        if (correct)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(data, await s3.GetBytesAsync("bad", key));
+            return;
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("BadDigest", await ErrorCodeAsync(response));
+        await Refused(() => s3.GetObjectMetadataAsync("bad", key), HttpStatusCode.NotFound, "NotFound");
+    }
+
     [Fact]
     public async Task Complete_multipart_refuses_malformed_xml_and_bad_part_lists()
     {

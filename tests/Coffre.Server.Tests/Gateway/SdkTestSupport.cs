@@ -74,14 +74,15 @@ internal static class SdkTestSupport
     /// </summary>
     public static async Task<HttpResponseMessage> SendSignedAsync(GatewayServer gateway, HttpMethod method, string pathAndQuery,
         byte[]? body = null, IEnumerable<(string Name, string Value)>? headers = null,
-        string accessKey = GatewayServer.AccessKey, string secretKey = GatewayServer.SecretKey)
+        string accessKey = GatewayServer.AccessKey, string secretKey = GatewayServer.SecretKey,
+        string? contentSha256 = null, Func<byte[], string, string, string, byte[]>? chunkedBody = null)
     {
         var uri = new Uri(gateway.Endpoint + pathAndQuery);
         var now = DateTimeOffset.UtcNow;
         var timestamp = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var date = timestamp[..8];
         var payload = body ?? [];
-        var sha = SigV4Canonicalizer.Sha256Hex(payload);
+        var sha = contentSha256 ?? SigV4Canonicalizer.Sha256Hex(payload);
         var all = new List<(string Name, string Value)>
         {
             ("host", uri.Authority), ("x-amz-date", timestamp), ("x-amz-content-sha256", sha),
@@ -95,8 +96,10 @@ internal static class SdkTestSupport
             SigV4Canonicalizer.CanonicalQuery(rawQuery), ordered.Select(h => (h.Name, SigV4Canonicalizer.TrimAndCollapse(h.Value))).ToList(),
             signedHeaders, sha);
         var scope = SigV4Canonicalizer.Scope(date, "us-east-1", "s3");
-        var signature = SigV4Canonicalizer.Sign(SigV4Canonicalizer.DeriveSigningKey(secretKey, date, "us-east-1", "s3"),
-            SigV4Canonicalizer.StringToSign(timestamp, scope, canonical));
+        var signingKey = SigV4Canonicalizer.DeriveSigningKey(secretKey, date, "us-east-1", "s3");
+        var signature = SigV4Canonicalizer.Sign(signingKey, SigV4Canonicalizer.StringToSign(timestamp, scope, canonical));
+        // aws-chunked: the body's chunks are signed in a chain seeded by the request signature.
+        if (chunkedBody is not null) payload = chunkedBody(signingKey, timestamp, scope, signature);
 
         using var request = new HttpRequestMessage(method, uri);
         request.Content = new ByteArrayContent(payload);
@@ -176,4 +179,7 @@ internal static class SdkTestSupport
         Catalog(gateway).GetObject(bucket, key)!.Parts;
 
     public static string Utf8(this byte[] b) => Encoding.UTF8.GetString(b);
+
+    /// <summary>An object key as a request path, the way S3 clients send it (each segment URI-encoded, '/' kept).</summary>
+    public static string EncodeKeyPath(string key) => string.Join('/', key.Split('/').Select(s => SigV4Canonicalizer.UriEncode(s, encodeSlash: true)));
 }
