@@ -128,16 +128,21 @@ public sealed class ObjectCatalog
     /// the version it replaces move to the garbage list in the same transaction, and the new blobs
     /// leave it: after a crash, every object is wholly old or wholly new.
     /// </summary>
-    public void CommitObject(ObjectRecord record, string? completedUploadId = null)
+    /// <param name="precondition">Given the current version's ETag (null: none), an error to refuse the commit with, checked in the same transaction.</param>
+    public void CommitObject(ObjectRecord record, string? completedUploadId = null, Func<string?, Exception?>? precondition = null)
     {
         using var c = Open();
         using var tx = c.BeginTransaction();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
-        using (var old = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
+        using (var old = Command(c, "SELECT parts, etag FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
         {
             old.Transaction = tx;
-            if (old.ExecuteScalar() is string oldParts)
+            string? oldParts = null, oldETag = null;
+            using (var r = old.ExecuteReader())
+                if (r.Read()) (oldParts, oldETag) = (r.GetString(0), r.GetString(1));
+            if (precondition?.Invoke(oldETag) is { } refused) throw refused;
+            if (oldParts is not null)
                 foreach (var p in DeserializeParts(oldParts))
                     if (record.Parts.All(n => n.Blob != p.Blob))
                         AddGarbage(c, tx, p.Blob, now);

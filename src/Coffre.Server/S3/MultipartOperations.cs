@@ -79,7 +79,7 @@ public static class MultipartOperations
             requested.Add((n, etag));
         }
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
-        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal);
+        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request));
         var metadata = call.Store.ReadMetadata(record, call.Principal);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;

@@ -23,7 +23,7 @@ public static class ObjectOperations
         var key = call.RequireKey();
         var (algorithm, verify) = S3Integrity.FromRequest(call);
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
-            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify), call.Aborted).ConfigureAwait(false);
+            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request)), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         call.Response.Headers["x-amz-server-side-encryption"] = "aws:kms";
         if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
@@ -117,7 +117,8 @@ public static class ObjectOperations
         if (directive == "COPY" && srcBucket == bucket && srcKey == key)
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
-            directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted).ConfigureAwait(false);
+            directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
+            S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
         call.Response.StatusCode = 200;
         call.Response.ContentType = "application/xml";
         await S3Xml.WriteAsync(call.Response.Body, "CopyObjectResult", w =>
