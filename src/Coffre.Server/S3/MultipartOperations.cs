@@ -50,11 +50,7 @@ public static class MultipartOperations
         ObjectOperations.CheckCopySourceConditions(call, source);
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
-        {
-            var range = S3Headers.ParseRange(rangeHeader, source.Size)
-                ?? throw new S3Exception(S3Error.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
-            (start, end) = range;
-        }
+            (start, end) = CopySourceRange(rangeHeader, source.Size);
         using var reader = call.Store.Open(source, call.Principal, start, end);
         var part = await call.Store.UploadPartAsync(new UploadPartCommand(call.RequireBucket(), call.RequireKey(), uploadId, number,
             reader.Body, reader.Length, call.Principal), call.Aborted).ConfigureAwait(false);
@@ -164,6 +160,24 @@ public static class MultipartOperations
                 w.WriteEndElement();
             }
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// x-amz-copy-source-range: exactly "bytes=first-last" inside the source. Unlike a GET's Range it is never
+    /// clamped: a part silently shorter than asked for would corrupt the assembled object.
+    /// </summary>
+    public static (long Start, long End) CopySourceRange(string header, long size)
+    {
+        var spec = header.Trim();
+        var dash = spec.IndexOf('-');
+        if (!spec.StartsWith("bytes=", StringComparison.Ordinal) || dash < 0
+            || !long.TryParse(spec[6..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            || !long.TryParse(spec[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            || first > last)
+            throw new S3Exception(S3Error.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+        if (last >= size)
+            throw new S3Exception(S3Error.InvalidArgument, $"Range specified is not valid for source object of size: {size}");
+        return (first, last + 1);
     }
 
     private static int PartNumber(S3Call call)

@@ -46,13 +46,19 @@ public static class ObjectOperations
 
         (long Start, long End)? range = null;
         if (call.Query("partNumber") is { } partText)
+        {
+            if (call.Header("Range") is not null)
+                throw new S3Exception(S3Error.InvalidRequest, "Cannot specify both Range header and partNumber query parameter");
             range = PartRange(record, partText);
+        }
         else
             range = S3Headers.ParseRange(call.Header("Range"), record.Size);
 
         using var reader = call.Store.Open(record, call.Principal, range?.Start, range?.End);
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
+        foreach (var (query, header) in ResponseOverrides)
+            if (call.Query(query) is { } value) call.Response.Headers[header] = value;
         call.Response.ContentLength = reader.Length;
         if (range is { } r)
         {
@@ -80,6 +86,14 @@ public static class ObjectOperations
             throw new ResponseAbortedException(e);
         }
     }
+
+    /// <summary>GetObject's response-* query parameters: header values the (signed) request asks to be answered with.</summary>
+    private static readonly (string Query, string Header)[] ResponseOverrides =
+    [
+        ("response-content-type", "Content-Type"), ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"), ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"), ("response-content-encoding", "Content-Encoding"),
+    ];
 
     private static (long, long) PartRange(ObjectRecord record, string partText)
     {

@@ -129,6 +129,19 @@ public sealed class MultipartSdkTests(LocalGatewayFixture fixture) : IClassFixtu
         });
         byte[] expected = [.. source[(2 * MiB)..], .. source[100..100_100]];
         Assert.Equal(expected, await s3.GetBytesAsync("mp-copy", "assembled.bin"));
+
+        // A source range past the end is refused, not clamped into a shorter part.
+        var again = await s3.InitiateMultipartUploadAsync("mp-copy", "refused.bin");
+        var beyond = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.CopyPartAsync(new CopyPartRequest
+        {
+            SourceBucket = "mp-copy", SourceKey = "source.bin", DestinationBucket = "mp-copy", DestinationKey = "refused.bin",
+            UploadId = again.UploadId, PartNumber = 1, FirstByte = 0, LastByte = source.Length,
+        }));
+        Assert.Equal("InvalidArgument", beyond.ErrorCode);
+        Assert.Equal(HttpStatusCode.BadRequest, beyond.StatusCode);
+        var parts = await s3.ListPartsAsync(new ListPartsRequest { BucketName = "mp-copy", Key = "refused.bin", UploadId = again.UploadId });
+        Assert.True(parts.Parts is null || parts.Parts.Count == 0);
+        await s3.AbortMultipartUploadAsync("mp-copy", "refused.bin", again.UploadId);
     }
 
     [Fact]

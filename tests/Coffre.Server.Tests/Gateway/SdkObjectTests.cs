@@ -125,6 +125,33 @@ public sealed class SdkObjectTests(LocalGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Response_header_overrides_and_part_number_with_range()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-overrides");
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "sdk-overrides", Key = "o", ContentBody = "override me", ContentType = "text/plain" });
+        var request = new GetObjectRequest { BucketName = "sdk-overrides", Key = "o" };
+        request.ResponseHeaderOverrides.ContentType = "application/x-overridden";
+        request.ResponseHeaderOverrides.ContentDisposition = "attachment; filename=\"x.txt\"";
+        request.ResponseHeaderOverrides.CacheControl = "no-store";
+        using (var got = await s3.GetObjectAsync(request))
+        {
+            Assert.Equal("override me", (await ReadAllAsync(got.ResponseStream)).Utf8());
+            Assert.Equal("application/x-overridden", got.Headers.ContentType);
+            Assert.Equal("attachment; filename=\"x.txt\"", got.Headers.ContentDisposition);
+            Assert.Equal("no-store", got.Headers.CacheControl);
+        }
+        // Stored metadata is unchanged.
+        Assert.Equal("text/plain", (await s3.GetObjectMetadataAsync("sdk-overrides", "o")).Headers.ContentType);
+
+        var both = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.GetObjectAsync(new GetObjectRequest
+        {
+            BucketName = "sdk-overrides", Key = "o", PartNumber = 1, ByteRange = new ByteRange(0, 1),
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+        Assert.Equal("InvalidRequest", both.ErrorCode);
+    }
+
+    [Fact]
     public async Task Copy_object_with_COPY_and_REPLACE_directives_to_itself_and_across_buckets()
     {
         using var s3 = await ClientWithBucketAsync("sdk-copy-a");
