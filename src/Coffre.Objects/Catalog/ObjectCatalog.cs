@@ -294,7 +294,7 @@ public sealed class ObjectCatalog
     {
         using var c = Open();
         var p = Encoding.UTF8.GetBytes(prefix);
-        using var cmd = Command(c, $"SELECT {UploadColumns} FROM uploads WHERE bucket = $b AND name >= $lo AND name < $hi ORDER BY name, created",
+        using var cmd = Command(c, $"SELECT {UploadColumns} FROM uploads WHERE bucket = $b AND name >= $lo AND name < $hi ORDER BY name, created, upload_id",
             ("$b", bucket), ("$lo", p), ("$hi", Upper(p)));
         using var r = cmd.ExecuteReader();
         var list = new List<UploadRecord>();

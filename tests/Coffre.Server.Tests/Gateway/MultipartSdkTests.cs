@@ -145,6 +145,42 @@ public sealed class MultipartSdkTests(LocalGatewayFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task List_multipart_uploads_pages_with_markers_and_delimiter()
+    {
+        using var s3 = await ClientWithBucketAsync("mp-uploads");
+        var started = new List<(string Key, string UploadId)>();
+        foreach (var key in new[] { "a", "b/1", "b/2", "c", "c", "d" })
+            started.Add((key, (await s3.InitiateMultipartUploadAsync("mp-uploads", key)).UploadId));
+
+        var seen = new List<(string, string)>();
+        string? keyMarker = null, idMarker = null;
+        for (var pages = 0; ; pages++)
+        {
+            Assert.True(pages < 20);
+            var page = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest
+            {
+                BucketName = "mp-uploads", MaxUploads = 2, KeyMarker = keyMarker, UploadIdMarker = idMarker,
+            });
+            Assert.True(page.MultipartUploads.Count <= 2);
+            seen.AddRange(page.MultipartUploads.Select(u => (u.Key, u.UploadId)));
+            if (page.IsTruncated != true) break;
+            (keyMarker, idMarker) = (page.NextKeyMarker, page.NextUploadIdMarker);
+        }
+        Assert.Equal(started.Select(s => s.Key), seen.Select(s => s.Item1));
+        Assert.Equal(started.Select(s => s.UploadId).Order(), seen.Select(s => s.Item2).Order());
+
+        var rolled = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "mp-uploads", Delimiter = "/" });
+        Assert.Equal(["b/"], rolled.CommonPrefixes);
+        Assert.Equal(["a", "c", "c", "d"], rolled.MultipartUploads.Select(u => u.Key));
+        var prefixed = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "mp-uploads", Prefix = "b/" });
+        Assert.Equal(["b/1", "b/2"], prefixed.MultipartUploads.Select(u => u.Key));
+        var afterKey = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "mp-uploads", KeyMarker = "c" });
+        Assert.Equal(["d"], afterKey.MultipartUploads.Select(u => u.Key));
+
+        foreach (var (key, id) in started) await s3.AbortMultipartUploadAsync("mp-uploads", key, id);
+    }
+
+    [Fact]
     public async Task List_parts_list_uploads_and_abort()
     {
         using var s3 = await ClientWithBucketAsync("mp-list");
