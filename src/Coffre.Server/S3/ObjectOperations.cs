@@ -142,11 +142,34 @@ public static class ObjectOperations
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// x-amz-copy-source-if-*: as RFC 7232 with S3's precedence (a matching if-match wins over a failing
+    /// if-unmodified-since; a failing if-none-match or if-modified-since is 412, a copy has no 304).
+    /// </summary>
     public static void CheckCopySourceConditions(S3Call call, ObjectRecord source)
     {
         string? H(string n) => call.Header(n);
-        if (H("x-amz-copy-source-if-match") is { } m && m.Trim('"') != source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
-        if (H("x-amz-copy-source-if-none-match") is { } nm && nm.Trim('"') == source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
+        static DateTimeOffset? Date(string? v) =>
+            v is not null && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d) ? d : null;
+        static bool Matches(string header, string etag) =>
+            header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Any(t => t == "*" || t.Trim('"') == etag);
+        var modified = new DateTimeOffset(source.Modified.Ticks - source.Modified.Ticks % TimeSpan.TicksPerSecond, source.Modified.Offset);
+        if (H("x-amz-copy-source-if-match") is { } m)
+        {
+            if (!Matches(m, source.ETag)) throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        else if (Date(H("x-amz-copy-source-if-unmodified-since")) is { } u && modified > u)
+        {
+            throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        if (H("x-amz-copy-source-if-none-match") is { } nm)
+        {
+            if (Matches(nm, source.ETag)) throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        else if (Date(H("x-amz-copy-source-if-modified-since")) is { } since && modified <= since)
+        {
+            throw new S3Exception(S3Error.PreconditionFailed);
+        }
     }
 
     /// <summary>"/bucket/key" or "bucket/key", URL-encoded, optionally "?versionId=...".</summary>

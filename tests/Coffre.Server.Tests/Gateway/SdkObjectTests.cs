@@ -265,6 +265,36 @@ public sealed class SdkObjectTests(LocalGatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Copy_source_conditions()
+    {
+        using var s3 = await ClientWithBucketAsync("sdk-copy-cond");
+        var put = await s3.PutObjectAsync(new PutObjectRequest { BucketName = "sdk-copy-cond", Key = "src", ContentBody = "conditional copy" });
+        var past = DateTime.UtcNow.AddDays(-1);
+        var future = DateTime.UtcNow.AddDays(1);
+        const string other = "\"0123456789abcdef0123456789abcdef\"";
+
+        async Task<HttpStatusCode> Copy(Action<CopyObjectRequest> set)
+        {
+            var r = new CopyObjectRequest { SourceBucket = "sdk-copy-cond", SourceKey = "src", DestinationBucket = "sdk-copy-cond", DestinationKey = "dst" };
+            set(r);
+            try { return (await s3.CopyObjectAsync(r)).HttpStatusCode; }
+            catch (AmazonS3Exception e) { return e.StatusCode; }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Copy(r => r.ETagToMatch = put.ETag));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Copy(r => r.ETagToMatch = other));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Copy(r => r.ETagToNotMatch = put.ETag));
+        Assert.Equal(HttpStatusCode.OK, await Copy(r => r.ETagToNotMatch = other));
+        Assert.Equal(HttpStatusCode.OK, await Copy(r => r.ModifiedSinceDate = past));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Copy(r => r.ModifiedSinceDate = future));
+        Assert.Equal(HttpStatusCode.OK, await Copy(r => r.UnmodifiedSinceDate = future));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Copy(r => r.UnmodifiedSinceDate = past));
+        // S3: if-match true + if-unmodified-since false → copied; if-none-match false + if-modified-since true → 412.
+        Assert.Equal(HttpStatusCode.OK, await Copy(r => { r.ETagToMatch = put.ETag; r.UnmodifiedSinceDate = past; }));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, await Copy(r => { r.ETagToNotMatch = put.ETag; r.ModifiedSinceDate = past; }));
+    }
+
+    [Fact]
     public async Task Delete_objects_quiet_and_verbose()
     {
         using var s3 = await ClientWithBucketAsync("sdk-delete");
