@@ -69,7 +69,15 @@ public sealed class ObjectStore(
             var record = new ObjectRecord(bucket.Name, command.Name, written.Part.Size, written.Part.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
                 [written.Part]);
-            catalog.CommitObject(record, precondition: Precondition(command.Condition, bucket.Name, command.Name));
+            try
+            {
+                catalog.CommitObject(record, precondition: Precondition(command.Condition, bucket.Name, command.Name));
+            }
+            catch (ObjectStoreException)
+            {
+                catalog.AbandonPendingBlob(written.Part.Blob);
+                throw;
+            }
             return record;
         }
         finally
@@ -280,12 +288,20 @@ public sealed class ObjectStore(
             ["coffre-wrapped-key"] = Convert.ToBase64String(key.Wrapped),
             ["coffre-part"] = partNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
-
-        if (length is { } expected && digests.Length != expected)
-            throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
-        if (verify?.Invoke(digests) is { } failure)
-            throw failure;
+        try
+        {
+            await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
+            if (length is { } expected && digests.Length != expected)
+                throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
+            if (verify?.Invoke(digests) is { } failure)
+                throw failure;
+        }
+        catch
+        {
+            // Refused or broken: the blob (if any reached the backend) is garbage from now on.
+            catalog.AbandonPendingBlob(blob);
+            throw;
+        }
         var part = new StoredPart(partNumber, blob, digests.Length, capture.Length, capture.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
         return new WrittenStream(part, part.Checksum);
     }

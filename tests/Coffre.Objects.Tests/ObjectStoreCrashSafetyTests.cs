@@ -31,19 +31,17 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task A_blob_written_but_never_committed_is_invisible_garbage()
     {
+        // A crash between writing the blob and committing its record: the pending-blob row and the blob remain.
         _t.Store.CreateBucket("bucket", "tester");
-        var failure = await Assert.ThrowsAsync<ObjectStoreException>(() =>
-            PutAsync("never", "written, then refused", _ => new ObjectStoreException(ObjectError.BadDigest, "refused")));
-        Assert.Equal(ObjectError.BadDigest, failure.Error);
+        const string blob = "objects/crashed-before-commit";
+        _t.Catalog.RecordPendingBlob(blob);
+        await _t.Blobs.PutAsync(blob, new MemoryStream(new byte[1000]), 1000, new Dictionary<string, string>());
 
         // Not visible: no record, not listed.
-        Assert.Equal(ObjectError.NoSuchKey, Assert.Throws<ObjectStoreException>(() => _t.Store.GetRecord("bucket", "never")).Error);
         Assert.Empty(_t.Store.List("bucket", "", null, null, 100).Entries);
+        Assert.Equal([blob], _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
 
-        // But the blob reached the backend and is recorded as garbage, kept while a write could still be in flight...
-        var pending = _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue);
-        var blob = Assert.Single(pending);
-        Assert.True(await BlobExists(blob));
+        // Kept while a slow write could still be in flight (it is dated a day ahead)...
         _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromMinutes(1));
         Assert.Equal(0, await _t.Store.CollectGarbageAsync());
         Assert.True(await BlobExists(blob));
@@ -56,13 +54,82 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refused_write_is_invisible_and_its_blob_collected_after_the_grace_period()
+    {
+        _t.Store.CreateBucket("bucket", "tester");
+        var failure = await Assert.ThrowsAsync<ObjectStoreException>(() =>
+            PutAsync("never", "written, then refused", _ => new ObjectStoreException(ObjectError.BadDigest, "refused")));
+        Assert.Equal(ObjectError.BadDigest, failure.Error);
+        Assert.Equal(ObjectError.NoSuchKey, Assert.Throws<ObjectStoreException>(() => _t.Store.GetRecord("bucket", "never")).Error);
+        Assert.Empty(_t.Store.List("bucket", "", null, null, 100).Entries);
+
+        var blob = Assert.Single(_t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
+        Assert.True(await BlobExists(blob));
+        _t.Time.Advance(_t.Options.GarbageGracePeriod - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await _t.Store.CollectGarbageAsync());
+        _t.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, await _t.Store.CollectGarbageAsync());
+        Assert.False(await BlobExists(blob));
+    }
+
+    [Fact]
+    public async Task A_write_refused_by_its_precondition_at_commit_keeps_the_winner()
+    {
+        _t.Store.CreateBucket("bucket", "tester");
+        var body = "loser"u8.ToArray();
+        // The object appears between the early check and the commit: the late check refuses.
+        var gate = new GateStream(body);
+        var loser = _t.Store.PutObjectAsync(new PutObjectCommand("bucket", "race", gate, body.Length, new ObjectMetadata(), "tester",
+            Condition: new WriteCondition(null, IfNoneMatch: true)));
+        await gate.Started.Task;
+        await PutAsync("race", "winner");
+        gate.Release.SetResult();
+        Assert.Equal(ObjectError.PreconditionFailed, (await Assert.ThrowsAsync<ObjectStoreException>(() => loser)).Error);
+        Assert.Equal("winner", await ReadAsync("race"));
+        _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await _t.Store.CollectGarbageAsync()); // the loser's blob
+        Assert.Equal("winner", await ReadAsync("race"));
+    }
+
+    /// <summary>A body that blocks on its first read until released.</summary>
+    private sealed class GateStream(byte[] data) : Stream
+    {
+        private int _position;
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Started.TrySetResult();
+            await Release.Task;
+            var n = Math.Min(buffer.Length, data.Length - _position);
+            data.AsMemory(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => data.Length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public async Task A_refused_overwrite_keeps_the_old_version()
     {
         _t.Store.CreateBucket("bucket", "tester");
         await PutAsync("doc", "version one");
         await Assert.ThrowsAsync<ObjectStoreException>(() => PutAsync("doc", "version two", _ => new ObjectStoreException(ObjectError.BadDigest, "refused")));
         Assert.Equal("version one", await ReadAsync("doc"));
-        _t.Time.Advance(TimeSpan.FromDays(2));
+        _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromSeconds(1));
         Assert.Equal(1, await _t.Store.CollectGarbageAsync()); // the refused blob only
         Assert.Equal("version one", await ReadAsync("doc"));
     }

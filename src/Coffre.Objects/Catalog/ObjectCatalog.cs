@@ -353,6 +353,17 @@ public sealed class ObjectCatalog
         tx.Commit();
     }
 
+    /// <summary>
+    /// A write that failed (refused digest, failed precondition, broken body) will never reference its blob:
+    /// date it now, so it is collected after the grace period rather than the day a write in flight gets.
+    /// </summary>
+    public void AbandonPendingBlob(string blob)
+    {
+        using var c = Open();
+        using var cmd = Command(c, "UPDATE garbage SET since = $t WHERE blob = $g", ("$g", blob), ("$t", _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        cmd.ExecuteNonQuery();
+    }
+
     /// <summary>Garbage blobs older than <paramref name="olderThan"/> (young ones may belong to a write still in flight).</summary>
     public IReadOnlyList<string> GarbageOlderThan(DateTimeOffset olderThan)
     {
