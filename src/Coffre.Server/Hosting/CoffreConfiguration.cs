@@ -47,7 +47,7 @@ public sealed class ObjectServices
     public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time)
     {
         Blobs = CreateBackend(options.Backend, dataDirectory);
-        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
+        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
         var dataKeys = new KmsDataKeyService(keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {

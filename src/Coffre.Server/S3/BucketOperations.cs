@@ -141,8 +141,8 @@ public static class BucketOperations
     {
         var bucket = call.RequireBucket();
         call.Store.RequireBucket(bucket);
-        var (_, verify) = S3Integrity.FromRequest(call);
-        using var digests = new Objects.Integrity.PlaintextDigests(null);
+        var (algorithm, verify) = S3Integrity.FromRequest(call);
+        using var digests = new Objects.Integrity.PlaintextDigests(algorithm);
         await using var digesting = new Objects.Integrity.DigestingStream(call.Body, digests);
         var xml = await S3Xml.ReadAsync(digesting, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
         if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);

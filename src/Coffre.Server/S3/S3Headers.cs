@@ -74,6 +74,18 @@ public static class S3Headers
 
     public static string Quote(string etag) => "\"" + etag + "\"";
 
+    /// <summary>S3 conditional writes (PutObject, CopyObject, CompleteMultipartUpload): If-Match: etag, If-None-Match: *.</summary>
+    public static WriteCondition? ReadWriteCondition(HttpRequest request)
+    {
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        var ifMatch = H("If-Match");
+        var ifNoneMatch = H("If-None-Match");
+        if (ifMatch is null && ifNoneMatch is null) return null;
+        if (ifNoneMatch is not null && ifNoneMatch.Trim() != "*")
+            throw new S3Exception(S3Error.NotImplemented, "If-None-Match on a write only supports the value '*'.");
+        return new WriteCondition(ifMatch, ifNoneMatch is not null);
+    }
+
     /// <summary>Parses "bytes=a-b", "bytes=a-", "bytes=-n". Null when absent or not a single byte range (S3 then serves the whole object).</summary>
     public static (long Start, long End)? ParseRange(string? header, long size)
     {
