@@ -9,6 +9,12 @@ public sealed record DecryptResult(string KeyId, int KeyVersion, byte[] Plaintex
     public override string ToString() => $"DecryptResult({KeyId} v{KeyVersion}, {Plaintext.Length} bytes)";
 }
 
+/// <summary>A data key from <see cref="KeyManager.GenerateDataKeyCiphertext"/>: plaintext and its §7 ciphertext.</summary>
+public sealed record EncryptedDataKey(string KeyId, int KeyVersion, byte[] Plaintext, byte[] CiphertextBlob)
+{
+    public override string ToString() => $"EncryptedDataKey({KeyId} v{KeyVersion}, {Plaintext.Length} bytes)";
+}
+
 public sealed partial class KeyManager
 {
     /// <summary>Generates a random 32-byte data key and wraps it under the key's primary version,
@@ -43,6 +49,60 @@ public sealed partial class KeyManager
             return new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, blob));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Generates <paramref name="numberOfBytes"/> random bytes (1..1024) and encrypts them under the key's
+    /// primary version as a self-describing ciphertext (docs/format.md §7), so that <see cref="Decrypt"/> recovers
+    /// them: AWS KMS GenerateDataKey semantics. Audited as <paramref name="operation"/> (GenerateDataKey or
+    /// GenerateDataKeyWithoutPlaintext). The caller owns (and should zero) the plaintext.</summary>
+    public EncryptedDataKey GenerateDataKeyCiphertext(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
+        string principal, string operation = "GenerateDataKey")
+    {
+        var op = operation;
+        var target = new Target(keyRef);
+        string? json = null;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            if (numberOfBytes is < 1 or > 1024)
+                throw new KmsException(KmsError.InvalidArgument, $"A data key is 1 to 1024 bytes ({numberOfBytes} asked).");
+            var cached = Resolve(keyRef);
+            target.Set(cached.Key);
+            var version = EncryptionVersion(cached);
+            target.Version = version;
+            var dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
+            RandomNumberGenerator.Fill(dek);
+            try
+            {
+                var blob = EncryptCore(cached, version, dek, context);
+                _audit.Append(Entry(op, principal, target, json, null, Ok));
+                return new EncryptedDataKey(cached.Key.Id, version, dek, blob);
+            }
+            catch
+            {
+                CryptographicOperations.ZeroMemory(dek);
+                throw;
+            }
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Random bytes from the key manager's generator (1..1024), audited like every other answer.</summary>
+    public byte[] GenerateRandom(int numberOfBytes, string principal)
+    {
+        const string op = "GenerateRandom";
+        try
+        {
+            CheckPrincipal(principal);
+            if (numberOfBytes is < 1 or > 1024)
+                throw new KmsException(KmsError.InvalidArgument, $"GenerateRandom returns 1 to 1024 bytes ({numberOfBytes} asked).");
+            var bytes = RandomNumberGenerator.GetBytes(numberOfBytes);
+            _audit.Append(Entry(op, principal, null, Json(("bytes", numberOfBytes)), null, Ok));
+            return bytes;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
     }
 
     /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
@@ -132,7 +192,8 @@ public sealed partial class KeyManager
     }
 
     /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
-    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal)
+    /// <param name="expectedKeyRef">When given (id, name or alias), the blob must name that key, else IncorrectKey.</param>
+    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal, string? expectedKeyRef = null)
     {
         const string op = "Decrypt";
         var target = new Target(null);
@@ -142,7 +203,7 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
             json = EncryptionContext.Json(context);
-            var plaintext = DecryptCore(ciphertext, context, target);
+            var plaintext = DecryptCore(ciphertext, context, target, expectedKeyRef);
             try
             {
                 _audit.Append(Entry(op, principal, target, json, null, Ok));
@@ -160,7 +221,7 @@ public sealed partial class KeyManager
     /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version
     /// (the plaintext never leaves the key manager).</summary>
     public byte[] ReEncrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
-        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal)
+        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null)
     {
         const string op = "ReEncrypt";
         var source = new Target(null);
@@ -172,7 +233,7 @@ public sealed partial class KeyManager
             EncryptionContext.Check(sourceContext);
             EncryptionContext.Check(destinationContext);
             json = EncryptionContext.Json(sourceContext);
-            var plaintext = DecryptCore(ciphertext, sourceContext, source);
+            var plaintext = DecryptCore(ciphertext, sourceContext, source, expectedSourceKeyRef);
             try
             {
                 var cached = Resolve(destinationKeyRef);
@@ -238,7 +299,7 @@ public sealed partial class KeyManager
         return blob;
     }
 
-    private byte[] DecryptCore(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context, Target target)
+    private byte[] DecryptCore(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context, Target target, string? expectedKeyRef = null)
     {
         var (keyId, version, headerLength) = CiphertextBlob.Parse(blob);
         target.KeyId = keyId;
@@ -247,6 +308,9 @@ public sealed partial class KeyManager
             throw CiphertextBlob.Invalid("it names no valid key id");
         var cached = Resolve(keyId);
         target.Set(cached.Key);
+        if (expectedKeyRef is not null && Resolve(expectedKeyRef).Key.Id != cached.Key.Id)
+            throw new KmsException(KmsError.IncorrectKey,
+                $"The ciphertext was made under key '{cached.Key.Name}' ({cached.Key.Id}), not under '{KeyNames.Shorten(expectedKeyRef)}'.");
         CheckDecryptionVersion(cached, version);
         var length = blob.Length - headerLength - CiphertextBlob.NonceSize - CiphertextBlob.TagSize;
         var plaintext = new byte[length];

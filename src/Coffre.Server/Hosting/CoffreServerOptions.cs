@@ -18,6 +18,9 @@ public sealed class CoffreServerOptions
     /// <summary>The region clients sign for; any region is accepted in signatures, this one is reported.</summary>
     public string Region { get; set; } = "us-east-1";
 
+    /// <summary>The AWS account id in the key and alias ARNs of the KMS face (12 digits).</summary>
+    public string KmsAccountId { get; set; } = "000000000000";
+
     /// <summary>Key for buckets without their own; created at first start when missing.</summary>
     public string DefaultKey { get; set; } = "default";
 
