@@ -34,6 +34,12 @@ public static class CoffreServer
             throw new InvalidOperationException(
                 $"Refusing to serve plain HTTP on {options.Listen}, which is not a loopback address: set Coffre:CertificatePath " +
                 "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
+        keys.AuditSynchronousNormal = options.AuditSynchronous.ToUpperInvariant() switch
+        {
+            "FULL" => false,
+            "NORMAL" => true,
+            var other => throw new InvalidOperationException($"Coffre:AuditSynchronous '{other}' is not FULL or NORMAL."),
+        };
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
         var blobs = CreateBackend(options.Backend, dataDirectory);
         var catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
