@@ -56,11 +56,18 @@ public sealed partial class KeyManager
     /// them: AWS KMS GenerateDataKey semantics. Audited as <paramref name="operation"/> (GenerateDataKey or
     /// GenerateDataKeyWithoutPlaintext). The caller owns (and should zero) the plaintext.</summary>
     public EncryptedDataKey GenerateDataKeyCiphertext(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
+        string principal, string operation = "GenerateDataKey") =>
+        GenerateDataKeyCiphertextAsync(keyRef, numberOfBytes, context, principal, operation).GetAwaiter().GetResult();
+
+    /// <summary><see cref="GenerateDataKeyCiphertext"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<EncryptedDataKey> GenerateDataKeyCiphertextAsync(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
         string principal, string operation = "GenerateDataKey")
     {
         var op = operation;
         var target = new Target(keyRef);
         string? json = null;
+        byte[] dek;
+        EncryptedDataKey result;
         try
         {
             CheckPrincipal(principal);
@@ -72,21 +79,21 @@ public sealed partial class KeyManager
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            var dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
+            dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
             RandomNumberGenerator.Fill(dek);
-            try
-            {
-                var blob = EncryptCore(cached, version, dek, context);
-                _audit.Append(Entry(op, principal, target, json, null, Ok));
-                return new EncryptedDataKey(cached.Key.Id, version, dek, blob);
-            }
-            catch
-            {
-                CryptographicOperations.ZeroMemory(dek);
-                throw;
-            }
+            result = new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(dek);
+            throw;
+        }
+        return result;
     }
 
     /// <summary>Random bytes from the key manager's generator (1..1024), audited like every other answer.</summary>
@@ -169,9 +176,24 @@ public sealed partial class KeyManager
     /// self-describing ciphertext of docs/format.md §7.</summary>
     public byte[] Encrypt(string keyRef, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
     {
+        var copy = plaintext.ToArray();
+        try
+        {
+            return EncryptAsync(keyRef, copy, context, principal).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(copy);
+        }
+    }
+
+    /// <summary><see cref="Encrypt"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<byte[]> EncryptAsync(string keyRef, ReadOnlyMemory<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
+    {
         const string op = "Encrypt";
         var target = new Target(keyRef);
         string? json = null;
+        byte[] blob;
         try
         {
             CheckPrincipal(principal);
@@ -184,38 +206,44 @@ public sealed partial class KeyManager
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            var blob = EncryptCore(cached, version, plaintext, context);
-            _audit.Append(Entry(op, principal, target, json, null, Ok));
-            return blob;
+            blob = EncryptCore(cached, version, plaintext.Span, context);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        return blob;
     }
 
     /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
     /// <param name="expectedKeyRef">When given (id, name or alias), the blob must name that key, else IncorrectKey.</param>
-    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal, string? expectedKeyRef = null)
+    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal, string? expectedKeyRef = null) =>
+        DecryptAsync(ciphertext.ToArray(), context, principal, expectedKeyRef).GetAwaiter().GetResult();
+
+    /// <summary><see cref="Decrypt"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<DecryptResult> DecryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal,
+        string? expectedKeyRef = null)
     {
         const string op = "Decrypt";
         var target = new Target(null);
         string? json = null;
+        byte[] plaintext;
         try
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
             json = EncryptionContext.Json(context);
-            var plaintext = DecryptCore(ciphertext, context, target, expectedKeyRef);
-            try
-            {
-                _audit.Append(Entry(op, principal, target, json, null, Ok));
-            }
-            catch
-            {
-                CryptographicOperations.ZeroMemory(plaintext);
-                throw;
-            }
-            return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
+            plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+            throw;
+        }
+        return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
     }
 
     /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version

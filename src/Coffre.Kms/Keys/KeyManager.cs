@@ -332,6 +332,7 @@ public sealed partial class KeyManager : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _audit.Dispose();
         foreach (var cached in _snapshot.ByRef.Values)
             foreach (var material in cached.Material.Values)
                 CryptographicOperations.ZeroMemory(material);

@@ -70,10 +70,10 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
                 Operation = operation,
                 Request = KmsJson.Parse(body.Span),
             };
-            using (var w = new Utf8JsonWriter(buffer))
+            await using (var w = new Utf8JsonWriter(buffer))
             {
                 w.WriteStartObject();
-                handler(call, w);
+                await handler(call, w).ConfigureAwait(false);
                 w.WriteEndObject();
             }
             http.Response.StatusCode = 200;

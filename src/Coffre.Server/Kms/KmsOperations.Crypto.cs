@@ -10,7 +10,7 @@ public sealed partial class KmsOperations
     public const int MaxPlaintext = CiphertextBlob.MaxPlaintext;
     public const int MaxCiphertext = 6144;
 
-    private void Encrypt(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask Encrypt(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
         var keyRef = AuthorizedKey(c, r.KeyId);
@@ -20,7 +20,7 @@ public sealed partial class KmsOperations
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         try
         {
-            var blob = _keys.Encrypt(keyRef, plaintext, r.EncryptionContext, c.Principal);
+            var blob = await _keys.EncryptAsync(keyRef, plaintext, r.EncryptionContext, c.Principal).ConfigureAwait(false);
             CiphertextBlob.TryReadKeyId(blob, out var keyId);
             w.WriteBase64String("CiphertextBlob", blob);
             w.WriteString("KeyId", _arns.Key(c.Region, keyId));
@@ -50,14 +50,14 @@ public sealed partial class KmsOperations
         return null;
     }
 
-    private void Decrypt(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask Decrypt(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
         var blob = Ciphertext(r);
         if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         var expected = AuthorizeCiphertext(c, blob, r.KeyId, "KeyId");
-        var result = _keys.Decrypt(blob, r.EncryptionContext, c.Principal, expected);
+        var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected).ConfigureAwait(false);
         try
         {
             w.WriteString("KeyId", _arns.Key(c.Region, result.KeyId));
@@ -88,11 +88,11 @@ public sealed partial class KmsOperations
         w.WriteString("DestinationEncryptionAlgorithm", SymmetricDefault);
     }
 
-    private void GenerateDataKey(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: true);
+    private ValueTask GenerateDataKey(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: true);
 
-    private void GenerateDataKeyWithoutPlaintext(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: false);
+    private ValueTask GenerateDataKeyWithoutPlaintext(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: false);
 
-    private void DataKey(KmsCall c, Utf8JsonWriter w, bool withPlaintext)
+    private async ValueTask DataKey(KmsCall c, Utf8JsonWriter w, bool withPlaintext)
     {
         var r = c.Request;
         var keyRef = AuthorizedKey(c, r.KeyId);
@@ -114,7 +114,7 @@ public sealed partial class KmsOperations
                 var other => throw Invalid("KeySpec", "Member must satisfy enum value set: [AES_256, AES_128]", other),
             };
         }
-        var key = _keys.GenerateDataKeyCiphertext(keyRef, bytes, r.EncryptionContext, c.Principal, c.Operation);
+        var key = await _keys.GenerateDataKeyCiphertextAsync(keyRef, bytes, r.EncryptionContext, c.Principal, c.Operation).ConfigureAwait(false);
         try
         {
             w.WriteBase64String("CiphertextBlob", key.CiphertextBlob);

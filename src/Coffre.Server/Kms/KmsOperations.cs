@@ -17,7 +17,7 @@ public sealed partial class KmsOperations
     private readonly KeyManager _keys;
     private readonly KmsArn _arns;
     private readonly KmsAccess _access;
-    private readonly Dictionary<string, Action<KmsCall, Utf8JsonWriter>> _table;
+    private readonly Dictionary<string, Func<KmsCall, Utf8JsonWriter, ValueTask>> _table;
 
     public KmsOperations(KeyManager keys, KmsArn arns, KmsAccess access)
     {
@@ -26,37 +26,43 @@ public sealed partial class KmsOperations
         _access = access;
         _table = new(StringComparer.Ordinal)
         {
-            ["CreateKey"] = CreateKey,
-            ["DescribeKey"] = DescribeKey,
-            ["ListKeys"] = ListKeys,
-            ["EnableKey"] = EnableKey,
-            ["DisableKey"] = DisableKey,
-            ["ScheduleKeyDeletion"] = ScheduleKeyDeletion,
-            ["CancelKeyDeletion"] = CancelKeyDeletion,
-            ["CreateAlias"] = CreateAlias,
-            ["UpdateAlias"] = UpdateAlias,
-            ["DeleteAlias"] = DeleteAlias,
-            ["ListAliases"] = ListAliases,
+            ["CreateKey"] = Sync(CreateKey),
+            ["DescribeKey"] = Sync(DescribeKey),
+            ["ListKeys"] = Sync(ListKeys),
+            ["EnableKey"] = Sync(EnableKey),
+            ["DisableKey"] = Sync(DisableKey),
+            ["ScheduleKeyDeletion"] = Sync(ScheduleKeyDeletion),
+            ["CancelKeyDeletion"] = Sync(CancelKeyDeletion),
+            ["CreateAlias"] = Sync(CreateAlias),
+            ["UpdateAlias"] = Sync(UpdateAlias),
+            ["DeleteAlias"] = Sync(DeleteAlias),
+            ["ListAliases"] = Sync(ListAliases),
             ["Encrypt"] = Encrypt,
             ["Decrypt"] = Decrypt,
-            ["ReEncrypt"] = ReEncrypt,
+            ["ReEncrypt"] = Sync(ReEncrypt),
             ["GenerateDataKey"] = GenerateDataKey,
             ["GenerateDataKeyWithoutPlaintext"] = GenerateDataKeyWithoutPlaintext,
-            ["GenerateRandom"] = GenerateRandom,
-            ["EnableKeyRotation"] = EnableKeyRotation,
-            ["DisableKeyRotation"] = DisableKeyRotation,
-            ["GetKeyRotationStatus"] = GetKeyRotationStatus,
-            ["RotateKeyOnDemand"] = RotateKeyOnDemand,
-            ["ListKeyRotations"] = ListKeyRotations,
-            ["TagResource"] = TagResource,
-            ["UntagResource"] = UntagResource,
-            ["ListResourceTags"] = ListResourceTags,
+            ["GenerateRandom"] = Sync(GenerateRandom),
+            ["EnableKeyRotation"] = Sync(EnableKeyRotation),
+            ["DisableKeyRotation"] = Sync(DisableKeyRotation),
+            ["GetKeyRotationStatus"] = Sync(GetKeyRotationStatus),
+            ["RotateKeyOnDemand"] = Sync(RotateKeyOnDemand),
+            ["ListKeyRotations"] = Sync(ListKeyRotations),
+            ["TagResource"] = Sync(TagResource),
+            ["UntagResource"] = Sync(UntagResource),
+            ["ListResourceTags"] = Sync(ListResourceTags),
         };
     }
 
     public IEnumerable<string> Names => _table.Keys;
 
-    public bool TryGet(string operation, [NotNullWhen(true)] out Action<KmsCall, Utf8JsonWriter>? handler) =>
+    private static Func<KmsCall, Utf8JsonWriter, ValueTask> Sync(Action<KmsCall, Utf8JsonWriter> handler) => (c, w) =>
+    {
+        handler(c, w);
+        return ValueTask.CompletedTask;
+    };
+
+    public bool TryGet(string operation, [NotNullWhen(true)] out Func<KmsCall, Utf8JsonWriter, ValueTask>? handler) =>
         _table.TryGetValue(operation, out handler);
 
     // ---- helpers ------------------------------------------------------------------------------
