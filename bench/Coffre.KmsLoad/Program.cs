@@ -75,17 +75,20 @@ if (Environment.GetEnvironmentVariable("KMSLOAD_DIRECT") == "1")
     }
 }
 
-Console.WriteLine("| operation | clients | requests/s | p50 ms | p99 ms | CPU µs/request | errors |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| operation | clients | requests/s | p50 ms | p99 ms | CPU µs/request | audit records/commit | errors |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
 var onlyOps = Environment.GetEnvironmentVariable("KMSLOAD_OPS")?.Split(',');
 foreach (var (op, body) in new[] { ("GenerateDataKey", gdkBody), ("Decrypt", decryptBody) }.Where(o => onlyOps is null || onlyOps.Contains(o.Item1)))
     foreach (var n in levels)
     {
         await Run(op, body, n, Math.Min(1.0, seconds / 5)); // warm-up (connections, JIT, thread pool)
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var (commits0, records0) = keys.AuditCommitStatistics;
         var (rps, p50, p99, errors) = await Run(op, body, n, seconds);
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / (rps * seconds);
-        Console.WriteLine($"| {op} | {n} | {rps:N0} | {p50:F2} | {p99:F2} | {cpu:N0} | {errors} |");
+        var (commits1, records1) = keys.AuditCommitStatistics;
+        var batch = (double)(records1 - records0) / Math.Max(1, commits1 - commits0);
+        Console.WriteLine($"| {op} | {n} | {rps:N0} | {p50:F2} | {p99:F2} | {cpu:N0} | {batch:F1} | {errors} |");
     }
 
 var audit = keys.VerifyAudit("bench");

@@ -28,7 +28,13 @@ internal sealed class GroupCommitAuditLog(IKeyStore store, int maxBatch) : IDisp
     private bool _idle;
     private bool _stopping;
 
+    private long _commits;
+    private long _records;
+
     public int MaxBatch { get; } = Math.Max(1, maxBatch);
+
+    /// <summary>Group commits done and records they wrote (their ratio is the mean batch size).</summary>
+    public (long Commits, long Records) Statistics => (Interlocked.Read(ref _commits), Interlocked.Read(ref _records));
 
     /// <summary>Returns once the entries are committed, in order and together; throws
     /// <see cref="KmsException"/> (<see cref="KmsError.AuditUnavailable"/>) if they are not.</summary>
@@ -79,6 +85,8 @@ internal sealed class GroupCommitAuditLog(IKeyStore store, int maxBatch) : IDisp
                 all.Clear();
                 foreach (var p in batch) all.AddRange(p.Entries);
                 store.AppendAudit(all);
+                Interlocked.Increment(ref _commits);
+                Interlocked.Add(ref _records, all.Count);
             }
             catch (Exception e)
             {

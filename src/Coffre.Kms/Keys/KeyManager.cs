@@ -48,6 +48,9 @@ public sealed partial class KeyManager : IDisposable
         if (_options.AuditSynchronousNormal) AuditSynchronousNormal = true;
     }
 
+    /// <summary>Group commits of audit records done by this instance and the records they wrote (mean batch = Records / Commits).</summary>
+    public (long Commits, long Records) AuditCommitStatistics => _audit.Statistics;
+
     /// <summary>Whether group-committed audit records skip the fsync per commit (SQLite store only; default
     /// false). Opt-in for throughput, at the cost of losing the last records on power failure.</summary>
     public bool AuditSynchronousNormal
