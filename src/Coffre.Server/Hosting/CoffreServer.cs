@@ -145,7 +145,14 @@ public static class CoffreServer
                 await KmsFace.WriteErrorAsync(http, KmsErrors.Validation, refusal);
                 return;
             }
-            await services.GetRequiredService<KmsFace>().HandleAsync(http, auth, kmsBody);
+            try
+            {
+                await services.GetRequiredService<KmsFace>().HandleAsync(http, auth, kmsBody);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(kmsBody); // Encrypt plaintexts arrive in the body
+            }
             return;
         }
         if (auth.Service == "s3")

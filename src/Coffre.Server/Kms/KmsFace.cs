@@ -97,6 +97,7 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
         }
         finally
         {
+            buffer.Clear(); // zeroes the answer (plaintexts, data keys) once it is sent
             metrics.Request("kms", operation, code, Stopwatch.GetElapsedTime(started));
         }
     }
