@@ -2,8 +2,9 @@
 """Independent check of a Coffre key-manager data directory, from docs/format.md §6 and §8 only.
 
 usage: verify_kms.py DATA_DIR PASSPHRASE
-Unseals root.seal (§6.1), unwraps every stored key version (§6.2), verifies the audit chain (§8).
-Prints one JSON object: {"deployment_id", "versions": {"<key id>/<version>": "<material hex>"}, "audit": n}
+Unseals root.seal (§6.1), unwraps every stored key version (§6.2), verifies the audit chain (§8)
+and the signed audit checkpoints (§9).
+Prints one JSON object: {"deployment_id", "versions": {"<key id>/<version>": "<material hex>"}, "audit": n, "checkpoints": m}
 and exits 1 with a message on the first failure. Needs the `cryptography` package.
 """
 import base64, hashlib, json, os, sqlite3, struct, sys
@@ -43,7 +44,28 @@ def main(data_dir, passphrase):
         if seq != n or ph != prev or hashlib.sha256(prev + rec).digest() != h:
             sys.exit(f"audit chain broken at record {seq}")
         prev = h
-    print(json.dumps({"deployment_id": deployment, "versions": versions, "audit": n}))
+    hashes = dict(db.execute("SELECT seq, hash FROM audit"))
+    m = 0
+    tables = {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "audit_checkpoints" in tables:
+        from cryptography.hazmat.primitives import hashes as h_
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+        row = db.execute("SELECT public_key FROM audit_signing_key WHERE id = 1").fetchone()
+        for seq, hsh, t, sig in db.execute("SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq"):
+            if row is None:
+                sys.exit("checkpoints exist but the signing key is missing")
+            signed = b"coffre/v1/audit-checkpoint\0" + struct.pack(">Q", seq) + hsh + t.encode()
+            der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+            try:
+                load_der_public_key(row[0]).verify(der, signed, ec.ECDSA(h_.SHA256()))
+            except Exception:
+                sys.exit(f"audit checkpoint of record {seq} has an invalid signature")
+            if hashes.get(seq) != hsh:
+                sys.exit(f"audit record {seq} is missing or differs from its signed checkpoint")
+            m += 1
+    print(json.dumps({"deployment_id": deployment, "versions": versions, "audit": n, "checkpoints": m}))
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])

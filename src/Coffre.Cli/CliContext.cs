@@ -40,26 +40,44 @@ public sealed class CliContext(string? dataOption, bool json)
         return KeyManager.Open(DataDirectory, ReadPassphrase(confirm: false));
     }
 
-    /// <summary>$COFFRE_PASSPHRASE, else an interactive prompt (twice when creating), else one line of standard input.</summary>
+    /// <summary>Shortest passphrase accepted when sealing a new root key, from any source.</summary>
+    public const int MinimumPassphraseLength = 12;
+
+    /// <summary>
+    /// $COFFRE_PASSPHRASE, else an interactive prompt (twice when creating), else one line of standard input.
+    /// With <paramref name="confirm"/> (a new seal) the passphrase must be at least <see cref="MinimumPassphraseLength"/>
+    /// characters, whatever its source.
+    /// </summary>
     public static string ReadPassphrase(bool confirm)
     {
-        if (Environment.GetEnvironmentVariable(PassphraseEnvironmentVariable) is { Length: > 0 } fromEnv) return fromEnv;
-        if (Console.IsInputRedirected)
+        string passphrase;
+        if (Environment.GetEnvironmentVariable(PassphraseEnvironmentVariable) is { Length: > 0 } fromEnv)
+            passphrase = fromEnv;
+        else if (Console.IsInputRedirected)
         {
             var line = Console.In.ReadLine();
             if (string.IsNullOrEmpty(line))
-                throw new CliException(ExitCodes.Usage, $"No passphrase: set {PassphraseEnvironmentVariable} or type it at the prompt.");
-            return line;
+                throw new CliException(ExitCodes.Usage, $"No passphrase: set {PassphraseEnvironmentVariable}, type it at the prompt, or give it as one line of standard input.");
+            passphrase = line;
         }
-        var first = AnsiConsole.Prompt(new TextPrompt<string>("Passphrase:").Secret());
-        if (confirm)
+        else
         {
-            if (first.Length < 12)
-                throw new CliException(ExitCodes.Usage, "The passphrase must be at least 12 characters long.");
-            var second = AnsiConsole.Prompt(new TextPrompt<string>("Repeat the passphrase:").Secret());
-            if (second != first) throw new CliException(ExitCodes.Usage, "The two passphrases differ.");
+            passphrase = AnsiConsole.Prompt(new TextPrompt<string>("Passphrase:").Secret());
+            if (confirm)
+            {
+                CheckNewPassphrase(passphrase);
+                var second = AnsiConsole.Prompt(new TextPrompt<string>("Repeat the passphrase:").Secret());
+                if (second != passphrase) throw new CliException(ExitCodes.Usage, "The two passphrases differ.");
+            }
         }
-        return first;
+        if (confirm) CheckNewPassphrase(passphrase);
+        return passphrase;
+    }
+
+    private static void CheckNewPassphrase(string passphrase)
+    {
+        if (passphrase.Length < MinimumPassphraseLength)
+            throw new CliException(ExitCodes.Usage, $"The passphrase must be at least {MinimumPassphraseLength} characters long.");
     }
 
     public void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
@@ -86,6 +104,11 @@ public sealed class CliContext(string? dataOption, bool json)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(ExitCodes.Failure, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never a stack trace (System.CommandLine's default, with exit code 1 = "usage"): one line, exit 10.
+            return Fail(ExitCodes.Failure, $"unexpected error ({e.GetType().Name}): {e.Message}");
         }
     }
 

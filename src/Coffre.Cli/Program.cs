@@ -13,4 +13,24 @@ root.Subcommands.Add(FileCommands.CreateEncrypt());
 root.Subcommands.Add(FileCommands.CreateDecrypt());
 root.Subcommands.Add(AuditCommands.Create());
 root.Subcommands.Add(ServeCommand.Create());
-return await root.Parse(args).InvokeAsync();
+root.Subcommands.Add(RewrapCommand.Create());
+root.Subcommands.Add(ReportCommands.Create());
+var parsed = root.Parse(args);
+if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
+{
+    // Errors go to stderr only: stdout stays empty (or pure JSON with --json) for scripts.
+    parseError.ShowHelp = false;
+    var exit = await parsed.InvokeAsync(new InvocationConfiguration { Output = Console.Error });
+    var command = string.Join(' ', parsed.CommandResult.Command is RootCommand ? ["coffre"] : CommandPath(parsed.CommandResult));
+    Console.Error.WriteLine($"Run `{command} --help` for usage.");
+    return exit == 0 ? ExitCodes.Usage : exit;
+}
+return await parsed.InvokeAsync();
+
+static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+{
+    var names = new Stack<string>();
+    for (System.CommandLine.Parsing.SymbolResult? r = result; r is not null; r = r.Parent)
+        if (r is System.CommandLine.Parsing.CommandResult c) names.Push(c.Command is RootCommand ? "coffre" : c.Command.Name);
+    return names;
+}

@@ -31,6 +31,7 @@ public sealed class DecryptingStream : Stream
     private int _outPos;
     private int _outLen;
     private long _segment;
+    private bool _isFinal;            // of the segment just gathered
     private bool _done;
     private bool _hasCarry;
     private byte _carry;
@@ -52,7 +53,8 @@ public sealed class DecryptingStream : Stream
         if (dataKey.Length != StreamFormat.KeySize) throw new ArgumentException("A data key is 32 bytes.", nameof(dataKey));
         _source = ciphertext;
         _leaveOpen = leaveOpen;
-        _dataKey = dataKey.ToArray();
+        _dataKey = GC.AllocateUninitializedArray<byte>(StreamFormat.KeySize, pinned: true); // not moved (copied) by the GC
+        dataKey.CopyTo(_dataKey);
         _associatedData = associatedData.ToArray();
         _remaining = long.MaxValue;
     }
@@ -146,6 +148,13 @@ public sealed class DecryptingStream : Stream
             Fail(e);
             throw;
         }
+        catch (Exception e)
+        {
+            // The source failed or the read was cancelled mid-segment: the position in the
+            // stream is lost, so no further read may succeed.
+            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
+            throw;
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -183,9 +192,16 @@ public sealed class DecryptingStream : Stream
             Fail(e);
             throw;
         }
+        catch (Exception e)
+        {
+            // The source failed or the read was cancelled mid-segment: the position in the
+            // stream is lost, so no further read may succeed.
+            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
+            throw;
+        }
     }
 
-    private void Fail(AuthenticationFailedException e)
+    private void Fail(Exception e)
     {
         _failure = ExceptionDispatchInfo.Capture(e);
         _outPos = _outLen = 0;
@@ -320,8 +336,6 @@ public sealed class DecryptingStream : Stream
         _isFinal = true;
         return filled;
     }
-
-    private bool _isFinal;
 
     /// <summary>Direct decryption into the caller's buffer: whole segments wanted, room for a full segment.</summary>
     private bool CanOpenDirectly(int room) =>

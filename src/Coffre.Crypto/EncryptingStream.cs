@@ -26,6 +26,7 @@ public sealed class EncryptingStream : Stream
     private bool _hasLookahead;
     private byte _lookahead;
     private bool _disposed;
+    private Exception? _broken;
 
     public EncryptingStream(Stream plaintext, ReadOnlySpan<byte> dataKey, ReadOnlySpan<byte> associatedData,
         int segmentExponent = StreamFormat.DefaultSegmentExponent, bool leaveOpen = false)
@@ -85,6 +86,7 @@ public sealed class EncryptingStream : Stream
     public override int Read(Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfBroken();
         if (destination.IsEmpty) return 0;
         if (TryServePending(destination, out int served)) return served;
         if (_done) return 0;
@@ -100,9 +102,10 @@ public sealed class EncryptingStream : Stream
                     int length = FillPlaintext(target);
                     total += SealSegment(target, length);
                 }
-                catch
+                catch (Exception e)
                 {
                     target.Clear(); // never leave plaintext in the caller's buffer
+                    Break(e);
                     throw;
                 }
             }
@@ -110,7 +113,15 @@ public sealed class EncryptingStream : Stream
         }
 
         var buffer = _buffer!;
-        _outLen = SealSegment(buffer, FillPlaintext(buffer));
+        try
+        {
+            _outLen = SealSegment(buffer, FillPlaintext(buffer));
+        }
+        catch (Exception e)
+        {
+            Break(e);
+            throw;
+        }
         _outPos = 0;
         TryServePending(destination, out served);
         return served;
@@ -126,6 +137,7 @@ public sealed class EncryptingStream : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfBroken();
         if (destination.IsEmpty) return 0;
         if (TryServePending(destination.Span, out int served)) return served;
         if (_done) return 0;
@@ -141,9 +153,10 @@ public sealed class EncryptingStream : Stream
                     int length = await FillPlaintextAsync(target, cancellationToken).ConfigureAwait(false);
                     total += SealSegment(target.Span, length);
                 }
-                catch
+                catch (Exception e)
                 {
                     target.Span.Clear();
+                    Break(e);
                     throw;
                 }
             }
@@ -151,11 +164,35 @@ public sealed class EncryptingStream : Stream
         }
 
         var buffer = _buffer!;
-        int plain = await FillPlaintextAsync(buffer, cancellationToken).ConfigureAwait(false);
-        _outLen = SealSegment(buffer, plain);
+        try
+        {
+            int plain = await FillPlaintextAsync(buffer, cancellationToken).ConfigureAwait(false);
+            _outLen = SealSegment(buffer, plain);
+        }
+        catch (Exception e)
+        {
+            Break(e);
+            throw;
+        }
         _outPos = 0;
         TryServePending(destination.Span, out served);
         return served;
+    }
+
+    /// <summary>
+    /// After a failed or cancelled read the plaintext position is lost: continuing would encrypt a
+    /// plaintext with bytes missing, so every further read fails.
+    /// </summary>
+    private void Break(Exception e)
+    {
+        _broken = e;
+        _outPos = _outLen = 0;
+    }
+
+    private void ThrowIfBroken()
+    {
+        if (_broken is not null)
+            throw new IOException("An earlier read of this encrypting stream failed; it cannot continue.", _broken);
     }
 
     /// <summary>Serves the header or the rest of a buffered sealed segment.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 namespace Coffre.Crypto;
 
 /// <summary>Whole-stream helpers over <see cref="EncryptingStream"/> and <see cref="DecryptingStream"/>.</summary>
@@ -32,26 +33,94 @@ public static class ObjectCipher
         }
     }
 
-    /// <summary>Encrypts a buffer (convenience for small objects and tests).</summary>
+    /// <summary>Encrypts a whole plaintext held in memory.</summary>
     public static byte[] Encrypt(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> dataKey, ReadOnlySpan<byte> associatedData,
         int segmentExponent = StreamFormat.DefaultSegmentExponent)
     {
         var result = new byte[StreamFormat.CiphertextLength(plaintext.Length, segmentExponent)];
-        using var source = new MemoryStream(plaintext.ToArray(), writable: false);
-        using var encrypting = new EncryptingStream(source, dataKey, associatedData, segmentExponent);
-        encrypting.ReadExactly(result);
-        if (encrypting.Read(stackalloc byte[1]) != 0) throw new InvalidOperationException("Encryption produced more bytes than the format predicts.");
+        Encrypt(plaintext, result, dataKey, associatedData, segmentExponent);
         return result;
+    }
+
+    /// <summary>
+    /// Encrypts a whole plaintext held in memory into <paramref name="destination"/>, which must be exactly
+    /// <see cref="StreamFormat.CiphertextLength"/> bytes: each segment goes straight from the input to the
+    /// output, with no intermediate copy.
+    /// </summary>
+    public static void Encrypt(ReadOnlySpan<byte> plaintext, Span<byte> destination, ReadOnlySpan<byte> dataKey, ReadOnlySpan<byte> associatedData,
+        int segmentExponent = StreamFormat.DefaultSegmentExponent)
+    {
+        if (destination.Length != StreamFormat.CiphertextLength(plaintext.Length, segmentExponent))
+            throw new ArgumentException("The destination must be exactly the ciphertext length.", nameof(destination));
+        Span<byte> segmentKey = stackalloc byte[StreamFormat.KeySize];
+        try
+        {
+            var header = StreamHeader.Create(segmentExponent, dataKey, associatedData, segmentKey);
+            header.CopyTo(destination);
+            using var cipher = new SegmentCipher(segmentKey);
+            int size = StreamFormat.SegmentSize(segmentExponent);
+            long count = StreamFormat.SegmentCount(plaintext.Length, segmentExponent);
+            var output = destination[StreamFormat.HeaderSize..];
+            for (long i = 0; i < count; i++)
+            {
+                int offset = (int)(i * size);
+                int length = Math.Min(size, plaintext.Length - offset);
+                cipher.Seal(i, i == count - 1, plaintext.Slice(offset, length), output.Slice((int)(i * (size + StreamFormat.TagSize)), length + StreamFormat.TagSize));
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(segmentKey);
+        }
     }
 
     /// <summary>Verifies and decrypts a whole stream held in memory.</summary>
     public static byte[] Decrypt(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> dataKey, ReadOnlySpan<byte> associatedData)
     {
-        using var source = new MemoryStream(ciphertext.ToArray(), writable: false);
-        using var decrypting = new DecryptingStream(source, dataKey, associatedData);
-        using var output = new MemoryStream();
-        decrypting.CopyTo(output, 1 << 20);
-        return output.ToArray();
+        if (ciphertext.Length < StreamFormat.HeaderSize) throw AuthenticationFailedException.AtHeader("the stream is shorter than its header");
+        var header = StreamHeader.Parse(ciphertext[..StreamFormat.HeaderSize]);
+        var result = new byte[StreamFormat.PlaintextLength(ciphertext.Length, header.SegmentExponent)];
+        Decrypt(ciphertext, result, dataKey, associatedData);
+        return result;
+    }
+
+    /// <summary>
+    /// Verifies and decrypts a whole stream held in memory into <paramref name="destination"/> (exactly
+    /// the plaintext length), segment by segment with no intermediate copy. On any failure the
+    /// destination is cleared before the <see cref="AuthenticationFailedException"/> is thrown.
+    /// </summary>
+    public static void Decrypt(ReadOnlySpan<byte> ciphertext, Span<byte> destination, ReadOnlySpan<byte> dataKey, ReadOnlySpan<byte> associatedData)
+    {
+        Span<byte> segmentKey = stackalloc byte[StreamFormat.KeySize];
+        try
+        {
+            if (ciphertext.Length < StreamFormat.HeaderSize) throw AuthenticationFailedException.AtHeader("the stream is shorter than its header");
+            var header = StreamHeader.Parse(ciphertext[..StreamFormat.HeaderSize]);
+            int e = header.SegmentExponent;
+            long plaintextLength = StreamFormat.PlaintextLength(ciphertext.Length, e);
+            if (destination.Length != plaintextLength)
+                throw new ArgumentException("The destination must be exactly the plaintext length.", nameof(destination));
+            header.DeriveSegmentKey(dataKey, associatedData, segmentKey);
+            using var cipher = new SegmentCipher(segmentKey);
+            int size = StreamFormat.SegmentSize(e);
+            long count = StreamFormat.SegmentCount(plaintextLength, e);
+            var input = ciphertext[StreamFormat.HeaderSize..];
+            for (long i = 0; i < count; i++)
+            {
+                int offset = (int)(i * size);
+                int length = (int)Math.Min(size, plaintextLength - offset);
+                cipher.Open(i, i == count - 1, input.Slice((int)(i * (size + StreamFormat.TagSize)), length + StreamFormat.TagSize), destination.Slice(offset, length));
+            }
+        }
+        catch (AuthenticationFailedException)
+        {
+            CryptographicOperations.ZeroMemory(destination);
+            throw;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(segmentKey);
+        }
     }
 
     /// <summary>A copy buffer that holds whole sealed segments, so the streams serve reads directly.</summary>

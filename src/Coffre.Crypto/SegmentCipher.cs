@@ -29,6 +29,14 @@ internal sealed class SegmentCipher : IDisposable
         _gcm.Encrypt(nonce, text, text, buffer.Slice(length, StreamFormat.TagSize));
     }
 
+    /// <summary>Encrypts <paramref name="plaintext"/> into <c>sealedSegment[..n]</c> and writes the tag after it (no copy of the input).</summary>
+    public void Seal(long index, bool final, ReadOnlySpan<byte> plaintext, Span<byte> sealedSegment)
+    {
+        Span<byte> nonce = stackalloc byte[StreamFormat.NonceSize];
+        WriteNonce(nonce, index, final);
+        _gcm.Encrypt(nonce, plaintext, sealedSegment[..plaintext.Length], sealedSegment.Slice(plaintext.Length, StreamFormat.TagSize));
+    }
+
     /// <summary>
     /// Verifies and decrypts <c>ct || tag</c> (<paramref name="sealedSegment"/>) into
     /// <paramref name="plaintext"/>. AesGcm releases nothing unless the tag verifies (it clears

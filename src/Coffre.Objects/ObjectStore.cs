@@ -268,14 +268,7 @@ public sealed class ObjectStore(
         await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
         await using var capture = new HeaderCapturingStream(encrypting);
         long? cipherLength = length is { } l ? StreamFormat.CiphertextLength(l, options.SegmentExponent) : null;
-        var metadata = new Dictionary<string, string>
-        {
-            ["coffre-format"] = "1",
-            ["coffre-key"] = key.KeyId,
-            ["coffre-key-version"] = key.KeyVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["coffre-wrapped-key"] = Convert.ToBase64String(key.Wrapped),
-            ["coffre-part"] = partNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        var metadata = BlobMetadata.For(key, partNumber);
         await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
 
         if (length is { } expected && digests.Length != expected)

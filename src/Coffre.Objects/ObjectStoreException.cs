@@ -18,8 +18,10 @@ public enum ObjectError
     BadDigest,
     InvalidDigest,
     InvalidArgument,
-    /// <summary>The object's key is disabled, pending destruction or destroyed.</summary>
-    KeyUnavailable,
+    /// <summary>The object's key is disabled (reversible: enable it again).</summary>
+    KeyDisabled,
+    /// <summary>The object's key or key version is pending destruction, destroyed, retired, or unknown.</summary>
+    KeyInvalidState,
     /// <summary>Stored ciphertext or its metadata failed authentication.</summary>
     IntegrityFailure,
     /// <summary>The key manager or its audit trail refused to answer.</summary>

@@ -93,13 +93,15 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
         var objectKey = ObjectKey(key);
         var partSize = (int)_options.PartSize;
-        var buffer = ArrayPool<byte>.Shared.Rent(partSize);
+        // A body known to fit in one part gets a buffer of its size, not a whole part: small objects stay small in memory.
+        var capacity = length is { } announced && announced < partSize ? (int)announced : partSize;
+        var buffer = ArrayPool<byte>.Shared.Rent(capacity);
         try
         {
-            var filled = await FillAsync(content, buffer, partSize, cancellationToken).ConfigureAwait(false);
-            if (filled < partSize || length == filled)
+            var filled = await FillAsync(content, buffer, capacity, cancellationToken).ConfigureAwait(false);
+            if (filled < capacity || length == filled)
             {
-                if (filled == partSize && await content.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
+                if (filled == capacity && await content.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
                     throw new BlobStoreException(BlobStoreError.LengthMismatch, Name, key, $"Stream yielded more than the announced {length} bytes.");
                 CheckLength(key, length, filled);
                 var request = new PutObjectRequest

@@ -166,3 +166,56 @@ public class RoundTripTests
         Assert.True(b - a < 1024, $"allocated {a} B for 64 segments and {b} B for 512");
     }
 }
+
+public class FailureStateTests
+{
+    /// <summary>Returns bytes up to <c>failAt</c>, then throws once (losing the bytes of that read), then would continue.</summary>
+    private sealed class FlakyStream(byte[] data, int failAt) : Stream
+    {
+        private readonly MemoryStream _inner = new(data);
+        private bool _failed;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            if (!_failed && _inner.Position + buffer.Length > failAt)
+            {
+                _failed = true;
+                _inner.Position = failAt;
+                throw new IOException("source failed");
+            }
+            return _inner.Read(buffer);
+        }
+    }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(4096)]
+    public void AnEncryptingStreamDoesNotContinueAfterASourceFailure(int readSize)
+    {
+        var plaintext = TestData.Pattern(3 * 256 + 5);
+        using var encrypting = new EncryptingStream(new FlakyStream(plaintext, 300), TestData.Key, [], 8);
+        var buffer = new byte[readSize];
+        Assert.Throws<IOException>(() => { while (encrypting.Read(buffer) > 0) { } });
+        var again = Assert.Throws<IOException>(() => encrypting.Read(buffer));
+        Assert.Contains("cannot continue", again.Message);
+    }
+
+    [Fact]
+    public void ADecryptingStreamDoesNotContinueAfterASourceFailure()
+    {
+        var ciphertext = TestData.Encrypt(TestData.Pattern(3 * 256 + 5), 8);
+        using var decrypting = new DecryptingStream(new FlakyStream(ciphertext, 400), TestData.Key, []);
+        var buffer = new byte[100];
+        Assert.Throws<IOException>(() => { while (decrypting.Read(buffer) > 0) { } });
+        Assert.Throws<IOException>(() => decrypting.Read(buffer));
+    }
+}

@@ -19,6 +19,12 @@ public static class AuditCommands
         var until = new Option<string?>("--until") { Description = "Up to this time (ISO 8601)" };
         var limit = new Option<int>("--limit") { Description = "At most this many records", DefaultValueFactory = _ => 1000 };
 
+        limit.Validators.Add(r =>
+        {
+            // A non-number is already reported by the parser; only range-check what parsed.
+            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, out var n) && n < 1) r.AddError("--limit must be at least 1.");
+        });
+
         AuditFilter Filter(ParseResult r) => new()
         {
             Key = r.GetValue(key),
@@ -60,23 +66,61 @@ public static class AuditCommands
         }));
         audit.Subcommands.Add(export);
 
-        var verify = new Command("verify", "Check the hash chain: any edited, deleted, inserted or reordered record is found and named. Exit code 6 when broken.");
+        var verify = new Command("verify",
+            "Check the hash chain (any edited, deleted, inserted or reordered record is found and named) and the signed checkpoints " +
+            "(records cut off or rewritten up to a checkpoint, forged checkpoints). Exit code 6 when broken.");
         verify.SetAction((r, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(r);
             using var keys = cli.OpenKeys();
-            var result = keys.VerifyAudit(CliContext.Principal);
+            var chain = keys.VerifyAudit(CliContext.Principal);
+            var checkpointer = Checkpointer(cli, keys);
+            var signed = checkpointer.Verify();
+            var failed = !chain.Ok ? chain : !signed.Ok ? signed : null;
             if (cli.Json)
-                cli.WriteJson(new { ok = result.Ok, recordsChecked = result.RecordsChecked, firstBadSequence = result.FirstBadSequence, reason = result.Reason });
-            else if (result.Ok)
-                Console.WriteLine($"Audit trail intact: {result.RecordsChecked} records verified.");
+                cli.WriteJson(new
+                {
+                    ok = failed is null,
+                    recordsChecked = chain.RecordsChecked,
+                    checkpointsChecked = signed.RecordsChecked,
+                    checkpointKeyFingerprint = checkpointer.PublicKeyFingerprint(),
+                    firstBadSequence = failed?.FirstBadSequence,
+                    reason = failed?.Reason,
+                });
+            else if (failed is null)
+                Console.WriteLine($"Audit trail intact: {chain.RecordsChecked} records chained, {signed.RecordsChecked} signed checkpoint(s) verified" +
+                    (checkpointer.PublicKeyFingerprint() is { } f ? $" (checkpoint key SHA-256 {f})." : "."));
             else
-                Console.Error.WriteLine($"coffre: audit trail broken at record #{result.FirstBadSequence}: {result.Reason}");
-            return Task.FromResult(result.Ok ? ExitCodes.Ok : ExitCodes.AuditFailure);
+                Console.Error.WriteLine($"coffre: audit trail broken at record #{failed.FirstBadSequence}: {failed.Reason}");
+            return Task.FromResult(failed is null ? ExitCodes.Ok : ExitCodes.AuditFailure);
         }));
         audit.Subcommands.Add(verify);
+
+        var checkpoint = new Command("checkpoint",
+            "Sign a checkpoint of the newest audit record now (`coffre serve` does it every maintenance interval), and print the " +
+            "checkpoint key's public key: give its fingerprint to your auditors.");
+        checkpoint.SetAction((r, ct) => CliContext.RunAsync(() =>
+        {
+            var cli = GlobalOptions.Context(r);
+            using var keys = cli.OpenKeys();
+            var checkpointer = Checkpointer(cli, keys);
+            var written = checkpointer.Write();
+            if (cli.Json)
+                cli.WriteJson(new { sequence = written?.Sequence, time = written?.TimeText, publicKeyPem = checkpointer.PublicKeyPem(), fingerprint = checkpointer.PublicKeyFingerprint() });
+            else
+            {
+                Console.WriteLine(written is null ? "The newest record is already checkpointed." : $"Signed checkpoint of record #{written.Sequence} at {written.TimeText}.");
+                Console.WriteLine(checkpointer.PublicKeyPem());
+                Console.WriteLine($"SHA-256 fingerprint: {checkpointer.PublicKeyFingerprint()}");
+            }
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        audit.Subcommands.Add(checkpoint);
         return audit;
     }
+
+    private static AuditCheckpointer Checkpointer(CliContext cli, Coffre.Kms.Keys.KeyManager keys) =>
+        new(keys, new Coffre.Kms.Store.SqliteAuditCheckpointStore(Path.Combine(cli.DataDirectory, Coffre.Kms.Keys.KeyManager.StoreFileName)));
 
     private static object ToJson(AuditRecord a) => new
     {

@@ -63,7 +63,7 @@ public static class FileCommands
             await WriteAtomicallyAsync(cli, input, output, "Decrypting", async (source, target, token) =>
             {
                 envelope = await FileEnvelope.ReadAsync(source, token);
-                var dek = keys.UnwrapDataKey(new WrappedDataKey(envelope.KeyId, envelope.KeyVersion, envelope.WrappedKey), FileContext, CliContext.Principal);
+                var dek = Unwrap(keys, envelope);
                 try
                 {
                     await using var decrypting = new DecryptingStream(source, dek, envelope.Bytes, leaveOpen: true);
@@ -78,6 +78,43 @@ public static class FileCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Unwraps the file's data key. A key id or version that this data directory does not hold means
+    /// the envelope was modified or the file comes from another deployment: an integrity failure
+    /// (exit 2), not "not found" (exit 3), which is for the names an operator types.
+    /// </summary>
+    private static byte[] Unwrap(KeyManager keys, FileEnvelope.Envelope envelope)
+    {
+        try
+        {
+            return keys.UnwrapDataKey(new WrappedDataKey(envelope.KeyId, envelope.KeyVersion, envelope.WrappedKey), FileContext, CliContext.Principal);
+        }
+        catch (KmsException e) when (e.Error == KmsError.NotFound)
+        {
+            throw new CliException(ExitCodes.AuthenticationFailed,
+                $"The file names key id '{envelope.KeyId}', which this data directory does not hold: the file was modified, " +
+                "or it was encrypted by another Coffre deployment (use that deployment's data directory).");
+        }
+        catch (KmsException e) when (e.Error == KmsError.VersionNotUsable && !HasVersion(keys, envelope))
+        {
+            throw new CliException(ExitCodes.AuthenticationFailed,
+                $"The file names version {envelope.KeyVersion} of key id '{envelope.KeyId}', which does not exist: the file was modified, " +
+                "or it was encrypted by another Coffre deployment.");
+        }
+    }
+
+    private static bool HasVersion(KeyManager keys, FileEnvelope.Envelope envelope)
+    {
+        try
+        {
+            return keys.DescribeKey(envelope.KeyId, CliContext.Principal).Versions.Any(v => v.Version == envelope.KeyVersion);
+        }
+        catch (KmsException)
+        {
+            return true; // keep the original error
+        }
     }
 
     private static void CheckPaths(FileInfo input, FileInfo output, bool force)

@@ -4,7 +4,6 @@ using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Coffre.Cli.Commands;
@@ -27,16 +26,33 @@ public static class ServeCommand
             using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
 
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-            builder.Configuration.AddJsonFile(Path.Combine(cli.DataDirectory, "appsettings.json"), optional: true);
-            builder.Configuration.AddEnvironmentVariables();
-            var options = builder.Configuration.GetSection("Coffre").Get<CoffreServerOptions>() ?? new CoffreServerOptions();
+            CoffreConfiguration.AddSources(builder.Configuration, cli.DataDirectory);
+            CoffreServerOptions options;
+            try
+            {
+                options = CoffreConfiguration.Bind(builder.Configuration);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new CliException(ExitCodes.Failure, "invalid configuration in the Coffre section: " + e.Message);
+            }
             if (r.GetValue(listen) is { } l) options.Listen = l;
 
             EnsureDefaultKey(keys, options.DefaultKey);
             var root = RootCredentials.Resolve(cli.DataDirectory, keys);
             options.AccessKeys.Insert(0, new AccessKeyOptions { AccessKeyId = root.AccessKeyId, SecretAccessKey = root.SecretAccessKey });
 
-            await using var app = CoffreServer.Build(options, cli.DataDirectory, keys, builder);
+            WebApplication built;
+            try
+            {
+                built = CoffreServer.Build(options, cli.DataDirectory, keys, builder);
+            }
+            catch (InvalidOperationException e)
+            {
+                // Listen address, TLS, backend: configuration mistakes, reported as one line.
+                throw new CliException(ExitCodes.Failure, "cannot start the gateway: " + e.Message);
+            }
+            await using var app = built;
             await app.StartAsync(ct);
             var scheme = options.CertificatePath is null ? "http" : "https";
             Console.WriteLine($"Coffre gateway listening on {scheme}://{options.Listen}  (data: {cli.DataDirectory})");

@@ -16,6 +16,7 @@ public sealed class ObjectCatalog
 {
     private const int SchemaVersion = 1;
     private readonly string _connectionString;
+    private readonly GroupCommit _writes;
 
     public ObjectCatalog(string databasePath)
     {
@@ -26,6 +27,7 @@ public sealed class ObjectCatalog
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _writes = new GroupCommit(Open);
         using var c = Open();
         var version = Scalar<long>(c, "PRAGMA user_version");
         if (version == 0)
@@ -69,13 +71,9 @@ public sealed class ObjectCatalog
 
     // ---- buckets ----
 
-    public bool TryCreateBucket(BucketRecord bucket)
-    {
-        using var c = Open();
-        using var cmd = Command(c, "INSERT OR IGNORE INTO buckets(name, key_id, created) VALUES ($n, $k, $t)",
-            ("$n", bucket.Name), ("$k", bucket.KeyId), ("$t", bucket.Created.ToUnixTimeMilliseconds()));
-        return cmd.ExecuteNonQuery() == 1;
-    }
+    public bool TryCreateBucket(BucketRecord bucket) => _writes.Run((c, tx) =>
+        Run(c, tx, "INSERT OR IGNORE INTO buckets(name, key_id, created) VALUES ($n, $k, $t)",
+            ("$n", bucket.Name), ("$k", bucket.KeyId), ("$t", bucket.Created.ToUnixTimeMilliseconds())) == 1);
 
     public BucketRecord? GetBucket(string name)
     {
@@ -96,18 +94,13 @@ public sealed class ObjectCatalog
     }
 
     /// <summary>Deletes an empty bucket; false when it still holds objects or uploads.</summary>
-    public bool TryDeleteEmptyBucket(string name)
+    public bool TryDeleteEmptyBucket(string name) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         var used = Scalar<long>(c, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = $n) OR EXISTS(SELECT 1 FROM uploads WHERE bucket = $n)", tx, ("$n", name));
         if (used != 0) return false;
-        using var cmd = Command(c, "DELETE FROM buckets WHERE name = $n", ("$n", name));
-        cmd.Transaction = tx;
-        cmd.ExecuteNonQuery();
-        tx.Commit();
+        Run(c, tx, "DELETE FROM buckets WHERE name = $n", ("$n", name));
         return true;
-    }
+    });
 
     // ---- objects ----
 
@@ -125,10 +118,8 @@ public sealed class ObjectCatalog
     /// the version it replaces move to the garbage list in the same transaction, and the new blobs
     /// leave it: after a crash, every object is wholly old or wholly new.
     /// </summary>
-    public void CommitObject(ObjectRecord record, string? completedUploadId = null)
+    public void CommitObject(ObjectRecord record, string? completedUploadId = null) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
         using (var old = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
@@ -157,14 +148,12 @@ public sealed class ObjectCatalog
             ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", SerializeParts(record.Parts)));
         foreach (var p in record.Parts)
             Run(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", p.Blob));
-        tx.Commit();
-    }
+        return true;
+    });
 
     /// <summary>Removes an object record; its blobs become garbage. False when there was none.</summary>
-    public bool DeleteObject(string bucket, string name)
+    public bool DeleteObject(string bucket, string name) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         var nameBytes = Encoding.UTF8.GetBytes(name);
         using var get = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         get.Transaction = tx;
@@ -172,9 +161,8 @@ public sealed class ObjectCatalog
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         foreach (var p in DeserializeParts(parts)) AddGarbage(c, tx, p.Blob, now);
         Run(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
-        tx.Commit();
         return true;
-    }
+    });
 
     /// <summary>
     /// Lists objects in S3 order. Keys after <paramref name="startAfter"/> (exclusive) that begin with
@@ -257,21 +245,69 @@ public sealed class ObjectCatalog
         return list;
     }
 
-    // ---- multipart uploads ----
-
-    public void CreateUpload(UploadRecord upload)
+    /// <summary>Key ids that protect at least one object.</summary>
+    public IReadOnlyList<string> KeysInUse()
     {
         using var c = Open();
-        using var tx = c.BeginTransaction();
+        using var cmd = Command(c, "SELECT DISTINCT key_id FROM objects ORDER BY key_id");
+        using var r = cmd.ExecuteReader();
+        var list = new List<string>();
+        while (r.Read()) list.Add(r.GetString(0));
+        return list;
+    }
+
+    /// <summary>Objects per (key id, version), for reports.</summary>
+    public IReadOnlyDictionary<(string KeyId, int Version), long> CountByKeyVersion()
+    {
+        using var c = Open();
+        using var cmd = Command(c, "SELECT key_id, key_version, COUNT(*) FROM objects GROUP BY key_id, key_version");
+        using var r = cmd.ExecuteReader();
+        var counts = new Dictionary<(string, int), long>();
+        while (r.Read()) counts[(r.GetString(0), r.GetInt32(1))] = r.GetInt64(2);
+        return counts;
+    }
+
+    /// <summary>Objects of a key wrapped under a version older than <paramref name="version"/>, in (bucket, name) order after <paramref name="after"/>.</summary>
+    public IReadOnlyList<ObjectRecord> ObjectsBelowVersion(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit)
+    {
+        using var c = Open();
+        using var cmd = Command(c,
+            $"SELECT {ObjectColumns} FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b) " +
+            "AND ($ab IS NULL OR (bucket, name) > ($ab, $an)) ORDER BY bucket, name LIMIT $l",
+            ("$k", keyId), ("$v", version), ("$b", bucket), ("$ab", after?.Bucket),
+            ("$an", after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null), ("$l", limit));
+        using var r = cmd.ExecuteReader();
+        var list = new List<ObjectRecord>();
+        while (r.Read()) list.Add(ReadObject(r));
+        return list;
+    }
+
+    public long CountBelowVersion(string keyId, int version, string? bucket)
+    {
+        using var c = Open();
+        return Scalar<long>(c, "SELECT COUNT(*) FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b)",
+            null, ("$k", keyId), ("$v", version), ("$b", bucket));
+    }
+
+    /// <summary>
+    /// Replaces an object's wrapped data key, only if the object still holds <paramref name="expected"/>:
+    /// an object overwritten or deleted meanwhile is left alone (it has a data key of its own). False then.
+    /// </summary>
+    public bool ReplaceWrappedKey(string bucket, string name, Keys.WrappedKeyRef expected, Keys.WrappedKeyRef replacement) => _writes.Run((c, tx) =>
+        Run(c, tx, "UPDATE objects SET key_version = $nv, wrapped_key = $nw WHERE bucket = $b AND name = $n AND key_id = $k AND key_version = $ov AND wrapped_key = $ow",
+            ("$nv", replacement.KeyVersion), ("$nw", replacement.Wrapped), ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)),
+            ("$k", expected.KeyId), ("$ov", expected.KeyVersion), ("$ow", expected.Wrapped)) == 1);
+
+    // ---- multipart uploads ----
+
+    public void CreateUpload(UploadRecord upload) => _writes.Run((c, tx) =>
         Run(c, tx, """
             INSERT INTO uploads(upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata)
             VALUES ($u, $b, $n, $t, $k, $v, $w, $m)
             """,
             ("$u", upload.UploadId), ("$b", upload.Bucket), ("$n", Encoding.UTF8.GetBytes(upload.Name)),
             ("$t", upload.Created.ToUnixTimeMilliseconds()), ("$k", upload.Key.KeyId), ("$v", upload.Key.KeyVersion),
-            ("$w", upload.Key.Wrapped), ("$m", upload.SealedMetadata));
-        tx.Commit();
-    }
+            ("$w", upload.Key.Wrapped), ("$m", upload.SealedMetadata)));
 
     public UploadRecord? GetUpload(string uploadId)
     {
@@ -294,10 +330,8 @@ public sealed class ObjectCatalog
     }
 
     /// <summary>Records a part; a part uploaded again under the same number replaces the earlier one, whose blob becomes garbage.</summary>
-    public bool PutUploadPart(string uploadId, StoredPart part, DateTimeOffset modified)
+    public bool PutUploadPart(string uploadId, StoredPart part, DateTimeOffset modified) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using (var old = Command(c, "SELECT part FROM upload_parts WHERE upload_id = $u AND number = $n", ("$u", uploadId), ("$n", part.Number)))
@@ -308,9 +342,8 @@ public sealed class ObjectCatalog
         Run(c, tx, "INSERT OR REPLACE INTO upload_parts(upload_id, number, part, modified) VALUES ($u, $n, $p, $m)",
             ("$u", uploadId), ("$n", part.Number), ("$p", JsonSerializer.Serialize(part)), ("$m", modified.ToUnixTimeMilliseconds()));
         Run(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", part.Blob));
-        tx.Commit();
         return true;
-    }
+    });
 
     public IReadOnlyList<UploadPartRecord> ListUploadParts(string uploadId)
     {
@@ -319,30 +352,25 @@ public sealed class ObjectCatalog
     }
 
     /// <summary>Forgets an upload; its parts' blobs become garbage. False when there was none.</summary>
-    public bool AbortUpload(string uploadId)
+    public bool AbortUpload(string uploadId) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         foreach (var p in ListUploadParts(c, tx, uploadId)) AddGarbage(c, tx, p.Part.Blob, now);
         Run(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", uploadId));
         Run(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", uploadId));
-        tx.Commit();
         return true;
-    }
+    });
 
     // ---- garbage ----
 
     /// <summary>Called before a blob is written: if the process dies before the blob is referenced, it is collected later.</summary>
-    public void RecordPendingBlob(string blob)
+    public void RecordPendingBlob(string blob) => _writes.Run((c, tx) =>
     {
-        using var c = Open();
-        using var tx = c.BeginTransaction();
         // Dated a day ahead: an upload in progress must outlive the garbage grace period.
         AddGarbage(c, tx, blob, DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
-        tx.Commit();
-    }
+        return true;
+    });
 
     /// <summary>Garbage blobs older than <paramref name="olderThan"/> (young ones may belong to a write still in flight).</summary>
     public IReadOnlyList<string> GarbageOlderThan(DateTimeOffset olderThan)
@@ -355,12 +383,7 @@ public sealed class ObjectCatalog
         return list;
     }
 
-    public void ForgetGarbage(string blob)
-    {
-        using var c = Open();
-        using var cmd = Command(c, "DELETE FROM garbage WHERE blob = $g", ("$g", blob));
-        cmd.ExecuteNonQuery();
-    }
+    public void ForgetGarbage(string blob) => _writes.Run((c, tx) => Run(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", blob)));
 
     // ---- plumbing ----
 
@@ -412,11 +435,11 @@ public sealed class ObjectCatalog
         return cmd;
     }
 
-    private static void Run(SqliteConnection c, SqliteTransaction tx, string sql, params (string, object?)[] args)
+    private static int Run(SqliteConnection c, SqliteTransaction tx, string sql, params (string, object?)[] args)
     {
         using var cmd = Command(c, sql, args);
         cmd.Transaction = tx;
-        cmd.ExecuteNonQuery();
+        return cmd.ExecuteNonQuery();
     }
 
     private static void Execute(SqliteConnection c, string sql)

@@ -10,11 +10,17 @@ public interface IDataKeyService
     /// <summary>A fresh data key wrapped under the primary version of <paramref name="keyRef"/>.</summary>
     DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal);
 
-    /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyUnavailable, IntegrityFailure) when refused.</summary>
+    /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyDisabled, KeyInvalidState, IntegrityFailure) when refused.</summary>
     byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);
+
+    /// <summary>The same data key, wrapped again under the key's primary version (rotation: metadata only).</summary>
+    WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);
 
     /// <summary>Resolves a key name, alias or id to its immutable id (buckets store the id).</summary>
     string ResolveKeyId(string keyRef);
+
+    /// <summary>The version new data keys are wrapped under.</summary>
+    int PrimaryVersion(string keyRef);
 }
 
 /// <summary>A wrapped data key and the key version it is wrapped under.</summary>

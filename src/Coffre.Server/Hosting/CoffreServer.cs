@@ -1,14 +1,13 @@
 using System.Net;
 using Coffre.Kms;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
-using Coffre.Objects;
-using Coffre.Objects.Catalog;
 using Coffre.Server.Auth;
 using Coffre.Server.Kms;
 using Coffre.Server.Observability;
 using Coffre.Server.S3;
 using Coffre.Server.Signing;
-using Coffre.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -25,8 +24,6 @@ namespace Coffre.Server.Hosting;
 /// </summary>
 public static class CoffreServer
 {
-    public const string CatalogFileName = "catalog.db";
-
     public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder)
     {
         var (address, port) = ParseListen(options.Listen);
@@ -40,14 +37,13 @@ public static class CoffreServer
             "NORMAL" => true,
             var other => throw new InvalidOperationException($"Coffre:AuditSynchronous '{other}' is not FULL or NORMAL."),
         };
+        // Key and catalog writes wait for group-committed fsyncs on pool threads; with the default
+        // minimum (one thread per core) a burst of concurrent clients would queue behind thread injection.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
-        var blobs = CreateBackend(options.Backend, dataDirectory);
-        var catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
-        var store = new ObjectStore(catalog, blobs, new KmsDataKeyService(keys), new ObjectStoreOptions
-        {
-            DefaultKey = options.DefaultKey,
-            BucketKeys = options.BucketKeys,
-        }, TimeProvider.System);
+        var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System);
+        var store = objects.Store;
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -61,6 +57,8 @@ public static class CoffreServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(objects.Rewrapper);
+        builder.Services.AddSingleton(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(Path.Combine(dataDirectory, KeyManager.StoreFileName))));
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -78,9 +76,14 @@ public static class CoffreServer
         builder.Services.AddHostedService<MaintenanceService>();
 
         var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<Metrics>();
+        metrics.Gauge("coffre_rewrap_objects_total", () => objects.Rewrapper.RewrappedTotal);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
-        app.Run(context => Dispatch(context, app.Services));
+        // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
+        // WebApplication appends, so /healthz and /metrics would never be reached (they were
+        // answered 403 by SigV4). Matched endpoints go on; everything else is S3.
+        app.Use((context, next) => context.GetEndpoint() is null ? Dispatch(context, app.Services) : next(context));
         return app;
     }
 
@@ -162,13 +165,6 @@ public static class CoffreServer
         }
         await S3Face.WriteErrorAsync(http, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.", "0", null);
     }
-
-    public static IBlobStore CreateBackend(BackendOptions backend, string dataDirectory) => backend.Type.ToLowerInvariant() switch
-    {
-        "local" => new LocalDiskBlobStore(backend.Path ?? Path.Combine(dataDirectory, "objects")),
-        "s3" => new S3BlobStore(backend.S3 ?? throw new InvalidOperationException("Coffre:Backend:Type is s3 but Coffre:Backend:S3 is not configured.")),
-        var other => throw new InvalidOperationException($"Unknown backend type '{other}' in Coffre:Backend:Type: use 'local' or 's3'."),
-    };
 
     public static (IPAddress Address, int Port) ParseListen(string listen)
     {

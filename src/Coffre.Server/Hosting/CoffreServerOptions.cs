@@ -38,6 +38,9 @@ public sealed class CoffreServerOptions
 
     public BackendOptions Backend { get; set; } = new();
 
+    /// <summary>Rate limit of the background rewrap (objects per second), so that it never competes with clients; null: unlimited.</summary>
+    public double? RewrapObjectsPerSecond { get; set; } = 200;
+
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -17,7 +17,15 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
     public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
         Call(() => keys.UnwrapDataKey(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal));
 
+    public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
+    {
+        var w = Call(() => keys.RewrapDataKey(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal));
+        return new WrappedKeyRef(w.KeyId, w.KeyVersion, w.Blob);
+    }
+
     public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).Id);
+
+    public int PrimaryVersion(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).PrimaryVersion);
 
     private static T Call<T>(Func<T> call)
     {
@@ -29,8 +37,8 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
         {
             var error = e.Error switch
             {
-                KmsError.NotFound => ObjectError.KeyUnavailable,
-                KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyUnavailable,
+                KmsError.Disabled => ObjectError.KeyDisabled,
+                KmsError.NotFound or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyInvalidState,
                 KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
                 KmsError.AuditUnavailable => ObjectError.KeyServiceUnavailable,
                 _ => ObjectError.KeyServiceUnavailable,

@@ -35,7 +35,9 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error XAmzContentSha256Mismatch = new("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.");
     public static readonly S3Error AuthorizationHeaderMalformed = new("AuthorizationHeaderMalformed", 400, "The authorization header is malformed.");
     public static readonly S3Error AuthorizationQueryParametersError = new("AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter.");
-    public static readonly S3Error KeyUnavailable = new("KMS.DisabledException", 403, "The object's encryption key is not usable.");
+    // As S3 answers for SSE-KMS objects whose key is unusable; the message names the key and its state.
+    public static readonly S3Error KeyDisabled = new("KMS.DisabledException", 400, "The object's encryption key is disabled.");
+    public static readonly S3Error KeyInvalidState = new("KMS.KMSInvalidStateException", 400, "The object's encryption key is pending destruction or destroyed.");
     public static readonly S3Error IntegrityFailure = new("InternalError", 500, "The stored ciphertext failed authentication; the object was modified at the storage backend.");
     public static readonly S3Error ServiceUnavailable = new("ServiceUnavailable", 503, "The key service is unavailable; no operation is answered without an audit record.");
 }

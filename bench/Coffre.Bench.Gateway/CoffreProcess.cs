@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Coffre.Bench.Gateway;
+
+/// <summary>A real `coffre serve` child process on a free loopback port, with its own data directory.</summary>
+public sealed class CoffreProcess : IDisposable
+{
+    public const string AccessKey = "AKIACOFFREBENCH00001";
+    public const string SecretKey = "coffre-bench-secret-000000000000000001";
+    private readonly Process _process;
+    public string Endpoint { get; }
+    public string DataDirectory { get; }
+    public int ProcessId => _process.Id;
+
+    public CoffreProcess(string? appsettingsJson = null)
+    {
+        DataDirectory = Directory.CreateTempSubdirectory("coffre-bench-").FullName;
+        if (appsettingsJson is not null) File.WriteAllText(Path.Combine(DataDirectory, "appsettings.json"), appsettingsJson);
+        var port = FreePort();
+        Endpoint = $"http://127.0.0.1:{port}";
+        var coffre = Path.Combine(AppContext.BaseDirectory, "coffre.dll");
+        var psi = new ProcessStartInfo("dotnet", [coffre, "serve", "--data", DataDirectory, "--listen", $"127.0.0.1:{port}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = DataDirectory,
+        };
+        psi.Environment["COFFRE_PASSPHRASE"] = "benchmark passphrase (not secret)";
+        psi.Environment["COFFRE_ROOT_ACCESS_KEY"] = AccessKey;
+        psi.Environment["COFFRE_ROOT_SECRET_KEY"] = SecretKey;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[coffre] " + e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        WaitUntilListening(port);
+    }
+
+    /// <summary>Resident memory of the server process, from /proc (Linux).</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        return 0;
+    }
+
+    private void WaitUntilListening(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"coffre serve exited with {_process.ExitCode}");
+            try
+            {
+                using var c = new TcpClient();
+                c.Connect("127.0.0.1", port);
+                return;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(200);
+            }
+        }
+        throw new TimeoutException("coffre serve did not start listening within 60 s");
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+        _process.Dispose();
+        try { Directory.Delete(DataDirectory, true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,116 @@
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Keys;
+using Coffre.Storage;
+
+namespace Coffre.Objects;
+
+/// <summary>What to rewrap: one bucket and/or one key (null: all), at most this many objects per second (null: no limit).</summary>
+public sealed record RewrapRequest(string? Bucket = null, string? KeyRef = null, double? ObjectsPerSecond = null);
+
+public readonly record struct RewrapProgress(long Done, long Total, long Skipped);
+
+public sealed record RewrapResult(long Rewrapped, long Skipped, long Remaining);
+
+/// <summary>
+/// Moves objects' data keys to the primary version of their key, without touching object data:
+/// only the wrapped data key changes, in the blobs' metadata and then in the catalog. Safe to
+/// stop at any point and run again (it picks up what is still below the primary version), and
+/// correct while objects are written or deleted: the catalog update is a compare-and-swap on the
+/// wrapped key, so an object replaced meanwhile keeps its own, newer data key.
+/// </summary>
+public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyService keys, TimeProvider time)
+{
+    private const int Batch = 256;
+    private const int Concurrency = 16;
+    private long _rewrappedTotal;
+
+    /// <summary>Objects rewrapped by this instance since it was created (for /metrics).</summary>
+    public long RewrappedTotal => Interlocked.Read(ref _rewrappedTotal);
+
+    /// <summary>Objects still below their key's primary version.</summary>
+    public long Pending(RewrapRequest request) =>
+        KeyIds(request).Sum(id => catalog.CountBelowVersion(id, keys.PrimaryVersion(id), request.Bucket));
+
+    public async Task<RewrapResult> RunAsync(RewrapRequest request, string principal, IProgress<RewrapProgress>? progress = null, CancellationToken ct = default)
+    {
+        var targets = KeyIds(request).Select(id => (Id: id, Primary: keys.PrimaryVersion(id))).ToList();
+        var total = targets.Sum(t => catalog.CountBelowVersion(t.Id, t.Primary, request.Bucket));
+        long done = 0, skipped = 0;
+        var pacer = new Pacer(request.ObjectsPerSecond, time);
+        // Objects are rewrapped several at a time: each one waits on durable writes (audit, blob
+        // metadata, catalog), which group commit turns into one fsync for all those in flight.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct };
+        foreach (var (keyId, primary) in targets)
+        {
+            (string, string)? after = null;
+            while (true)
+            {
+                var page = catalog.ObjectsBelowVersion(keyId, primary, request.Bucket, after, Batch);
+                if (page.Count == 0) break;
+                await Parallel.ForEachAsync(page, parallel, async (record, token) =>
+                {
+                    await pacer.WaitAsync(token).ConfigureAwait(false);
+                    if (await RewrapOneAsync(record, principal, token).ConfigureAwait(false))
+                    {
+                        Interlocked.Increment(ref done);
+                        Interlocked.Increment(ref _rewrappedTotal);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref skipped);
+                    }
+                    progress?.Report(new RewrapProgress(Interlocked.Read(ref done), total, Interlocked.Read(ref skipped)));
+                }).ConfigureAwait(false);
+                after = (page[^1].Bucket, page[^1].Name);
+            }
+        }
+        var remaining = targets.Sum(t => catalog.CountBelowVersion(t.Id, keys.PrimaryVersion(t.Id), request.Bucket));
+        return new RewrapResult(done, skipped, remaining);
+    }
+
+    private async Task<bool> RewrapOneAsync(ObjectRecord record, string principal, CancellationToken ct)
+    {
+        var fresh = keys.RewrapDataKey(record.Key, ObjectBinding.WrapContext(record.Bucket, record.Name), principal);
+        // Blobs first, catalog last: a crash in between leaves the catalog on the old (still valid)
+        // version, so the object is picked up again by the next run.
+        foreach (var part in record.Parts)
+        {
+            try
+            {
+                await blobs.UpdateMetadataAsync(part.Blob, BlobMetadata.For(fresh, part.Number), ct).ConfigureAwait(false);
+            }
+            catch (BlobNotFoundException) when (catalog.GetObject(record.Bucket, record.Name)?.Key.Wrapped.AsSpan().SequenceEqual(record.Key.Wrapped) != true)
+            {
+                return false; // replaced or deleted meanwhile, and its blob already collected
+            }
+        }
+        return catalog.ReplaceWrappedKey(record.Bucket, record.Name, record.Key, fresh);
+    }
+
+    private IReadOnlyList<string> KeyIds(RewrapRequest request) =>
+        request.KeyRef is { } k ? [keys.ResolveKeyId(k)] : catalog.KeysInUse();
+
+    /// <summary>Spaces starts at most <c>rate</c> per second across all workers (no limit when null).</summary>
+    private sealed class Pacer(double? rate, TimeProvider time)
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly long _interval = rate is > 0 ? (long)(time.TimestampFrequency / rate.Value) : 0;
+        private long _next = time.GetTimestamp();
+
+        public async Task WaitAsync(CancellationToken ct)
+        {
+            if (_interval == 0) return;
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                var now = time.GetTimestamp();
+                if (_next > now) await Task.Delay(time.GetElapsedTime(now, _next), time, ct).ConfigureAwait(false);
+                _next = Math.Max(_next, now) + _interval;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
+}

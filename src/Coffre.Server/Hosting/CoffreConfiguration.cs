@@ -1,0 +1,66 @@
+using Coffre.Kms.Keys;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Coffre.Storage;
+using Microsoft.Extensions.Configuration;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>
+/// Where configuration comes from (ASP.NET conventions: appsettings.json in the current directory,
+/// then in the data directory, then environment variables such as COFFRE__LISTEN), and the object
+/// services built from it — shared by `coffre serve` and the commands that work on the same data.
+/// </summary>
+public static class CoffreConfiguration
+{
+    public const string Section = "Coffre";
+
+    public static void AddSources(IConfigurationBuilder configuration, string dataDirectory)
+    {
+        configuration.AddJsonFile(Path.Combine(dataDirectory, "appsettings.json"), optional: true);
+        configuration.AddEnvironmentVariables();
+    }
+
+    public static CoffreServerOptions Bind(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<CoffreServerOptions>() ?? new CoffreServerOptions();
+
+    /// <summary>The options `coffre serve` would use, for commands that run beside (or without) a server.</summary>
+    public static CoffreServerOptions Load(string dataDirectory)
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
+        AddSources(builder, dataDirectory);
+        return Bind(builder.Build());
+    }
+}
+
+/// <summary>The catalog, backend, object store and rewrapper of one data directory.</summary>
+public sealed class ObjectServices
+{
+    public const string CatalogFileName = "catalog.db";
+
+    public ObjectCatalog Catalog { get; }
+    public IBlobStore Blobs { get; }
+    public ObjectStore Store { get; }
+    public Rewrapper Rewrapper { get; }
+
+    public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time)
+    {
+        Blobs = CreateBackend(options.Backend, dataDirectory);
+        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
+        var dataKeys = new KmsDataKeyService(keys);
+        Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
+        {
+            DefaultKey = options.DefaultKey,
+            BucketKeys = options.BucketKeys,
+        }, time);
+        Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);
+    }
+
+    public static IBlobStore CreateBackend(BackendOptions backend, string dataDirectory) => backend.Type.ToLowerInvariant() switch
+    {
+        "local" => new LocalDiskBlobStore(backend.Path ?? Path.Combine(dataDirectory, "objects")),
+        "s3" => new S3BlobStore(backend.S3 ?? throw new InvalidOperationException("Coffre:Backend:Type is s3 but Coffre:Backend:S3 is not configured.")),
+        var other => throw new InvalidOperationException($"Unknown backend type '{other}' in Coffre:Backend:Type: use 'local' or 's3'."),
+    };
+}
