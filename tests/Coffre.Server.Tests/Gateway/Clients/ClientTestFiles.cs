@@ -25,10 +25,12 @@ public static class ClientTestFiles
 
     public static string FilesDirectory => Root.Value;
     public static string TreeDirectory => Path.Combine(Root.Value, "tree");
-    public static string PathOf(string name) => Path.Combine(Root.Value, name);
+    /// <summary>The folder holding only the <see cref="Bodies"/>.</summary>
+    public static string BodiesDirectory => Path.Combine(Root.Value, "bodies");
+    public static string PathOf(string name) => Path.Combine(BodiesDirectory, name);
 
     /// <summary>Text lines of 16 bytes ("%015d\n"), 6 MiB + 100 bytes: byte i is predictable, so a range is checkable as text.</summary>
-    public static string LinesPath => PathOf("lines.txt");
+    public static string LinesPath => Path.Combine(Root.Value, "lines.txt");
 
     public static string Sha256(string path)
     {
@@ -73,9 +75,10 @@ public static class ClientTestFiles
             try { System.IO.Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         };
         var buffer = new byte[MiB];
+        System.IO.Directory.CreateDirectory(Path.Combine(root, "bodies"));
         foreach (var (name, size) in Bodies)
         {
-            using var f = File.Create(Path.Combine(root, name));
+            using var f = File.Create(Path.Combine(root, "bodies", name));
             for (var left = size; left > 0; left -= buffer.Length)
             {
                 RandomNumberGenerator.Fill(buffer);

@@ -37,13 +37,10 @@ public sealed class RcloneTests : IAsyncLifetime
     public async Task Copy_up_and_down_keeps_the_bytes_multipart_included_and_ranged_cat_works()
     {
         await Ok("mkdir", "gw:rclone-rt");
+        await Ok("copy", BodiesDirectory, "gw:rclone-rt/dir");
+        await Ok("copy", "gw:rclone-rt/dir", _down);
         foreach (var (name, _) in Bodies)
-            await Ok("copyto", PathOf(name), $"gw:rclone-rt/dir/{name}");
-        foreach (var (name, _) in Bodies)
-        {
-            await Ok("copyto", $"gw:rclone-rt/dir/{name}", Path.Combine(_down, name));
             AssertSameFile(PathOf(name), Path.Combine(_down, name));
-        }
         var listing = JsonDocument.Parse((await Ok("lsjson", "gw:rclone-rt/dir")).Stdout).RootElement;
         Assert.Equal(Bodies.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => (b.Name, (long)b.Size)),
             listing.EnumerateArray().Select(e => (e.GetProperty("Name").GetString()!, e.GetProperty("Size").GetInt64())));
@@ -51,7 +48,7 @@ public sealed class RcloneTests : IAsyncLifetime
         // rclone keeps the MD5 of a multipart upload in x-amz-meta-md5chksum; md5sum reads it back through HEAD.
         var md5 = (await Ok("md5sum", "gw:rclone-rt/dir/sixty.bin")).Stdout;
         Assert.StartsWith(Md5(PathOf("sixty.bin")), md5);
-        await Ok("check", FilesDirectory, "gw:rclone-rt/dir", "--include", "*.bin");
+        await Ok("check", BodiesDirectory, "gw:rclone-rt/dir");
 
         // Ranged reads of a 2-part object (5 MiB parts): inside part 1, across the boundary, in part 2.
         await Ok("copyto", LinesPath, "gw:rclone-rt/lines.txt");
