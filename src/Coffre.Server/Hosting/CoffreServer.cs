@@ -71,6 +71,7 @@ public static class CoffreServer
 
     private static async Task Dispatch(HttpContext http, IServiceProvider services)
     {
+        ExpectContinueGuard.Apply(http);
         var verifier = services.GetRequiredService<SigV4Verifier>();
         var request = SigV4RequestAdapter.FromHttpRequest(http.Request);
         var result = verifier.Verify(request);

@@ -73,6 +73,14 @@ public sealed class CliClients : IDisposable
     public Task<CliResult> AwsAsync(string aws, params string[] args) =>
         RunAsync(aws, ["--endpoint-url", Endpoint, .. args]);
 
+    /// <summary>Like <see cref="AwsAsync(string, string[])"/> with extra lines in the [default] profile's s3 section and extra environment.</summary>
+    public Task<CliResult> AwsAsync(string aws, string s3Settings, IDictionary<string, string?> environment, params string[] args)
+    {
+        var config = Path.Combine(_configDirectory, $"aws-config-{Guid.NewGuid():N}");
+        File.WriteAllText(config, File.ReadAllText(_awsConfigFile) + string.Concat(s3Settings.Split('\n').Select(l => "    " + l.Trim() + "\n")));
+        return RunAsync(aws, ["--endpoint-url", Endpoint, .. args], new Dictionary<string, string?>(environment) { ["AWS_CONFIG_FILE"] = config });
+    }
+
     /// <summary>Runs rclone with an on-the-fly remote named "gw" pointing at the gateway.</summary>
     public Task<CliResult> RcloneAsync(params string[] args) =>
         RunAsync(Rclone, [.. args], new Dictionary<string, string?>
