@@ -83,6 +83,11 @@ public abstract class AwsCliTests : IAsyncLifetime
         Assert.Equal(60 * MiB, head.GetProperty("ContentLength").GetInt64());
         Assert.Equal(listed["dir/sixty.bin"].GetProperty("ETag").GetString(), head.GetProperty("ETag").GetString());
         Assert.Equal("aws:kms", head.GetProperty("ServerSideEncryption").GetString());
+        // As in S3, the part count comes only with a request for a part.
+        Assert.False(head.TryGetProperty("PartsCount", out _));
+        var part = (await Ok("s3api", "head-object", "--bucket", "roundtrip", "--key", "dir/sixty.bin", "--part-number", "2", "--output", "json")).Json();
+        Assert.Equal(8, part.GetProperty("PartsCount").GetInt32());
+        Assert.Equal(8 * MiB, part.GetProperty("ContentLength").GetInt64());
 
         // Ranged reads: inside a part, across the boundary of parts 1 and 2 (8 MiB), suffix, open-ended.
         var sixty = PathOf("sixty.bin");
