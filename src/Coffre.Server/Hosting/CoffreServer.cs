@@ -89,6 +89,7 @@ public static class CoffreServer
 
     private static async Task Dispatch(HttpContext http, IServiceProvider services)
     {
+        ExpectContinueGuard.Apply(http);
         var verifier = services.GetRequiredService<SigV4Verifier>();
         var request = SigV4RequestAdapter.FromHttpRequest(http.Request);
         // KMS (X-Amz-Target: TrentService.*, or signed for service "kms"): JSON bodies are small and their

@@ -59,6 +59,9 @@ public static class ObjectOperations
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
         foreach (var (query, header) in ResponseOverrides)
             if (call.Query(query) is { } value) call.Response.Headers[header] = value;
+        // S3 sends the part count only to a request that named a part, and only for a multipart object.
+        if (call.Query("partNumber") is not null && record.Parts is not [{ Number: 0 }])
+            call.Response.Headers["x-amz-mp-parts-count"] = record.Parts.Count.ToString(CultureInfo.InvariantCulture);
         call.Response.ContentLength = reader.Length;
         if (range is { } r)
         {
@@ -109,6 +112,21 @@ public static class ObjectOperations
             start += p.Size;
         }
         throw new S3Exception(S3Error.InvalidPartNumber);
+    }
+
+    /// <summary>
+    /// GetObjectTagging. Coffre keeps no tags, so every object's tag set is empty; answering it (rather than
+    /// NotImplemented) matters because the AWS CLI v2 asks for the source's tags before a multipart server-side copy
+    /// (`aws s3 cp s3://a s3://b` of an object above the multipart threshold) and gives up on an error.
+    /// </summary>
+    public static async Task GetTaggingAsync(S3Call call)
+    {
+        call.Store.GetRecord(call.RequireBucket(), call.RequireKey());
+        await BucketOperations.WriteXml(call, "Tagging", w =>
+        {
+            w.WriteStartElement("TagSet");
+            w.WriteEndElement();
+        }).ConfigureAwait(false);
     }
 
     public static void Delete(S3Call call)

@@ -125,6 +125,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         switch (method)
         {
             case "GET" when uploadId is not null: handler = () => MultipartOperations.ListPartsAsync(call, uploadId, owner); return "ListParts";
+            case "GET" when call.HasQuery("tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
             case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
             case "GET": handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
             case "HEAD": handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";

@@ -63,7 +63,6 @@ public static class S3Headers
         foreach (var (k, v) in metadata.User) h[MetaPrefix + k] = v;
         h["x-amz-server-side-encryption"] = "aws:kms";
         h["x-amz-server-side-encryption-aws-kms-key-id"] = record.Key.KeyId;
-        if (record.Parts.Count > 1) h["x-amz-mp-parts-count"] = record.Parts.Count.ToString(CultureInfo.InvariantCulture);
         if (withChecksum && metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value
             && ChecksumAlgorithms.TryParse(alg, out var a))
         {
