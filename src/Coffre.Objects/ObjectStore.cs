@@ -3,6 +3,7 @@ using Coffre.Crypto;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Integrity;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Streams;
 using Coffre.Storage;
 
 namespace Coffre.Objects;
@@ -276,9 +277,10 @@ public sealed class ObjectStore(
         catalog.RecordPendingBlob(blob);
         using var digests = new PlaintextDigests(checksum);
         var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);
-        await using var source = new DigestingStream(body, digests);
+        await using var source = new ObservedReadStream(body, digests.Append, leaveOpen: true);
         await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
-        await using var capture = new HeaderCapturingStream(encrypting);
+        var header = new HeaderCapture();
+        await using var capture = new ObservedReadStream(encrypting, header.Observe, leaveOpen: true);
         long? cipherLength = length is { } l ? StreamFormat.CiphertextLength(l, options.SegmentExponent) : null;
         var metadata = BlobMetadata.For(key, partNumber);
         try
@@ -295,7 +297,7 @@ public sealed class ObjectStore(
             catalog.AbandonPendingBlob(blob);
             throw;
         }
-        var part = new StoredPart(partNumber, blob, digests.Length, capture.Length, capture.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
+        var part = new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
         return new WrittenStream(part, part.Checksum);
     }
 

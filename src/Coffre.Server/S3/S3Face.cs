@@ -31,7 +31,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             if (bucket is not null && !access.MayUseBucket(bucket))
                 throw new S3Exception(S3Error.AccessDenied);
             var body = auth.WrapBody(http.Request.Body);
-            var counting = new CountingStream(body);
+            long received = 0;
+            var counting = new Objects.Streams.ObservedReadStream(body, chunk => received += chunk.Length, leaveOpen: true);
             var call = new S3Call
             {
                 Http = http,
@@ -46,7 +47,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             };
             operation = Route(call, out var handler);
             await handler().ConfigureAwait(false);
-            metrics.BytesIn(counting.BytesRead);
+            metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
         }
         catch (S3Exception e)
