@@ -88,6 +88,14 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             code = "ClientAborted";
         }
+        catch (Exception e)
+        {
+            // A bug, not a client error: logged for operators, answered as S3's generic InternalError
+            // (the exception text may name internals; it never reaches the client).
+            code = S3Error.InternalError.Code;
+            log.LogError(e, "Unexpected failure during {Operation}", operation);
+            await WriteErrorAsync(http, S3Error.InternalError, S3Error.InternalError.Message, requestId, null).ConfigureAwait(false);
+        }
         finally
         {
             metrics.Request("s3", operation, code, Stopwatch.GetElapsedTime(started));
