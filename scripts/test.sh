@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (real S3 servers and clients,
-# Debian's python3-cryptography), then runs every test suite and the independent format verifier.
+# Debian's python3-cryptography), then runs every test suite and the independent verifiers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash .ci/install-test-deps.sh
+if [[ $(id -u) -eq 0 ]]; then bash .ci/install-test-deps.sh; else sudo bash .ci/install-test-deps.sh; fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 # The independent verifier: Debian's Python and cryptography, reading only the spec's vectors.
-/usr/bin/python3 tools/verify_vectors.py testdata/vectors/format-v1.json
+/usr/bin/python3 tools/verify_vectors.py testdata/vectors/format-v1.json | tee -a "$log"
 
-dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@"
+status=0
+dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee -a "$log" || status=$?
+
+# One closing line over every suite: "Total: N passed, M failed".
+awk '
+  /^[0-9]+ passed, [0-9]+ failed/ { p += $1; f += $3 }
+  /(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1) } }
+  END { printf "Total: %d passed, %d failed\n", p, f }' "$log"
+exit $status

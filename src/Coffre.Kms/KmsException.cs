@@ -19,6 +19,10 @@ public enum KmsError
     InvalidArgument,
     Conflict,
     StoreUnavailable,
+    /// <summary>The ciphertext was made under another key than the one the caller named.</summary>
+    IncorrectKey,
+    /// <summary>The principal may not perform this operation on this key (recorded by <c>KeyManager.RecordDenied</c>).</summary>
+    AccessDenied,
 }
 
 /// <summary>

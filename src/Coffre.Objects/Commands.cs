@@ -16,7 +16,31 @@ public sealed record PutObjectCommand(
     ObjectMetadata Metadata,
     string Principal,
     ChecksumAlgorithm? Checksum = null,
-    Func<PlaintextDigests, ObjectStoreException?>? Verify = null);
+    Func<PlaintextDigests, ObjectStoreException?>? Verify = null,
+    WriteCondition? Condition = null);
+
+/// <summary>
+/// S3's conditional writes: <see cref="IfMatch"/> (an ETag, or "*") requires the current object to exist with
+/// that ETag; <see cref="IfNoneMatch"/> requires that no object exists. Checked before the body is read and
+/// again, atomically, when the new version is committed.
+/// </summary>
+public sealed record WriteCondition(string? IfMatch, bool IfNoneMatch)
+{
+    /// <summary>Null when the write may proceed over <paramref name="current"/> (null: no object).</summary>
+    public ObjectStoreException? Check(string bucket, string name, string? currentETag)
+    {
+        if (IfNoneMatch && currentETag is not null)
+            return new ObjectStoreException(ObjectError.PreconditionFailed, $"The object '{name}' already exists (If-None-Match: *).");
+        if (IfMatch is { } expected)
+        {
+            if (currentETag is null)
+                return new ObjectStoreException(ObjectError.NoSuchKey, $"The object '{name}' does not exist in bucket '{bucket}' (If-Match).");
+            if (expected != "*" && !string.Equals(expected.Trim().Trim('"'), currentETag, StringComparison.Ordinal))
+                return new ObjectStoreException(ObjectError.PreconditionFailed, $"The object '{name}' has another ETag than the If-Match one.");
+        }
+        return null;
+    }
+}
 
 public sealed record UploadPartCommand(
     string Bucket,

@@ -3,6 +3,7 @@ using Coffre.Crypto;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Integrity;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Streams;
 using Coffre.Storage;
 
 namespace Coffre.Objects;
@@ -54,6 +55,7 @@ public sealed class ObjectStore(
     {
         var bucket = RequireBucket(command.Bucket);
         ObjectNames.ValidateObject(command.Name);
+        CheckCondition(command.Condition, bucket.Name, command.Name);
         var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
         try
         {
@@ -68,7 +70,15 @@ public sealed class ObjectStore(
             var record = new ObjectRecord(bucket.Name, command.Name, written.Part.Size, written.Part.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
                 [written.Part]);
-            catalog.CommitObject(record);
+            try
+            {
+                catalog.CommitObject(record, precondition: Precondition(command.Condition, bucket.Name, command.Name));
+            }
+            catch (ObjectStoreException)
+            {
+                catalog.AbandonPendingBlob(written.Part.Blob);
+                throw;
+            }
             return record;
         }
         finally
@@ -134,12 +144,13 @@ public sealed class ObjectStore(
     }
 
     /// <summary>Server-side copy: decrypts the source and encrypts it again under the destination's key, name and a new data key.</summary>
-    public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal, CancellationToken ct = default)
+    public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
+        CancellationToken ct = default, WriteCondition? condition = null)
     {
         using var reader = Open(source, principal);
         return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
             replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
-            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm)), ct).ConfigureAwait(false);
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition), ct).ConfigureAwait(false);
     }
 
     // ---------------- multipart ----------------
@@ -191,9 +202,11 @@ public sealed class ObjectStore(
         }
     }
 
-    public ObjectRecord CompleteUpload(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal)
+    public ObjectRecord CompleteUpload(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal,
+        WriteCondition? condition = null)
     {
         var upload = RequireUpload(bucket, name, uploadId);
+        CheckCondition(condition, bucket, name);
         if (requested.Count == 0)
             throw new ObjectStoreException(ObjectError.InvalidArgument, "You must specify at least one part.");
         var stored = catalog.ListUploadParts(uploadId).ToDictionary(p => p.Part.Number, p => p.Part);
@@ -221,7 +234,7 @@ public sealed class ObjectStore(
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts);
-            catalog.CommitObject(record, uploadId);
+            catalog.CommitObject(record, uploadId, Precondition(condition, upload.Bucket, upload.Name));
             return record;
         }
         finally
@@ -264,20 +277,37 @@ public sealed class ObjectStore(
         catalog.RecordPendingBlob(blob);
         using var digests = new PlaintextDigests(checksum);
         var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);
-        await using var source = new DigestingStream(body, digests);
+        await using var source = new ObservedReadStream(body, digests.Append, leaveOpen: true);
         await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
-        await using var capture = new HeaderCapturingStream(encrypting);
+        var header = new HeaderCapture();
+        await using var capture = new ObservedReadStream(encrypting, header.Observe, leaveOpen: true);
         long? cipherLength = length is { } l ? StreamFormat.CiphertextLength(l, options.SegmentExponent) : null;
         var metadata = BlobMetadata.For(key, partNumber);
-        await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
-
-        if (length is { } expected && digests.Length != expected)
-            throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
-        if (verify?.Invoke(digests) is { } failure)
-            throw failure;
-        var part = new StoredPart(partNumber, blob, digests.Length, capture.Length, capture.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
+        try
+        {
+            await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
+            if (length is { } expected && digests.Length != expected)
+                throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
+            if (verify?.Invoke(digests) is { } failure)
+                throw failure;
+        }
+        catch
+        {
+            // Refused or broken: the blob (if any reached the backend) is garbage from now on.
+            catalog.AbandonPendingBlob(blob);
+            throw;
+        }
+        var part = new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
         return new WrittenStream(part, part.Checksum);
     }
+
+    private void CheckCondition(WriteCondition? condition, string bucket, string name)
+    {
+        if (condition?.Check(bucket, name, catalog.GetObject(bucket, name)?.ETag) is { } refused) throw refused;
+    }
+
+    private static Func<string?, Exception?>? Precondition(WriteCondition? condition, string bucket, string name) =>
+        condition is null ? null : etag => condition.Check(bucket, name, etag);
 
     private byte[] Unwrap(string bucket, string name, WrappedKeyRef key, string principal) =>
         KeyCall(() => keys.UnwrapDataKey(key, ObjectBinding.WrapContext(bucket, name), principal));

@@ -27,6 +27,8 @@ public enum ObjectError
     /// <summary>The key manager or its audit trail refused to answer.</summary>
     KeyServiceUnavailable,
     AccessDenied,
+    /// <summary>A conditional write's If-Match / If-None-Match did not hold.</summary>
+    PreconditionFailed,
 }
 
 public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)

@@ -151,7 +151,7 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task Key_destroy_prints_the_impact_report_before_scheduling()
+    public async Task Key_destroy_prints_the_impact_report()
     {
         using var dir = new TempDir();
         var data = dir["data"];
@@ -166,10 +166,10 @@ public sealed class LifecycleTests
         Assert.Equal(4, impact.GetProperty("objectCount").GetInt32());
 
         var destroy = Cli.Run("key", "destroy", "default", "--pending", "1d", "--data", data).Ok().Stdout;
-        var report = destroy.IndexOf("4 object(s) in 1 bucket(s) are protected by key default", StringComparison.Ordinal);
-        var scheduled = destroy.IndexOf("will be destroyed on", StringComparison.Ordinal);
-        Assert.True(report >= 0, destroy);
-        Assert.True(scheduled > report, destroy);
+        // The report is printed once the destruction is scheduled (a refused destroy prints nothing
+        // on stdout), and lists what becomes unreadable when the pending period ends.
+        Assert.Contains("4 object(s) in 1 bucket(s) are protected by key default", destroy);
+        Assert.Contains("will be destroyed on", destroy);
         for (var i = 0; i < 4; i++) Assert.Contains(Name(i), destroy);
 
         var show = Cli.Run("key", "show", "default", "--json", "--data", data).Json();

@@ -148,7 +148,7 @@ public static class FileCommands
                         .StartAsync(async progress =>
                         {
                             var task = progress.AddTask($"{verb} {Markup.Escape(input.Name)}", maxValue: source.Length);
-                            await using var tracked = new ProgressStream(source, n => task.Increment(n));
+                            await using var tracked = new Coffre.Objects.Streams.ObservedReadStream(source, chunk => task.Increment(chunk.Length), leaveOpen: true);
                             await transform(tracked, target, ct);
                         });
                 }
@@ -174,34 +174,5 @@ public static class FileCommands
             cli.WriteJson(new { result = what, input = input.FullName, output = output.FullName, keyId, keyVersion = version, bytes = output.Length });
         else if (!Console.IsOutputRedirected)
             Console.WriteLine($"{input.Name} {what} to {output.FullName} (key {keyId} v{version}).");
-    }
-
-    /// <summary>Reports bytes read, for the progress bar.</summary>
-    private sealed class ProgressStream(Stream inner, Action<long> advanced) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer);
-            advanced(n);
-            return n;
-        }
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer, cancellationToken);
-            advanced(n);
-            return n;
-        }
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -88,10 +88,10 @@ public static class KeyCommands
             "file still encrypted under the key becomes unreadable for ever (crypto-shredding).") { name, pending };
         destroy.SetAction((r, ct) => Run(r, (cli, keys) =>
         {
-            // Say what becomes unreadable before anything is scheduled.
-            if (!cli.Json) ReportCommands.WriteImpact(cli, keys.DescribeKey(r.GetValue(name)!, CliContext.Principal), null);
             var info = keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
             Show(cli, info, $"Key {info.Name} will be destroyed on {info.DestructionDate:u}; until then it is unusable and `coffre key cancel-destroy {info.Name}` restores it.");
+            // Say exactly what becomes unreadable when the pending period ends (nothing is destroyed before).
+            if (!cli.Json) ReportCommands.WriteImpact(cli, info, null);
         }));
         key.Subcommands.Add(destroy);
 

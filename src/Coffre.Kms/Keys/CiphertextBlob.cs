@@ -54,6 +54,21 @@ public static class CiphertextBlob
         return (keyId, (int)version, headerLength);
     }
 
+    /// <summary>The key id a ciphertext names, without verifying anything (for routing and authorization only).</summary>
+    public static bool TryReadKeyId(ReadOnlySpan<byte> blob, out string keyId)
+    {
+        keyId = "";
+        try
+        {
+            (keyId, _, _) = Parse(blob);
+            return true;
+        }
+        catch (KmsException)
+        {
+            return false;
+        }
+    }
+
     internal static KmsException Invalid(string why) =>
         new(KmsError.InvalidCiphertext, $"The ciphertext is not valid: {why}.");
 }

@@ -9,6 +9,12 @@ public sealed record DecryptResult(string KeyId, int KeyVersion, byte[] Plaintex
     public override string ToString() => $"DecryptResult({KeyId} v{KeyVersion}, {Plaintext.Length} bytes)";
 }
 
+/// <summary>A data key from <see cref="KeyManager.GenerateDataKeyCiphertext"/>: plaintext and its §7 ciphertext.</summary>
+public sealed record EncryptedDataKey(string KeyId, int KeyVersion, byte[] Plaintext, byte[] CiphertextBlob)
+{
+    public override string ToString() => $"EncryptedDataKey({KeyId} v{KeyVersion}, {Plaintext.Length} bytes)";
+}
+
 public sealed partial class KeyManager
 {
     /// <summary>Generates a random 32-byte data key and wraps it under the key's primary version,
@@ -43,6 +49,67 @@ public sealed partial class KeyManager
             return new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, blob));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+    }
+
+    /// <summary>Generates <paramref name="numberOfBytes"/> random bytes (1..1024) and encrypts them under the key's
+    /// primary version as a self-describing ciphertext (docs/format.md §7), so that <see cref="Decrypt"/> recovers
+    /// them: AWS KMS GenerateDataKey semantics. Audited as <paramref name="operation"/> (GenerateDataKey or
+    /// GenerateDataKeyWithoutPlaintext). The caller owns (and should zero) the plaintext.</summary>
+    public EncryptedDataKey GenerateDataKeyCiphertext(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
+        string principal, string operation = "GenerateDataKey") =>
+        GenerateDataKeyCiphertextAsync(keyRef, numberOfBytes, context, principal, operation).GetAwaiter().GetResult();
+
+    /// <summary><see cref="GenerateDataKeyCiphertext"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<EncryptedDataKey> GenerateDataKeyCiphertextAsync(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
+        string principal, string operation = "GenerateDataKey")
+    {
+        var op = operation;
+        var target = new Target(keyRef);
+        string? json = null;
+        byte[] dek;
+        EncryptedDataKey result;
+        try
+        {
+            CheckPrincipal(principal);
+            EncryptionContext.Check(context);
+            json = EncryptionContext.Json(context);
+            if (numberOfBytes is < 1 or > 1024)
+                throw new KmsException(KmsError.InvalidArgument, $"A data key is 1 to 1024 bytes ({numberOfBytes} asked).");
+            var cached = Resolve(keyRef);
+            target.Set(cached.Key);
+            var version = EncryptionVersion(cached);
+            target.Version = version;
+            dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
+            RandomNumberGenerator.Fill(dek);
+            result = new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(dek);
+            throw;
+        }
+        return result;
+    }
+
+    /// <summary>Random bytes from the key manager's generator (1..1024), audited like every other answer.</summary>
+    public byte[] GenerateRandom(int numberOfBytes, string principal)
+    {
+        const string op = "GenerateRandom";
+        try
+        {
+            CheckPrincipal(principal);
+            if (numberOfBytes is < 1 or > 1024)
+                throw new KmsException(KmsError.InvalidArgument, $"GenerateRandom returns 1 to 1024 bytes ({numberOfBytes} asked).");
+            var bytes = RandomNumberGenerator.GetBytes(numberOfBytes);
+            _audit.Append(Entry(op, principal, null, Json(("bytes", numberOfBytes)), null, Ok));
+            return bytes;
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
     }
 
     /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
@@ -109,9 +176,24 @@ public sealed partial class KeyManager
     /// self-describing ciphertext of docs/format.md §7.</summary>
     public byte[] Encrypt(string keyRef, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
     {
+        var copy = plaintext.ToArray();
+        try
+        {
+            return EncryptAsync(keyRef, copy, context, principal).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(copy);
+        }
+    }
+
+    /// <summary><see cref="Encrypt"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<byte[]> EncryptAsync(string keyRef, ReadOnlyMemory<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
+    {
         const string op = "Encrypt";
         var target = new Target(keyRef);
         string? json = null;
+        byte[] blob;
         try
         {
             CheckPrincipal(principal);
@@ -124,43 +206,50 @@ public sealed partial class KeyManager
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            var blob = EncryptCore(cached, version, plaintext, context);
-            _audit.Append(Entry(op, principal, target, json, null, Ok));
-            return blob;
+            blob = EncryptCore(cached, version, plaintext.Span, context);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        return blob;
     }
 
     /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
-    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal)
+    /// <param name="expectedKeyRef">When given (id, name or alias), the blob must name that key, else IncorrectKey.</param>
+    public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal, string? expectedKeyRef = null) =>
+        DecryptAsync(ciphertext.ToArray(), context, principal, expectedKeyRef).GetAwaiter().GetResult();
+
+    /// <summary><see cref="Decrypt"/> without holding a thread while the audit record is committed.</summary>
+    public async Task<DecryptResult> DecryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal,
+        string? expectedKeyRef = null)
     {
         const string op = "Decrypt";
         var target = new Target(null);
         string? json = null;
+        byte[] plaintext;
         try
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
             json = EncryptionContext.Json(context);
-            var plaintext = DecryptCore(ciphertext, context, target);
-            try
-            {
-                _audit.Append(Entry(op, principal, target, json, null, Ok));
-            }
-            catch
-            {
-                CryptographicOperations.ZeroMemory(plaintext);
-                throw;
-            }
-            return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
+            plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+            throw;
+        }
+        return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
     }
 
     /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version
     /// (the plaintext never leaves the key manager).</summary>
     public byte[] ReEncrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
-        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal)
+        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null)
     {
         const string op = "ReEncrypt";
         var source = new Target(null);
@@ -172,7 +261,7 @@ public sealed partial class KeyManager
             EncryptionContext.Check(sourceContext);
             EncryptionContext.Check(destinationContext);
             json = EncryptionContext.Json(sourceContext);
-            var plaintext = DecryptCore(ciphertext, sourceContext, source);
+            var plaintext = DecryptCore(ciphertext, sourceContext, source, expectedSourceKeyRef);
             try
             {
                 var cached = Resolve(destinationKeyRef);
@@ -238,7 +327,7 @@ public sealed partial class KeyManager
         return blob;
     }
 
-    private byte[] DecryptCore(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context, Target target)
+    private byte[] DecryptCore(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context, Target target, string? expectedKeyRef = null)
     {
         var (keyId, version, headerLength) = CiphertextBlob.Parse(blob);
         target.KeyId = keyId;
@@ -247,6 +336,9 @@ public sealed partial class KeyManager
             throw CiphertextBlob.Invalid("it names no valid key id");
         var cached = Resolve(keyId);
         target.Set(cached.Key);
+        if (expectedKeyRef is not null && Resolve(expectedKeyRef).Key.Id != cached.Key.Id)
+            throw new KmsException(KmsError.IncorrectKey,
+                $"The ciphertext was made under key '{cached.Key.Name}' ({cached.Key.Id}), not under '{KeyNames.Shorten(expectedKeyRef)}'.");
         CheckDecryptionVersion(cached, version);
         var length = blob.Length - headerLength - CiphertextBlob.NonceSize - CiphertextBlob.TagSize;
         var plaintext = new byte[length];

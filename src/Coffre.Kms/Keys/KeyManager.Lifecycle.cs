@@ -204,6 +204,66 @@ public sealed partial class KeyManager
             return (key, version);
         });
 
+    // ---- tags and authorization support -------------------------------------------------------
+
+    /// <summary>Adds or replaces tags of a key (at most 50 tags; keys 1–128, values 0–256 characters).</summary>
+    public KeyInfo TagKey(string keyRef, IReadOnlyDictionary<string, string> tags, string principal) =>
+        Change("TagKey", keyRef, principal, Json(("tags", string.Join(",", (tags ?? new Dictionary<string, string>()).Keys))), (_, key) =>
+        {
+            ArgumentNullException.ThrowIfNull(tags);
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            var merged = new Dictionary<string, string>(key.Tags, StringComparer.Ordinal);
+            foreach (var (k, v) in tags)
+            {
+                if (k is not { Length: >= 1 and <= 128 } || v is not { Length: <= 256 })
+                    throw new KmsException(KmsError.InvalidArgument, "A tag key is 1-128 characters and a tag value at most 256.");
+                merged[k] = v;
+            }
+            if (merged.Count > 50) throw new KmsException(KmsError.InvalidArgument, "A key has at most 50 tags.");
+            return (key with { Tags = merged }, null);
+        });
+
+    /// <summary>Removes tags (by tag key) from a key; absent tags are ignored.</summary>
+    public KeyInfo UntagKey(string keyRef, IReadOnlyCollection<string> tagKeys, string principal) =>
+        Change("UntagKey", keyRef, principal, Json(("tags", string.Join(",", tagKeys ?? []))), (_, key) =>
+        {
+            ArgumentNullException.ThrowIfNull(tagKeys);
+            if (key.State == KeyState.Destroyed) throw NotChangeable(key);
+            var remaining = new Dictionary<string, string>(key.Tags, StringComparer.Ordinal);
+            foreach (var k in tagKeys) remaining.Remove(k);
+            return (key with { Tags = remaining }, null);
+        });
+
+    /// <summary>
+    /// The id of the key an id, name or alias refers to, or null when there is none. Not audited and
+    /// reveals nothing to a caller by itself: a face uses it to decide whether a principal may use a key
+    /// (an authorization decision that is then recorded, by the operation or by <see cref="RecordDenied"/>).
+    /// </summary>
+    public string? TryResolveKeyId(string keyRef)
+    {
+        if (string.IsNullOrEmpty(keyRef)) return null;
+        try
+        {
+            return Resolve(keyRef).Key.Id;
+        }
+        catch (KmsException e) when (e.Error is KmsError.NotFound or KmsError.InvalidArgument)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
+    /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
+    /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>
+    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null)
+    {
+        var target = new Target(keyRef);
+        if (keyRef is not null && TryResolveKeyId(keyRef) is { } id && Resolve(id).Key is { } key) target.Set(key);
+        var message = $"Access key '{KeyNames.Shorten(principal)}' may not perform {operation}"
+            + (keyRef is null ? "" : $" on key '{KeyNames.Shorten(keyRef)}'") + (reason is null ? "." : $": {reason}.");
+        return Refused(operation, principal, target, null, new KmsException(KmsError.AccessDenied, message));
+    }
+
     // ---- aliases ----------------------------------------------------------------------------
 
     public AliasInfo CreateAlias(string alias, string keyRef, string principal) => SetAlias("CreateAlias", alias, keyRef, principal, create: true);

@@ -45,6 +45,22 @@ public sealed partial class KeyManager : IDisposable
         _time = time ?? TimeProvider.System;
         _options = options ?? KmsOptions.Default;
         _audit = new GroupCommitAuditLog(store, _options.AuditBatchSize);
+        if (_options.AuditSynchronousNormal) AuditSynchronousNormal = true;
+    }
+
+    /// <summary>Group commits of audit records done by this instance and the records they wrote (mean batch = Records / Commits).</summary>
+    public (long Commits, long Records) AuditCommitStatistics => _audit.Statistics;
+
+    /// <summary>Whether group-committed audit records skip the fsync per commit (SQLite store only; default
+    /// false). Opt-in for throughput, at the cost of losing the last records on power failure.</summary>
+    public bool AuditSynchronousNormal
+    {
+        get => _store is SqliteKeyStore s && s.AuditSynchronousNormal;
+        set
+        {
+            if (_store is SqliteKeyStore s) s.AuditSynchronousNormal = value;
+            else if (value) throw new KmsException(KmsError.InvalidArgument, "Relaxed audit durability is only available with the SQLite key store.");
+        }
     }
 
     public string DeploymentId => _root.DeploymentId;
@@ -319,6 +335,7 @@ public sealed partial class KeyManager : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _audit.Dispose();
         foreach (var cached in _snapshot.ByRef.Values)
             foreach (var material in cached.Material.Values)
                 CryptographicOperations.ZeroMemory(material);

@@ -275,6 +275,28 @@ public sealed class SqliteKeyStore : IKeyStore
 
     // ---- audit group-commit target ------------------------------------------------------
 
+    private bool _auditSynchronousNormal;
+
+    /// <summary>
+    /// Opt-in (default off): group-committed audit records (operations that change no state) are committed
+    /// with <c>PRAGMA synchronous = NORMAL</c> instead of FULL, so a commit does not wait for fsync. The
+    /// WAL keeps the chain consistent and an application crash loses nothing, but a power failure or
+    /// kernel crash can lose the last audit records of operations already answered. State changes keep FULL.
+    /// </summary>
+    public bool AuditSynchronousNormal
+    {
+        get => _auditSynchronousNormal;
+        set
+        {
+            lock (_auditWriterLock)
+            {
+                _auditSynchronousNormal = value;
+                _auditWriter?.Dispose();
+                _auditWriter = null;
+            }
+        }
+    }
+
     public void AppendAudit(IReadOnlyList<AuditEntry> entries)
     {
         if (entries.Count == 0) return;
@@ -282,7 +304,11 @@ public sealed class SqliteKeyStore : IKeyStore
         {
             try
             {
-                _auditWriter ??= OpenConnection();
+                if (_auditWriter is null)
+                {
+                    _auditWriter = OpenConnection();
+                    if (_auditSynchronousNormal) Exec(_auditWriter, "PRAGMA synchronous = NORMAL;");
+                }
                 using var tx = _auditWriter.BeginTransaction(deferred: false);
                 Sql.AppendAudit(_auditWriter, tx, entries);
                 tx.Commit();

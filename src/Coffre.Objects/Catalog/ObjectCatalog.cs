@@ -17,9 +17,12 @@ public sealed class ObjectCatalog
     private const int SchemaVersion = 1;
     private readonly string _connectionString;
     private readonly GroupCommit _writes;
+    private readonly TimeProvider _time;
 
-    public ObjectCatalog(string databasePath)
+    /// <param name="time">The clock that dates garbage (the object store's clock, so the grace period is measured on one clock).</param>
+    public ObjectCatalog(string databasePath, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -118,14 +121,19 @@ public sealed class ObjectCatalog
     /// the version it replaces move to the garbage list in the same transaction, and the new blobs
     /// leave it: after a crash, every object is wholly old or wholly new.
     /// </summary>
-    public void CommitObject(ObjectRecord record, string? completedUploadId = null) => _writes.Run((c, tx) =>
+    /// <param name="precondition">Given the current version's ETag (null: none), an error to refuse the commit with, checked in the same transaction.</param>
+    public void CommitObject(ObjectRecord record, string? completedUploadId = null, Func<string?, Exception?>? precondition = null) => _writes.Run((c, tx) =>
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
-        using (var old = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
+        using (var old = Command(c, "SELECT parts, etag FROM objects WHERE bucket = $b AND name = $n", ("$b", record.Bucket), ("$n", nameBytes)))
         {
             old.Transaction = tx;
-            if (old.ExecuteScalar() is string oldParts)
+            string? oldParts = null, oldETag = null;
+            using (var r = old.ExecuteReader())
+                if (r.Read()) (oldParts, oldETag) = (r.GetString(0), r.GetString(1));
+            if (precondition?.Invoke(oldETag) is { } refused) throw refused;
+            if (oldParts is not null)
                 foreach (var p in DeserializeParts(oldParts))
                     if (record.Parts.All(n => n.Blob != p.Blob))
                         AddGarbage(c, tx, p.Blob, now);
@@ -158,7 +166,7 @@ public sealed class ObjectCatalog
         using var get = Command(c, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         get.Transaction = tx;
         if (get.ExecuteScalar() is not string parts) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var p in DeserializeParts(parts)) AddGarbage(c, tx, p.Blob, now);
         Run(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         return true;
@@ -177,7 +185,8 @@ public sealed class ObjectCatalog
         var upper = Upper(prefixBytes);
         byte[] lower = prefixBytes;
         var lowerInclusive = true;
-        if (startAfter is not null && string.CompareOrdinal(startAfter, prefix) >= 0)
+        // Compared as UTF-8 bytes, the listing order (UTF-16 ordinal order differs above U+D7FF).
+        if (startAfter is not null && Encoding.UTF8.GetBytes(startAfter).AsSpan().SequenceCompareTo(prefixBytes) >= 0)
         {
             lower = Encoding.UTF8.GetBytes(startAfter);
             lowerInclusive = false;
@@ -321,7 +330,7 @@ public sealed class ObjectCatalog
     {
         using var c = Open();
         var p = Encoding.UTF8.GetBytes(prefix);
-        using var cmd = Command(c, $"SELECT {UploadColumns} FROM uploads WHERE bucket = $b AND name >= $lo AND name < $hi ORDER BY name, created",
+        using var cmd = Command(c, $"SELECT {UploadColumns} FROM uploads WHERE bucket = $b AND name >= $lo AND name < $hi ORDER BY name, created, upload_id",
             ("$b", bucket), ("$lo", p), ("$hi", Upper(p)));
         using var r = cmd.ExecuteReader();
         var list = new List<UploadRecord>();
@@ -333,7 +342,7 @@ public sealed class ObjectCatalog
     public bool PutUploadPart(string uploadId, StoredPart part, DateTimeOffset modified) => _writes.Run((c, tx) =>
     {
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         using (var old = Command(c, "SELECT part FROM upload_parts WHERE upload_id = $u AND number = $n", ("$u", uploadId), ("$n", part.Number)))
         {
             old.Transaction = tx;
@@ -355,7 +364,7 @@ public sealed class ObjectCatalog
     public bool AbortUpload(string uploadId) => _writes.Run((c, tx) =>
     {
         if (Scalar<long>(c, "SELECT COUNT(*) FROM uploads WHERE upload_id = $u", tx, ("$u", uploadId)) == 0) return false;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var p in ListUploadParts(c, tx, uploadId)) AddGarbage(c, tx, p.Part.Blob, now);
         Run(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", uploadId));
         Run(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", uploadId));
@@ -368,9 +377,16 @@ public sealed class ObjectCatalog
     public void RecordPendingBlob(string blob) => _writes.Run((c, tx) =>
     {
         // Dated a day ahead: an upload in progress must outlive the garbage grace period.
-        AddGarbage(c, tx, blob, DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
+        AddGarbage(c, tx, blob, _time.GetUtcNow().AddDays(1).ToUnixTimeMilliseconds());
         return true;
     });
+
+    /// <summary>
+    /// A write that failed (refused digest, failed precondition, broken body) will never reference its blob:
+    /// date it now, so it is collected after the grace period rather than the day a write in flight gets.
+    /// </summary>
+    public void AbandonPendingBlob(string blob) => _writes.Run((c, tx) =>
+        Run(c, tx, "UPDATE garbage SET since = $t WHERE blob = $g", ("$g", blob), ("$t", _time.GetUtcNow().ToUnixTimeMilliseconds())));
 
     /// <summary>Garbage blobs older than <paramref name="olderThan"/> (young ones may belong to a write still in flight).</summary>
     public IReadOnlyList<string> GarbageOlderThan(DateTimeOffset olderThan)

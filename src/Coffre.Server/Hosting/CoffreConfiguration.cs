@@ -48,7 +48,7 @@ public sealed class ObjectServices
     {
         EnsureThreadsForBlockingCommits();
         Blobs = CreateBackend(options.Backend, dataDirectory);
-        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName));
+        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
         var dataKeys = new KmsDataKeyService(keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {

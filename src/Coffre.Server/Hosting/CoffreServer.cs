@@ -4,6 +4,7 @@ using Coffre.Kms.Audit;
 using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
+using Coffre.Server.Kms;
 using Coffre.Server.Observability;
 using Coffre.Server.S3;
 using Coffre.Server.Signing;
@@ -30,6 +31,12 @@ public static class CoffreServer
             throw new InvalidOperationException(
                 $"Refusing to serve plain HTTP on {options.Listen}, which is not a loopback address: set Coffre:CertificatePath " +
                 "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
+        keys.AuditSynchronousNormal = options.AuditSynchronous.ToUpperInvariant() switch
+        {
+            "FULL" => false,
+            "NORMAL" => true,
+            var other => throw new InvalidOperationException($"Coffre:AuditSynchronous '{other}' is not FULL or NORMAL."),
+        };
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
         var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System);
@@ -55,6 +62,14 @@ public static class CoffreServer
         builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
+        if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
+            throw new InvalidOperationException($"Coffre:KmsAccountId '{options.KmsAccountId}' is not a 12-digit account id.");
+        var arns = new KmsArn(options.KmsAccountId);
+        var kmsAccess = new KmsAccess(keys, arns);
+        builder.Services.AddSingleton(arns);
+        builder.Services.AddSingleton(kmsAccess);
+        builder.Services.AddSingleton(new KmsOperations(keys, arns, kmsAccess));
+        builder.Services.AddSingleton<KmsFace>();
         builder.Services.AddHostedService<MaintenanceService>();
 
         var app = builder.Build();
@@ -71,11 +86,35 @@ public static class CoffreServer
 
     private static async Task Dispatch(HttpContext http, IServiceProvider services)
     {
+        ExpectContinueGuard.Apply(http);
         var verifier = services.GetRequiredService<SigV4Verifier>();
         var request = SigV4RequestAdapter.FromHttpRequest(http.Request);
+        // KMS (X-Amz-Target: TrentService.*, or signed for service "kms"): JSON bodies are small and their
+        // hash is signed but not sent, so the body is read (bounded) and hashed before verification.
+        var isKms = KmsFace.IsKmsRequest(http.Request);
+        byte[]? kmsBody = null;
+        if (isKms)
+        {
+            kmsBody = await KmsFace.ReadBodyAsync(http.Request);
+            if (kmsBody is null)
+            {
+                services.GetRequiredService<Metrics>().Request("kms", "Authenticate", KmsErrors.Validation, TimeSpan.Zero);
+                await KmsFace.WriteErrorAsync(http, KmsErrors.Validation, $"The request body is larger than {KmsFace.MaxBodyBytes} bytes.");
+                return;
+            }
+            if (SigV4Verifier.RequiresBodyHash(request))
+                request = request.WithPayloadHash(SigV4Canonicalizer.Sha256Hex(kmsBody));
+        }
         var result = verifier.Verify(request);
         if (!result.IsSuccess)
         {
+            if (isKms || result.Service == "kms")
+            {
+                var code = result.Error.ToKmsCode();
+                services.GetRequiredService<Metrics>().Request("kms", "Authenticate", code, TimeSpan.Zero);
+                await KmsFace.WriteErrorAsync(http, code, result.Message);
+                return;
+            }
             var s3Error = new S3Error(result.Error.ToS3Code(), result.Error.ToS3HttpStatus(), result.Message);
             Dictionary<string, string>? extra = null;
             if (result.Error == SigV4Error.SignatureDoesNotMatch)
@@ -90,6 +129,33 @@ public static class CoffreServer
             return;
         }
         var auth = result.Context!;
+        if (isKms || auth.Service == "kms")
+        {
+            kmsBody ??= await KmsFace.ReadBodyAsync(http.Request);
+            string? refusal = null;
+            if (kmsBody is null) refusal = $"The request body is larger than {KmsFace.MaxBodyBytes} bytes.";
+            else if (auth.IsStreaming) refusal = "KMS requests cannot use a streaming (aws-chunked) payload.";
+            else if (auth.PayloadMode == PayloadMode.SignedHash
+                     && !string.Equals(auth.ExpectedPayloadHash, SigV4Canonicalizer.Sha256Hex(kmsBody), StringComparison.OrdinalIgnoreCase))
+            {
+                await KmsFace.WriteErrorAsync(http, "InvalidSignatureException", "The x-amz-content-sha256 header does not match the request body.");
+                return;
+            }
+            if (refusal is not null)
+            {
+                await KmsFace.WriteErrorAsync(http, KmsErrors.Validation, refusal);
+                return;
+            }
+            try
+            {
+                await services.GetRequiredService<KmsFace>().HandleAsync(http, auth, kmsBody);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(kmsBody); // Encrypt plaintexts arrive in the body
+            }
+            return;
+        }
         if (auth.Service == "s3")
         {
             await services.GetRequiredService<S3Face>().HandleAsync(http, auth);

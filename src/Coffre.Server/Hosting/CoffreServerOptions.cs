@@ -18,6 +18,16 @@ public sealed class CoffreServerOptions
     /// <summary>The region clients sign for; any region is accepted in signatures, this one is reported.</summary>
     public string Region { get; set; } = "us-east-1";
 
+    /// <summary>The AWS account id in the key and alias ARNs of the KMS face (12 digits).</summary>
+    public string KmsAccountId { get; set; } = "000000000000";
+
+    /// <summary>
+    /// Durability of the audit records of operations that change no state (Encrypt, Decrypt, data keys):
+    /// "FULL" (default: fsync before answering) or "NORMAL" (no fsync per commit; faster under load, but a
+    /// power failure can lose the last records of answered operations). State changes are always FULL.
+    /// </summary>
+    public string AuditSynchronous { get; set; } = "FULL";
+
     /// <summary>Key for buckets without their own; created at first start when missing.</summary>
     public string DefaultKey { get; set; } = "default";
 

@@ -141,9 +141,9 @@ public static class BucketOperations
     {
         var bucket = call.RequireBucket();
         call.Store.RequireBucket(bucket);
-        var (_, verify) = S3Integrity.FromRequest(call);
-        using var digests = new Objects.Integrity.PlaintextDigests(null);
-        await using var digesting = new Objects.Integrity.DigestingStream(call.Body, digests);
+        var (algorithm, verify) = S3Integrity.FromRequest(call);
+        using var digests = new Objects.Integrity.PlaintextDigests(algorithm);
+        await using var digesting = new Objects.Streams.ObservedReadStream(call.Body, digests.Append, leaveOpen: true);
         var xml = await S3Xml.ReadAsync(digesting, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
         if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
         if (xml.Name.LocalName != "Delete") throw new S3Exception(S3Error.MalformedXml);

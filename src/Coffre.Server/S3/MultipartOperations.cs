@@ -50,11 +50,7 @@ public static class MultipartOperations
         ObjectOperations.CheckCopySourceConditions(call, source);
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
-        {
-            var range = S3Headers.ParseRange(rangeHeader, source.Size)
-                ?? throw new S3Exception(S3Error.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
-            (start, end) = range;
-        }
+            (start, end) = CopySourceRange(rangeHeader, source.Size);
         using var reader = call.Store.Open(source, call.Principal, start, end);
         var part = await call.Store.UploadPartAsync(new UploadPartCommand(call.RequireBucket(), call.RequireKey(), uploadId, number,
             reader.Body, reader.Length, call.Principal), call.Aborted).ConfigureAwait(false);
@@ -79,7 +75,7 @@ public static class MultipartOperations
             requested.Add((n, etag));
         }
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
-        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal);
+        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request));
         var metadata = call.Store.ReadMetadata(record, call.Principal);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
@@ -140,19 +136,68 @@ public static class MultipartOperations
         var bucket = call.RequireBucket();
         call.Store.RequireBucket(bucket);
         var prefix = call.Query("prefix") ?? "";
-        var uploads = call.Store.Catalog.ListUploads(bucket, prefix);
+        var delimiter = call.Query("delimiter") is { Length: > 0 } d ? d : null;
+        var keyMarker = call.Query("key-marker") ?? "";
+        var uploadIdMarker = call.Query("upload-id-marker") ?? "";
+        var maxUploads = 1000;
+        if (call.Query("max-uploads") is { } mu && (!int.TryParse(mu, NumberStyles.None, CultureInfo.InvariantCulture, out maxUploads)))
+            throw new S3Exception(S3Error.InvalidArgument, "Provided max-uploads not an integer or within integer range");
+        maxUploads = Math.Clamp(maxUploads, 0, 1000);
+        var url = call.Query("encoding-type") == "url";
+        string E(string v) => url ? Uri.EscapeDataString(v).Replace("%2F", "/") : v;
+
+        // In S3 order (key as UTF-8 bytes, then initiation), after the markers: keys past key-marker, and for
+        // key-marker itself the uploads after upload-id-marker. A delimiter rolls keys up into common prefixes.
+        var all = call.Store.Catalog.ListUploads(bucket, prefix);
+        var entries = new List<(Objects.Catalog.UploadRecord? Upload, string? Prefix)>();
+        var truncated = false;
+        var afterIdMarker = uploadIdMarker.Length == 0;
+        foreach (var u in all)
+        {
+            var cmp = Utf8Compare(u.Name, keyMarker);
+            if (keyMarker.Length > 0 && cmp < 0) continue;
+            if (keyMarker.Length > 0 && cmp == 0)
+            {
+                if (uploadIdMarker.Length == 0) continue;
+                if (!afterIdMarker) { afterIdMarker = u.UploadId == uploadIdMarker; continue; }
+            }
+            string? common = null;
+            if (delimiter is not null && u.Name.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) is var cut and >= 0)
+            {
+                common = u.Name[..(cut + delimiter.Length)];
+                if (keyMarker.Length > 0 && Utf8Compare(common, keyMarker) <= 0 && keyMarker.StartsWith(common, StringComparison.Ordinal)) continue;
+                if (entries.Count > 0 && entries[^1].Prefix == common) continue;
+            }
+            if (entries.Count == maxUploads) { truncated = true; break; }
+            entries.Add((common is null ? u : null, common));
+        }
+        var last = entries.Count > 0 ? entries[^1] : default;
         await BucketOperations.WriteXml(call, "ListMultipartUploadsResult", w =>
         {
             w.WriteElementString("Bucket", bucket);
-            w.WriteElementString("KeyMarker", call.Query("key-marker") ?? "");
-            w.WriteElementString("UploadIdMarker", call.Query("upload-id-marker") ?? "");
-            w.WriteElementString("Prefix", prefix);
-            w.WriteElementString("MaxUploads", "1000");
-            w.WriteElementString("IsTruncated", "false");
-            foreach (var u in uploads)
+            w.WriteElementString("KeyMarker", E(keyMarker));
+            w.WriteElementString("UploadIdMarker", uploadIdMarker);
+            if (truncated)
             {
+                w.WriteElementString("NextKeyMarker", E(last.Upload?.Name ?? last.Prefix!));
+                w.WriteElementString("NextUploadIdMarker", last.Upload?.UploadId ?? "");
+            }
+            w.WriteElementString("Prefix", E(prefix));
+            if (delimiter is not null) w.WriteElementString("Delimiter", E(delimiter));
+            if (url) w.WriteElementString("EncodingType", "url");
+            w.WriteElementString("MaxUploads", maxUploads.ToString(CultureInfo.InvariantCulture));
+            w.WriteElementString("IsTruncated", truncated ? "true" : "false");
+            foreach (var (u, common) in entries)
+            {
+                if (u is null)
+                {
+                    w.WriteStartElement("CommonPrefixes");
+                    w.WriteElementString("Prefix", E(common!));
+                    w.WriteEndElement();
+                    continue;
+                }
                 w.WriteStartElement("Upload");
-                w.WriteElementString("Key", u.Name);
+                w.WriteElementString("Key", E(u.Name));
                 w.WriteElementString("UploadId", u.UploadId);
                 w.WriteStartElement("Initiator");
                 w.WriteElementString("ID", owner);
@@ -164,6 +209,27 @@ public static class MultipartOperations
                 w.WriteEndElement();
             }
         }).ConfigureAwait(false);
+    }
+
+    private static int Utf8Compare(string a, string b) =>
+        System.Text.Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b));
+
+    /// <summary>
+    /// x-amz-copy-source-range: exactly "bytes=first-last" inside the source. Unlike a GET's Range it is never
+    /// clamped: a part silently shorter than asked for would corrupt the assembled object.
+    /// </summary>
+    public static (long Start, long End) CopySourceRange(string header, long size)
+    {
+        var spec = header.Trim();
+        var dash = spec.IndexOf('-');
+        if (!spec.StartsWith("bytes=", StringComparison.Ordinal) || dash < 0
+            || !long.TryParse(spec[6..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            || !long.TryParse(spec[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            || first > last)
+            throw new S3Exception(S3Error.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+        if (last >= size)
+            throw new S3Exception(S3Error.InvalidArgument, $"Range specified is not valid for source object of size: {size}");
+        return (first, last + 1);
     }
 
     private static int PartNumber(S3Call call)

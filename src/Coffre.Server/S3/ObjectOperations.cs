@@ -23,7 +23,7 @@ public static class ObjectOperations
         var key = call.RequireKey();
         var (algorithm, verify) = S3Integrity.FromRequest(call);
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
-            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify), call.Aborted).ConfigureAwait(false);
+            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request)), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         call.Response.Headers["x-amz-server-side-encryption"] = "aws:kms";
         if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
@@ -46,13 +46,22 @@ public static class ObjectOperations
 
         (long Start, long End)? range = null;
         if (call.Query("partNumber") is { } partText)
+        {
+            if (call.Header("Range") is not null)
+                throw new S3Exception(S3Error.InvalidRequest, "Cannot specify both Range header and partNumber query parameter");
             range = PartRange(record, partText);
+        }
         else
             range = S3Headers.ParseRange(call.Header("Range"), record.Size);
 
         using var reader = call.Store.Open(record, call.Principal, range?.Start, range?.End);
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
+        foreach (var (query, header) in ResponseOverrides)
+            if (call.Query(query) is { } value) call.Response.Headers[header] = value;
+        // S3 sends the part count only to a request that named a part, and only for a multipart object.
+        if (call.Query("partNumber") is not null && record.Parts is not [{ Number: 0 }])
+            call.Response.Headers["x-amz-mp-parts-count"] = record.Parts.Count.ToString(CultureInfo.InvariantCulture);
         call.Response.ContentLength = reader.Length;
         if (range is { } r)
         {
@@ -74,10 +83,20 @@ public static class ObjectOperations
         }
         catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException or Storage.BlobStoreException)
         {
+            // Nothing sent yet (the first segment failed): still time for a clean S3 error.
+            if (!call.Response.HasStarted && e is not IOException) throw;
             call.Http.Abort();
             throw new ResponseAbortedException(e);
         }
     }
+
+    /// <summary>GetObject's response-* query parameters: header values the (signed) request asks to be answered with.</summary>
+    private static readonly (string Query, string Header)[] ResponseOverrides =
+    [
+        ("response-content-type", "Content-Type"), ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"), ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"), ("response-content-encoding", "Content-Encoding"),
+    ];
 
     private static (long, long) PartRange(ObjectRecord record, string partText)
     {
@@ -86,13 +105,28 @@ public static class ObjectOperations
         long start = 0;
         var parts = record.Parts;
         if (parts.Count == 1 && parts[0].Number == 0)
-            return n == 1 ? (0, record.Size) : throw new S3Exception(S3Error.InvalidPart);
+            return n == 1 ? (0, record.Size) : throw new S3Exception(S3Error.InvalidPartNumber);
         foreach (var p in parts)
         {
             if (p.Number == n) return (start, start + p.Size);
             start += p.Size;
         }
-        throw new S3Exception(S3Error.InvalidPart, "The requested partnumber is not satisfiable");
+        throw new S3Exception(S3Error.InvalidPartNumber);
+    }
+
+    /// <summary>
+    /// GetObjectTagging. Coffre keeps no tags, so every object's tag set is empty; answering it (rather than
+    /// NotImplemented) matters because the AWS CLI v2 asks for the source's tags before a multipart server-side copy
+    /// (`aws s3 cp s3://a s3://b` of an object above the multipart threshold) and gives up on an error.
+    /// </summary>
+    public static async Task GetTaggingAsync(S3Call call)
+    {
+        call.Store.GetRecord(call.RequireBucket(), call.RequireKey());
+        await BucketOperations.WriteXml(call, "Tagging", w =>
+        {
+            w.WriteStartElement("TagSet");
+            w.WriteEndElement();
+        }).ConfigureAwait(false);
     }
 
     public static void Delete(S3Call call)
@@ -115,7 +149,8 @@ public static class ObjectOperations
         if (directive == "COPY" && srcBucket == bucket && srcKey == key)
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
-            directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted).ConfigureAwait(false);
+            directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
+            S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
         call.Response.StatusCode = 200;
         call.Response.ContentType = "application/xml";
         await S3Xml.WriteAsync(call.Response.Body, "CopyObjectResult", w =>
@@ -125,11 +160,34 @@ public static class ObjectOperations
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// x-amz-copy-source-if-*: as RFC 7232 with S3's precedence (a matching if-match wins over a failing
+    /// if-unmodified-since; a failing if-none-match or if-modified-since is 412, a copy has no 304).
+    /// </summary>
     public static void CheckCopySourceConditions(S3Call call, ObjectRecord source)
     {
         string? H(string n) => call.Header(n);
-        if (H("x-amz-copy-source-if-match") is { } m && m.Trim('"') != source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
-        if (H("x-amz-copy-source-if-none-match") is { } nm && nm.Trim('"') == source.ETag) throw new S3Exception(S3Error.PreconditionFailed);
+        static DateTimeOffset? Date(string? v) =>
+            v is not null && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d) ? d : null;
+        static bool Matches(string header, string etag) =>
+            header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Any(t => t == "*" || t.Trim('"') == etag);
+        var modified = new DateTimeOffset(source.Modified.Ticks - source.Modified.Ticks % TimeSpan.TicksPerSecond, source.Modified.Offset);
+        if (H("x-amz-copy-source-if-match") is { } m)
+        {
+            if (!Matches(m, source.ETag)) throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        else if (Date(H("x-amz-copy-source-if-unmodified-since")) is { } u && modified > u)
+        {
+            throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        if (H("x-amz-copy-source-if-none-match") is { } nm)
+        {
+            if (Matches(nm, source.ETag)) throw new S3Exception(S3Error.PreconditionFailed);
+        }
+        else if (Date(H("x-amz-copy-source-if-modified-since")) is { } since && modified <= since)
+        {
+            throw new S3Exception(S3Error.PreconditionFailed);
+        }
     }
 
     /// <summary>"/bucket/key" or "bucket/key", URL-encoded, optionally "?versionId=...".</summary>

@@ -31,7 +31,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             if (bucket is not null && !access.MayUseBucket(bucket))
                 throw new S3Exception(S3Error.AccessDenied);
             var body = auth.WrapBody(http.Request.Body);
-            var counting = new CountingStream(body);
+            long received = 0;
+            var counting = new Objects.Streams.ObservedReadStream(body, chunk => received += chunk.Length, leaveOpen: true);
             var call = new S3Call
             {
                 Http = http,
@@ -46,7 +47,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             };
             operation = Route(call, out var handler);
             await handler().ConfigureAwait(false);
-            metrics.BytesIn(counting.BytesRead);
+            metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
         }
         catch (S3Exception e)
@@ -87,6 +88,14 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             code = "ClientAborted";
         }
+        catch (Exception e)
+        {
+            // A bug, not a client error: logged for operators, answered as S3's generic InternalError
+            // (the exception text may name internals; it never reaches the client).
+            code = S3Error.InternalError.Code;
+            log.LogError(e, "Unexpected failure during {Operation}", operation);
+            await WriteErrorAsync(http, S3Error.InternalError, S3Error.InternalError.Message, requestId, null).ConfigureAwait(false);
+        }
         finally
         {
             metrics.Request("s3", operation, code, Stopwatch.GetElapsedTime(started));
@@ -125,6 +134,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         switch (method)
         {
             case "GET" when uploadId is not null: handler = () => MultipartOperations.ListPartsAsync(call, uploadId, owner); return "ListParts";
+            case "GET" when call.HasQuery("tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
             case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
             case "GET": handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
             case "HEAD": handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";

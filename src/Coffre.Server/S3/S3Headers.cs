@@ -63,7 +63,6 @@ public static class S3Headers
         foreach (var (k, v) in metadata.User) h[MetaPrefix + k] = v;
         h["x-amz-server-side-encryption"] = "aws:kms";
         h["x-amz-server-side-encryption-aws-kms-key-id"] = record.Key.KeyId;
-        if (record.Parts.Count > 1) h["x-amz-mp-parts-count"] = record.Parts.Count.ToString(CultureInfo.InvariantCulture);
         if (withChecksum && metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value
             && ChecksumAlgorithms.TryParse(alg, out var a))
         {
@@ -73,6 +72,18 @@ public static class S3Headers
     }
 
     public static string Quote(string etag) => "\"" + etag + "\"";
+
+    /// <summary>S3 conditional writes (PutObject, CopyObject, CompleteMultipartUpload): If-Match: etag, If-None-Match: *.</summary>
+    public static WriteCondition? ReadWriteCondition(HttpRequest request)
+    {
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        var ifMatch = H("If-Match");
+        var ifNoneMatch = H("If-None-Match");
+        if (ifMatch is null && ifNoneMatch is null) return null;
+        if (ifNoneMatch is not null && ifNoneMatch.Trim() != "*")
+            throw new S3Exception(S3Error.NotImplemented, "If-None-Match on a write only supports the value '*'.");
+        return new WriteCondition(ifMatch, ifNoneMatch is not null);
+    }
 
     /// <summary>Parses "bytes=a-b", "bytes=a-", "bytes=-n". Null when absent or not a single byte range (S3 then serves the whole object).</summary>
     public static (long Start, long End)? ParseRange(string? header, long size)

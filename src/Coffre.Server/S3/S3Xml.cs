@@ -9,7 +9,9 @@ namespace Coffre.Server.S3;
 public static class S3Xml
 {
     public const string Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
-    private static readonly XmlWriterSettings Settings = new() { Encoding = new UTF8Encoding(false), Async = true, Indent = false };
+    // CheckCharacters off: a key may hold characters XML 1.0 cannot carry (U+0001...); S3 writes them as character
+    // references rather than failing the listing, and clients that care ask for encoding-type=url.
+    private static readonly XmlWriterSettings Settings = new() { Encoding = new UTF8Encoding(false), Async = true, Indent = false, CheckCharacters = false };
 
     public static string Timestamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

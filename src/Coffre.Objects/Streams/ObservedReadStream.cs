@@ -1,53 +1,42 @@
-using Coffre.Crypto;
+namespace Coffre.Objects.Streams;
 
-namespace Coffre.Objects;
+/// <summary>Sees each chunk as it is read.</summary>
+public delegate void ReadObserver(ReadOnlySpan<byte> chunk);
 
-/// <summary>Pass-through read stream that keeps the first <see cref="StreamFormat.HeaderSize"/> bytes (the stream header, for the catalog) and counts the rest.</summary>
-internal sealed class HeaderCapturingStream(Stream inner) : Stream
+/// <summary>
+/// A read-only pass-through stream that shows every chunk read to an observer: plaintext digests,
+/// byte counters, progress bars, the captured stream header. One wrapper instead of one per use.
+/// </summary>
+public sealed class ObservedReadStream(Stream inner, ReadObserver observe, bool leaveOpen = false) : Stream
 {
-    private readonly byte[] _header = new byte[StreamFormat.HeaderSize];
-
-    public byte[] Header => Length >= _header.Length ? _header : throw new InvalidOperationException("The stream header has not been read yet.");
-    public override long Length => _read;
-    private long _read;
-
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override long Length => inner.Length;
+    public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
         var n = inner.Read(buffer);
-        Capture(buffer[..n]);
+        observe(buffer[..n]);
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Capture(buffer.Span[..n]);
+        observe(buffer.Span[..n]);
         return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    private void Capture(ReadOnlySpan<byte> data)
-    {
-        if (_read < _header.Length)
-        {
-            var take = (int)Math.Min(data.Length, _header.Length - _read);
-            data[..take].CopyTo(_header.AsSpan((int)_read));
-        }
-        _read += data.Length;
-    }
-
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing && !leaveOpen) inner.Dispose();
         base.Dispose(disposing);
     }
 

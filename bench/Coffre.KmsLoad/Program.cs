@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Coffre.Kms.Keys;
+using Coffre.Server.Auth;
+using Coffre.Server.Hosting;
+using Coffre.Server.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+// KMS face load generator: a real Coffre server (real key manager, SQLite audit at synchronous=FULL) on
+// loopback, driven over HTTP/1.1 keep-alive by N concurrent clients sending pre-signed requests.
+//   dotnet run -c Release --project bench/Coffre.KmsLoad -- [seconds per run, default 5] [concurrency list, default 1,8,64]
+var seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 5;
+var levels = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 8, 64];
+const string accessKey = "AKIACOFFREBENCH00001";
+const string secret = "coffre-bench-secret-00000000000000001";
+
+var data = Directory.CreateTempSubdirectory("coffre-kmsload-").FullName;
+var keys = KeyManager.Initialize(data, "bench passphrase", KmsOptions.InsecureForTests);
+keys.CreateKey("default", null, KeyManager.SystemPrincipal);
+var keyId = keys.CreateKey("bench", "load test key", KeyManager.SystemPrincipal).Id;
+var options = new CoffreServerOptions
+{
+    Listen = "127.0.0.1:0",
+    AccessKeys = [new AccessKeyOptions { AccessKeyId = accessKey, SecretAccessKey = secret }],
+    MaintenanceInterval = TimeSpan.FromHours(1),
+    AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
+};
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = data });
+builder.Logging.ClearProviders();
+var app = CoffreServer.Build(options, data, keys, builder);
+await app.StartAsync();
+var endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+Console.WriteLine($"# Coffre KMS face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
+    $"min worker threads {minWorkers}, audit synchronous={options.AuditSynchronous}, {endpoint}");
+
+using var http = new HttpClient(new SocketsHttpHandler
+{
+    MaxConnectionsPerServer = 1024,
+    PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+    UseProxy = false,
+    AutomaticDecompression = DecompressionMethods.None,
+}) { BaseAddress = endpoint, DefaultRequestVersion = HttpVersion.Version11 };
+
+// A ciphertext to decrypt (GenerateDataKey's blob, with an encryption context as real callers send).
+var context = """{"purpose":"bench","tenant":"t1"}""";
+var gdkBody = Encoding.UTF8.GetBytes($$"""{"KeyId":"{{keyId}}","KeySpec":"AES_256","EncryptionContext":{{context}}}""");
+var first = await Send("GenerateDataKey", gdkBody);
+var blob = JsonDocument.Parse(first).RootElement.GetProperty("CiphertextBlob").GetString();
+var decryptBody = Encoding.UTF8.GetBytes($$"""{"CiphertextBlob":"{{blob}}","EncryptionContext":{{context}}}""");
+
+if (Environment.GetEnvironmentVariable("KMSLOAD_DIRECT") == "1")
+{
+    // Key manager alone (no HTTP, no SigV4): the ceiling the face can reach.
+    var ctx = new Dictionary<string, string> { ["purpose"] = "bench", ["tenant"] = "t1" };
+    var raw = Convert.FromBase64String(blob!);
+    foreach (var n in levels)
+    {
+        long count = 0;
+        var end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var sw = Stopwatch.StartNew();
+        var threads = Enumerable.Range(0, n).Select(_ => new Thread(() =>
+        {
+            while (Stopwatch.GetTimestamp() < end) { keys.Decrypt(raw, ctx, accessKey); Interlocked.Increment(ref count); }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Console.WriteLine($"# direct KeyManager.Decrypt, {n} threads: {count / sw.Elapsed.TotalSeconds:N0}/s");
+    }
+}
+
+Console.WriteLine("| operation | clients | requests/s | p50 ms | p99 ms | CPU µs/request | audit records/commit | errors |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+var onlyOps = Environment.GetEnvironmentVariable("KMSLOAD_OPS")?.Split(',');
+foreach (var (op, body) in new[] { ("GenerateDataKey", gdkBody), ("Decrypt", decryptBody) }.Where(o => onlyOps is null || onlyOps.Contains(o.Item1)))
+    foreach (var n in levels)
+    {
+        await Run(op, body, n, Math.Min(1.0, seconds / 5)); // warm-up (connections, JIT, thread pool)
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var (commits0, records0) = keys.AuditCommitStatistics;
+        var (rps, p50, p99, errors) = await Run(op, body, n, seconds);
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / (rps * seconds);
+        var (commits1, records1) = keys.AuditCommitStatistics;
+        var batch = (double)(records1 - records0) / Math.Max(1, commits1 - commits0);
+        Console.WriteLine($"| {op} | {n} | {rps:N0} | {p50:F2} | {p99:F2} | {cpu:N0} | {batch:F1} | {errors} |");
+    }
+
+var audit = keys.VerifyAudit("bench");
+Console.WriteLine($"# audit after the runs: {audit}");
+await app.StopAsync();
+keys.Dispose();
+Directory.Delete(data, true);
+
+HttpRequestMessage Request(string op, byte[] body, Dictionary<string, string> signed)
+{
+    var m = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
+    m.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-amz-json-1.1");
+    m.Headers.TryAddWithoutValidation("X-Amz-Target", "TrentService." + op);
+    m.Headers.TryAddWithoutValidation("X-Amz-Date", signed["x-amz-date"]);
+    m.Headers.TryAddWithoutValidation("Authorization", signed["Authorization"]);
+    return m;
+}
+
+async Task<string> Send(string op, byte[] body)
+{
+    var signed = SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    using var r = await http.SendAsync(Request(op, body, signed));
+    var text = await r.Content.ReadAsStringAsync();
+    if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{op}: {(int)r.StatusCode} {text}");
+    return text;
+}
+
+async Task<(double Rps, double P50, double P99, long Errors)> Run(string op, byte[] body, int clients, double duration)
+{
+    // Pre-signed: one signature per client, valid for the whole run (SigV4 has no replay protection within the skew window).
+    var signed = SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    var stop = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
+    var latencies = new List<double>[clients];
+    long errors = 0;
+    var started = Stopwatch.GetTimestamp();
+    var tasks = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
+    {
+        var mine = latencies[i] = new List<double>(1 << 16);
+        while (Stopwatch.GetTimestamp() < stop)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            using var r = await http.SendAsync(Request(op, body, signed), HttpCompletionOption.ResponseContentRead);
+            _ = await r.Content.ReadAsByteArrayAsync();
+            if (!r.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+            mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+    })).ToArray();
+    await Task.WhenAll(tasks);
+    var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+    var all = latencies.SelectMany(l => l).Order().ToArray();
+    return (all.Length / elapsed, all[all.Length / 2], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))], errors);
+}

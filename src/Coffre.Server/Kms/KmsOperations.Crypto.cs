@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Coffre.Kms.Keys;
+
+namespace Coffre.Server.Kms;
+
+public sealed partial class KmsOperations
+{
+    /// <summary>AWS limits: plaintext 1..4096 bytes, ciphertext blob 1..6144 bytes.</summary>
+    public const int MaxPlaintext = CiphertextBlob.MaxPlaintext;
+    public const int MaxCiphertext = 6144;
+
+    private async ValueTask Encrypt(KmsCall c, Utf8JsonWriter w)
+    {
+        var r = c.Request;
+        var keyRef = AuthorizedKey(c, r.KeyId);
+        var plaintext = r.Plaintext ?? throw Missing("Plaintext");
+        if (plaintext.Length == 0) throw Invalid("Plaintext", "Member must have length greater than or equal to 1");
+        if (plaintext.Length > MaxPlaintext) throw Invalid("Plaintext", $"Member must have length less than or equal to {MaxPlaintext}");
+        CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
+        try
+        {
+            var blob = await _keys.EncryptAsync(keyRef, plaintext, r.EncryptionContext, c.Principal).ConfigureAwait(false);
+            CiphertextBlob.TryReadKeyId(blob, out var keyId);
+            w.WriteBase64String("CiphertextBlob", blob);
+            w.WriteString("KeyId", _arns.Key(c.Region, keyId));
+            w.WriteString("EncryptionAlgorithm", SymmetricDefault);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+
+    private static byte[] Ciphertext(KmsRequest r)
+    {
+        var blob = r.CiphertextBlob ?? throw Missing("CiphertextBlob");
+        if (blob.Length == 0) throw Invalid("CiphertextBlob", "Member must have length greater than or equal to 1");
+        if (blob.Length > MaxCiphertext) throw Invalid("CiphertextBlob", $"Member must have length less than or equal to {MaxCiphertext}");
+        return blob;
+    }
+
+    /// <summary>Authorizes use of the key a ciphertext names (or the KeyId given with it) and returns the expected key, if any.</summary>
+    private string? AuthorizeCiphertext(KmsCall c, byte[] blob, string? keyId, string field)
+    {
+        if (keyId is not null) return AuthorizedKey(c, keyId, field);
+        // The key named by the blob (unverified; the key manager verifies). An unreadable blob names no key: the
+        // operation check still applies and the key manager answers InvalidCiphertext.
+        _access.Check(c.Access, c.Principal, c.Operation, CiphertextBlob.TryReadKeyId(blob, out var named) ? named : null);
+        return null;
+    }
+
+    private async ValueTask Decrypt(KmsCall c, Utf8JsonWriter w)
+    {
+        var r = c.Request;
+        var blob = Ciphertext(r);
+        if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
+        CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
+        var expected = AuthorizeCiphertext(c, blob, r.KeyId, "KeyId");
+        var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected).ConfigureAwait(false);
+        try
+        {
+            w.WriteString("KeyId", _arns.Key(c.Region, result.KeyId));
+            w.WriteBase64String("Plaintext", result.Plaintext);
+            w.WriteString("EncryptionAlgorithm", SymmetricDefault);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(result.Plaintext);
+        }
+    }
+
+    private void ReEncrypt(KmsCall c, Utf8JsonWriter w)
+    {
+        var r = c.Request;
+        var blob = Ciphertext(r);
+        CheckAlgorithm(r.SourceEncryptionAlgorithm, "SourceEncryptionAlgorithm");
+        CheckAlgorithm(r.DestinationEncryptionAlgorithm, "DestinationEncryptionAlgorithm");
+        var expected = AuthorizeCiphertext(c, blob, r.SourceKeyId is null ? null : r.SourceKeyId, "SourceKeyId");
+        var destination = AuthorizedKey(c, r.DestinationKeyId, "DestinationKeyId");
+        var output = _keys.ReEncrypt(blob, r.SourceEncryptionContext, destination, r.DestinationEncryptionContext, c.Principal, expected);
+        CiphertextBlob.TryReadKeyId(blob, out var sourceId);
+        CiphertextBlob.TryReadKeyId(output, out var destinationId);
+        w.WriteBase64String("CiphertextBlob", output);
+        w.WriteString("SourceKeyId", _arns.Key(c.Region, sourceId));
+        w.WriteString("KeyId", _arns.Key(c.Region, destinationId));
+        w.WriteString("SourceEncryptionAlgorithm", SymmetricDefault);
+        w.WriteString("DestinationEncryptionAlgorithm", SymmetricDefault);
+    }
+
+    private ValueTask GenerateDataKey(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: true);
+
+    private ValueTask GenerateDataKeyWithoutPlaintext(KmsCall c, Utf8JsonWriter w) => DataKey(c, w, withPlaintext: false);
+
+    private async ValueTask DataKey(KmsCall c, Utf8JsonWriter w, bool withPlaintext)
+    {
+        var r = c.Request;
+        var keyRef = AuthorizedKey(c, r.KeyId);
+        int bytes;
+        if (r.NumberOfBytes is not null && r.KeySpec is not null)
+            throw new KmsFaceException(KmsErrors.Validation, "Please specify either number of bytes or key spec, not both.");
+        else if (r.NumberOfBytes is { } m)
+        {
+            if (m is < 1 or > 1024) throw Invalid("NumberOfBytes", "Member must have value between 1 and 1024", m);
+            bytes = m;
+        }
+        else
+        {
+            bytes = r.KeySpec switch
+            {
+                "AES_256" => 32,
+                "AES_128" => 16,
+                null => throw new KmsFaceException(KmsErrors.Validation, "Please specify either number of bytes or key spec."),
+                var other => throw Invalid("KeySpec", "Member must satisfy enum value set: [AES_256, AES_128]", other),
+            };
+        }
+        var key = await _keys.GenerateDataKeyCiphertextAsync(keyRef, bytes, r.EncryptionContext, c.Principal, c.Operation).ConfigureAwait(false);
+        try
+        {
+            w.WriteBase64String("CiphertextBlob", key.CiphertextBlob);
+            if (withPlaintext) w.WriteBase64String("Plaintext", key.Plaintext);
+            w.WriteString("KeyId", _arns.Key(c.Region, key.KeyId));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key.Plaintext);
+        }
+    }
+
+    private void GenerateRandom(KmsCall c, Utf8JsonWriter w)
+    {
+        var r = c.Request;
+        AuthorizeOperation(c);
+        if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
+        var n = r.NumberOfBytes ?? throw Missing("NumberOfBytes");
+        if (n is < 1 or > 1024) throw Invalid("NumberOfBytes", "Member must have value between 1 and 1024", n);
+        var bytes = _keys.GenerateRandom(n, c.Principal);
+        w.WriteBase64String("Plaintext", bytes);
+        CryptographicOperations.ZeroMemory(bytes);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.Json;
+using Coffre.Kms.Keys;
+
+namespace Coffre.Server.Kms;
+
+/// <summary>
+/// The supported TrentService operations (one file per group: Keys, Crypto, Aliases, Rotation, Tags).
+/// Each handler checks the principal's rights, calls the key manager (which audits the call, success
+/// or refusal) and writes the members of the answer object.
+/// </summary>
+public sealed partial class KmsOperations
+{
+    public const string SymmetricDefault = "SYMMETRIC_DEFAULT";
+
+    private readonly KeyManager _keys;
+    private readonly KmsArn _arns;
+    private readonly KmsAccess _access;
+    private readonly Dictionary<string, Func<KmsCall, Utf8JsonWriter, ValueTask>> _table;
+
+    public KmsOperations(KeyManager keys, KmsArn arns, KmsAccess access)
+    {
+        _keys = keys;
+        _arns = arns;
+        _access = access;
+        _table = new(StringComparer.Ordinal)
+        {
+            ["CreateKey"] = Sync(CreateKey),
+            ["DescribeKey"] = Sync(DescribeKey),
+            ["ListKeys"] = Sync(ListKeys),
+            ["EnableKey"] = Sync(EnableKey),
+            ["DisableKey"] = Sync(DisableKey),
+            ["ScheduleKeyDeletion"] = Sync(ScheduleKeyDeletion),
+            ["CancelKeyDeletion"] = Sync(CancelKeyDeletion),
+            ["CreateAlias"] = Sync(CreateAlias),
+            ["UpdateAlias"] = Sync(UpdateAlias),
+            ["DeleteAlias"] = Sync(DeleteAlias),
+            ["ListAliases"] = Sync(ListAliases),
+            ["Encrypt"] = Encrypt,
+            ["Decrypt"] = Decrypt,
+            ["ReEncrypt"] = Sync(ReEncrypt),
+            ["GenerateDataKey"] = GenerateDataKey,
+            ["GenerateDataKeyWithoutPlaintext"] = GenerateDataKeyWithoutPlaintext,
+            ["GenerateRandom"] = Sync(GenerateRandom),
+            ["EnableKeyRotation"] = Sync(EnableKeyRotation),
+            ["DisableKeyRotation"] = Sync(DisableKeyRotation),
+            ["GetKeyRotationStatus"] = Sync(GetKeyRotationStatus),
+            ["RotateKeyOnDemand"] = Sync(RotateKeyOnDemand),
+            ["ListKeyRotations"] = Sync(ListKeyRotations),
+            ["TagResource"] = Sync(TagResource),
+            ["UntagResource"] = Sync(UntagResource),
+            ["ListResourceTags"] = Sync(ListResourceTags),
+        };
+    }
+
+    public IEnumerable<string> Names => _table.Keys;
+
+    private static Func<KmsCall, Utf8JsonWriter, ValueTask> Sync(Action<KmsCall, Utf8JsonWriter> handler) => (c, w) =>
+    {
+        handler(c, w);
+        return ValueTask.CompletedTask;
+    };
+
+    public bool TryGet(string operation, [NotNullWhen(true)] out Func<KmsCall, Utf8JsonWriter, ValueTask>? handler) =>
+        _table.TryGetValue(operation, out handler);
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /// <summary>The key-manager reference of a request's key member, after checking the principal may use it.</summary>
+    private string AuthorizedKey(KmsCall c, string? keyId, string field = "KeyId")
+    {
+        var keyRef = _arns.ToKeyRef(keyId, field);
+        _access.Check(c.Access, c.Principal, c.Operation, keyRef);
+        return keyRef;
+    }
+
+    private void AuthorizeOperation(KmsCall c) => _access.Check(c.Access, c.Principal, c.Operation, null);
+
+    internal static KmsFaceException Invalid(string member, string constraint, object? value = null) =>
+        new(KmsErrors.Validation, value is null
+            ? $"1 validation error detected: Value at '{Camel(member)}' failed to satisfy constraint: {constraint}"
+            : $"1 validation error detected: Value '{value}' at '{Camel(member)}' failed to satisfy constraint: {constraint}");
+
+    private static KmsFaceException Missing(string member) =>
+        new(KmsErrors.Validation, $"1 validation error detected: Value null at '{Camel(member)}' failed to satisfy constraint: Member must not be null");
+
+    private static string Camel(string s) => s.Length == 0 ? s : char.ToLowerInvariant(s[0]) + s[1..];
+
+    private static void CheckAlgorithm(string? algorithm, string member)
+    {
+        if (algorithm is not null && algorithm != SymmetricDefault)
+            throw new KmsFaceException(KmsErrors.InvalidKeyUsage, $"{member} {algorithm} is not supported by a symmetric key; use {SymmetricDefault}.");
+    }
+
+    /// <summary>Paging by position: Marker is the index of the next item (opaque to clients).</summary>
+    private static (int Start, int Count) Page(KmsRequest r, int total)
+    {
+        var limit = r.Limit ?? 100;
+        if (limit is < 1 or > 1000) throw Invalid("Limit", "Member must have value between 1 and 1000", limit);
+        var start = 0;
+        if (r.Marker is not null && (!int.TryParse(r.Marker, NumberStyles.None, CultureInfo.InvariantCulture, out start) || start > total))
+            throw new KmsFaceException(KmsErrors.InvalidMarker, "The marker does not come from a previous answer of this operation.");
+        return (start, Math.Min(limit, total - start));
+    }
+
+    private static void WritePageEnd(Utf8JsonWriter w, int start, int count, int total)
+    {
+        var truncated = start + count < total;
+        w.WriteBoolean("Truncated", truncated);
+        if (truncated) w.WriteString("NextMarker", (start + count).ToString(CultureInfo.InvariantCulture));
+    }
+
+    public static string KeyStateName(KeyState state) => state switch
+    {
+        KeyState.Enabled => "Enabled",
+        KeyState.Disabled => "Disabled",
+        KeyState.PendingDestruction => "PendingDeletion",
+        _ => "Unavailable",
+    };
+
+    private void WriteKeyMetadata(Utf8JsonWriter w, string region, KeyInfo k)
+    {
+        w.WriteStartObject("KeyMetadata");
+        w.WriteString("AWSAccountId", _arns.AccountId);
+        w.WriteString("KeyId", k.Id);
+        w.WriteString("Arn", _arns.Key(region, k.Id));
+        KmsJson.WriteTime(w, "CreationDate", k.Created);
+        w.WriteBoolean("Enabled", k.State == KeyState.Enabled);
+        w.WriteString("Description", k.Description ?? "");
+        w.WriteString("KeyUsage", "ENCRYPT_DECRYPT");
+        w.WriteString("KeyState", KeyStateName(k.State));
+        if (k.DestructionDate is { } d) KmsJson.WriteTime(w, "DeletionDate", d);
+        w.WriteString("Origin", "AWS_KMS");
+        w.WriteString("KeyManager", "CUSTOMER");
+        w.WriteString("CustomerMasterKeySpec", SymmetricDefault);
+        w.WriteString("KeySpec", SymmetricDefault);
+        w.WriteStartArray("EncryptionAlgorithms");
+        w.WriteStringValue(SymmetricDefault);
+        w.WriteEndArray();
+        w.WriteBoolean("MultiRegion", false);
+        w.WriteEndObject();
+    }
+}
