@@ -21,6 +21,7 @@ internal sealed class ObjectBodyStream : Stream
     private int _partIndex = -1;
     private long _partStart; // object offset of the current part's first byte
     private Stream? _current;
+    private (int Index, Task<BlobReadResult> Fetch)? _prefetch;
 
     public ObjectBodyStream(IBlobStore blobs, ObjectRecord record, ReadOnlySpan<byte> dataKey, long start, long end)
     {
@@ -85,13 +86,30 @@ internal sealed class ObjectBodyStream : Stream
         var part = _record.Parts[index];
         var localStart = _position - partStart;
         var localEnd = Math.Min(_end - partStart, part.Size);
-        var exponent = part.Header[5];
         var ad = ObjectBinding.StreamAssociatedData(_record.Bucket, _record.Name, _record.Key.KeyId, part.Number);
+
+        Task<BlobReadResult> fetch;
+        if (_prefetch is { } p && p.Index == index && localStart == 0)
+            fetch = p.Fetch;
+        else
+        {
+            DiscardPrefetch();
+            fetch = Fetch(part, localStart, localEnd, ct);
+        }
+        _prefetch = null;
+        var blob = await fetch.ConfigureAwait(false);
+        CheckLength(blob.TotalLength, part);
+
+        // A part fetched while this one is read hides the backend's per-request latency.
+        var nextStart = partStart + part.Size;
+        if (index + 1 < _record.Parts.Count && nextStart < _end)
+        {
+            var next = _record.Parts[index + 1];
+            _prefetch = (index + 1, Fetch(next, 0, Math.Min(_end - nextStart, next.Size), CancellationToken.None));
+        }
 
         if (localStart == 0 && localEnd == part.Size)
         {
-            var blob = await _blobs.GetAsync(part.Blob, 0, null, ct).ConfigureAwait(false);
-            CheckLength(blob.TotalLength, part);
             var stored = new byte[StreamFormat.HeaderSize];
             await blob.Content.ReadExactlyAsync(stored, ct).ConfigureAwait(false);
             if (!CryptographicOperations.FixedTimeEquals(stored, part.Header))
@@ -99,16 +117,29 @@ internal sealed class ObjectBodyStream : Stream
                 await blob.Content.DisposeAsync().ConfigureAwait(false);
                 throw AuthenticationFailedException.AtHeader($"part {part.Number}'s stored header is not the one Coffre wrote");
             }
-            _current = DecryptingStream.ForRange(blob.Content, part.Header, part.CipherSize, _dataKey, ad, 0, part.Size);
         }
-        else
-        {
-            var plan = StreamFormat.PlanRange(part.CipherSize, exponent, localStart, localEnd);
-            var blob = await _blobs.GetAsync(part.Blob, plan.CiphertextOffset, plan.CiphertextLength, ct).ConfigureAwait(false);
-            CheckLength(blob.TotalLength, part);
-            _current = DecryptingStream.ForRange(blob.Content, part.Header, part.CipherSize, _dataKey, ad, localStart, localEnd);
-        }
+        _current = DecryptingStream.ForRange(blob.Content, part.Header, part.CipherSize, _dataKey, ad, localStart, localEnd);
         return true;
+    }
+
+    /// <summary>A whole part is read from its first byte (so its stored header can be checked); a partial one only for the segments it needs.</summary>
+    private Task<BlobReadResult> Fetch(StoredPart part, long localStart, long localEnd, CancellationToken ct)
+    {
+        if (localStart == 0 && localEnd == part.Size)
+            return _blobs.GetAsync(part.Blob, 0, null, ct);
+        var plan = StreamFormat.PlanRange(part.CipherSize, part.Header[5], localStart, localEnd);
+        return _blobs.GetAsync(part.Blob, plan.CiphertextOffset, plan.CiphertextLength, ct);
+    }
+
+    private void DiscardPrefetch()
+    {
+        if (_prefetch is not { } p) return;
+        _prefetch = null;
+        _ = p.Fetch.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) t.Result.Dispose();
+            else _ = t.Exception; // observed: a failed prefetch of a part nobody reads is not an error
+        }, TaskScheduler.Default);
     }
 
     private static void CheckLength(long stored, StoredPart part)
@@ -124,6 +155,7 @@ internal sealed class ObjectBodyStream : Stream
         {
             _current?.Dispose();
             _current = null;
+            DiscardPrefetch();
             CryptographicOperations.ZeroMemory(_dataKey);
         }
         base.Dispose(disposing);
