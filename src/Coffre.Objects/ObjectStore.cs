@@ -67,16 +67,16 @@ public sealed class ObjectStore(
                 ChecksumValue = written.Checksum,
                 ChecksumType = command.Checksum is null ? null : "FULL_OBJECT",
             };
-            var record = new ObjectRecord(bucket.Name, command.Name, written.Part.Size, written.Part.Md5Hex, time.GetUtcNow(),
+            var record = new ObjectRecord(bucket.Name, command.Name, written.Size, written.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
-                [written.Part]);
+                [written]);
             try
             {
                 catalog.CommitObject(record, precondition: Precondition(command.Condition, bucket.Name, command.Name));
             }
             catch (ObjectStoreException)
             {
-                catalog.AbandonPendingBlob(written.Part.Blob);
+                catalog.AbandonPendingBlob(written.Blob);
                 throw;
             }
             return record;
@@ -192,9 +192,9 @@ public sealed class ObjectStore(
         {
             var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, dataKey, command.PartNumber,
                 command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
-            if (!catalog.PutUploadPart(upload.UploadId, written.Part, time.GetUtcNow()))
+            if (!catalog.PutUploadPart(upload.UploadId, written, time.GetUtcNow()))
                 throw new ObjectStoreException(ObjectError.NoSuchUpload, $"The multipart upload '{upload.UploadId}' was completed or aborted during this part's upload.");
-            return written.Part;
+            return written;
         }
         finally
         {
@@ -266,9 +266,7 @@ public sealed class ObjectStore(
 
     // ---------------- internals ----------------
 
-    private sealed record WrittenStream(StoredPart Part, string? Checksum);
-
-    private async Task<WrittenStream> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
+    private async Task<StoredPart> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
         Stream body, long? length, ChecksumAlgorithm? checksum, Func<PlaintextDigests, ObjectStoreException?>? verify, CancellationToken ct)
     {
         if (length > options.MaxStreamSize)
@@ -297,8 +295,7 @@ public sealed class ObjectStore(
             catalog.AbandonPendingBlob(blob);
             throw;
         }
-        var part = new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
-        return new WrittenStream(part, part.Checksum);
+        return new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
     }
 
     private void CheckCondition(WriteCondition? condition, string bucket, string name)
