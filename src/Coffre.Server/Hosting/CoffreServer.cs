@@ -125,7 +125,7 @@ public static class CoffreServer
                 if (result.CanonicalRequest is { } cr) extra["CanonicalRequest"] = cr;
             }
             services.GetRequiredService<Metrics>().Request(result.Service ?? "s3", "Authenticate", s3Error.Code, TimeSpan.Zero);
-            await S3Face.WriteErrorAsync(http, s3Error, result.Message, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), extra);
+            await S3Face.WriteErrorAsync(http, s3Error, result.Message, S3Face.NewRequestId(), extra);
             return;
         }
         var auth = result.Context!;
@@ -161,7 +161,7 @@ public static class CoffreServer
             await services.GetRequiredService<S3Face>().HandleAsync(http, auth);
             return;
         }
-        await S3Face.WriteErrorAsync(http, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.", "0", null);
+        await S3Face.WriteErrorAsync(http, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.", S3Face.NewRequestId(), null);
     }
 
     public static (IPAddress Address, int Port) ParseListen(string listen)

@@ -20,7 +20,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
     {
         var started = Stopwatch.GetTimestamp();
-        var requestId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var requestId = NewRequestId();
         http.Response.Headers["x-amz-request-id"] = requestId;
         var operation = "Unknown";
         var code = "OK";
@@ -172,6 +172,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         var key = path[(slash + 1)..];
         return (bucket, key.Length == 0 ? null : Uri.UnescapeDataString(key));
     }
+
+    /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>
+    public static string NewRequestId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
     public static async Task WriteErrorAsync(HttpContext http, S3Error error, string message, string requestId, IReadOnlyDictionary<string, string>? extra)
     {
