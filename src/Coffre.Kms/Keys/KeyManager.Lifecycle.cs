@@ -252,6 +252,18 @@ public sealed partial class KeyManager
         }
     }
 
+    /// <summary>
+    /// The primary version of a key, or null when there is no such key: a metadata read for
+    /// schedulers (the rewrap sweep asks it of every key in use at every maintenance run). Like
+    /// <see cref="TryResolveKeyId"/> it releases no key material and is not audited, so an idle
+    /// server does not grow the audit trail every minute.
+    /// </summary>
+    public int? TryPrimaryVersion(string keyRef)
+    {
+        if (TryResolveKeyId(keyRef) is not { } id) return null;
+        return Resolve(id).Key.PrimaryVersion;
+    }
+
     /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
     /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
     /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>

@@ -25,7 +25,8 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
 
     public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).Id);
 
-    public int PrimaryVersion(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).PrimaryVersion);
+    public int PrimaryVersion(string keyRef) => keys.TryPrimaryVersion(keyRef)
+        ?? throw new ObjectStoreException(ObjectError.KeyInvalidState, $"The key '{keyRef}' does not exist in this key store.");
 
     private static T Call<T>(Func<T> call)
     {
