@@ -59,8 +59,28 @@ public sealed class ObjectStore(
         var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
         try
         {
-            var written = await WriteStreamAsync(bucket.Name, command.Name, grant.Wrapped, grant.Plaintext, 0,
-                command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
+            // The data key's audit record commits while the body is encrypted and stored; it must be durable
+            // before the object is (no audit, no answer).
+            StoredPart written;
+            try
+            {
+                written = await WriteStreamAsync(bucket.Name, command.Name, grant.Wrapped, grant.Plaintext, 0,
+                    command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                Observe(grant.Recorded);
+                throw;
+            }
+            try
+            {
+                await grant.Recorded.ConfigureAwait(false);
+            }
+            catch
+            {
+                catalog.AbandonPendingBlob(written.Blob);
+                throw;
+            }
             var metadata = command.Metadata with
             {
                 ChecksumAlgorithm = command.Checksum?.S3Name(),
@@ -162,6 +182,7 @@ public sealed class ObjectStore(
         var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
         try
         {
+            grant.Recorded.GetAwaiter().GetResult();
             var upload = new UploadRecord(RandomId(), bucket.Name, name, time.GetUtcNow(), grant.Wrapped,
                 metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
             catalog.CreateUpload(upload);
@@ -320,6 +341,10 @@ public sealed class ObjectStore(
             throw new ObjectStoreException(ObjectError.IntegrityFailure, "The object's wrapped data key failed authentication.", e);
         }
     }
+
+    /// <summary>Marks a task's failure as seen when nothing will await it (the operation failed for another reason first).</summary>
+    private static void Observe(Task task) =>
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static ChecksumAlgorithm? ParseAlgorithm(string? name) =>
         ChecksumAlgorithms.TryParse(name, out var a) ? a : null;

@@ -170,6 +170,31 @@ public class AuditTests
     }
 
     [Fact]
+    public async Task A_data_key_given_before_its_record_commits_reports_the_commit_or_its_failure()
+    {
+        using var env = new TestEnvironment();
+        var m = env.Initialize();
+        m.CreateKey("k", null, Alice);
+        var count = m.ReadAudit(AuditFilter.All, "auditor").Count;
+
+        var ok = m.GenerateDataKeyAuditPending("k", null, Alice);
+        await ok.Recorded;
+        var records = m.ReadAudit(AuditFilter.All, "auditor");
+        Assert.Equal(count + 2, records.Count); // the first ReadAudit's own record, then the data key's
+        Assert.Equal(("GenerateDataKey", ok.Value.Wrapped.KeyVersion), (records[^1].Operation, records[^1].KeyVersion));
+        Assert.Equal(ok.Value.Plaintext.ToArray(), m.UnwrapDataKey(ok.Value.Wrapped, null, Alice));
+        ok.Value.Dispose();
+
+        env.Sql("CREATE TRIGGER block_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit blocked'); END;");
+        var refused = m.GenerateDataKeyAuditPending("k", null, Alice);
+        var e = await Assert.ThrowsAsync<KmsException>(() => refused.Recorded);
+        Assert.Equal(KmsError.AuditUnavailable, e.Error);
+        env.Sql("DROP TRIGGER block_audit");
+        // The second ReadAudit's record and the unwrap above; nothing for the refused key.
+        Assert.Equal(count + 4, m.ReadAudit(AuditFilter.All, "auditor").Count);
+    }
+
+    [Fact]
     public void Audit_unavailable_rolls_back_state_changes()
     {
         using var env = new TestEnvironment();

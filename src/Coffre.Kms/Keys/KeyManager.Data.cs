@@ -21,9 +21,33 @@ public sealed partial class KeyManager
     /// bound to <paramref name="context"/> (docs/format.md §3).</summary>
     public DataKey GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string>? context, string principal)
     {
+        var pending = GenerateDataKeyAuditPending(keyRef, context, principal);
+        try
+        {
+            pending.Recorded.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            pending.Value.Dispose();
+            throw;
+        }
+        return pending.Value;
+    }
+
+    /// <summary>
+    /// <see cref="GenerateDataKey"/> that returns once its audit record is queued instead of committed:
+    /// <see cref="AuditPending{T}.Recorded"/> completes when the record is durable, or faults with
+    /// <see cref="KmsError.AuditUnavailable"/>. For callers with durable work of their own to do with the key
+    /// (the gateway encrypts and stores an object body meanwhile), so that the two commits overlap instead of
+    /// adding up. The caller must await <c>Recorded</c> before it answers or commits anything made with the key
+    /// (no audit, no answer), and dispose the key if it faults.
+    /// </summary>
+    public AuditPending<DataKey> GenerateDataKeyAuditPending(string keyRef, IReadOnlyDictionary<string, string>? context, string principal)
+    {
         const string op = "GenerateDataKey";
         var target = new Target(keyRef);
         string? json = null;
+        DataKey key;
         try
         {
             CheckPrincipal(principal);
@@ -36,19 +60,18 @@ public sealed partial class KeyManager
             var kek = Material(cached, version);
             var dek = GC.AllocateArray<byte>(KeyWrap.KeySize, pinned: true);
             RandomNumberGenerator.Fill(dek);
-            var blob = KeyWrap.Wrap(kek, dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
-            try
-            {
-                _audit.Append(Entry(op, principal, target, json, null, Ok));
-            }
-            catch
-            {
-                CryptographicOperations.ZeroMemory(dek);
-                throw;
-            }
-            return new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, blob));
+            key = new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, KeyWrap.Wrap(kek, dek, cached.Key.Id, version, EncryptionContext.Canonical(context))));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            return new AuditPending<DataKey>(key, _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)));
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Generates <paramref name="numberOfBytes"/> random bytes (1..1024) and encrypts them under the key's

@@ -47,6 +47,11 @@ public sealed record WrappedDataKey(string KeyId, int KeyVersion, byte[] Blob)
     public override string ToString() => $"WrappedDataKey({KeyId} v{KeyVersion}, {Blob.Length} bytes)";
 }
 
+/// <summary>A result whose audit record is queued but maybe not yet durable: <see cref="Recorded"/> completes when it
+/// is (or faults with <see cref="KmsError.AuditUnavailable"/>). Nothing made with <see cref="Value"/> may be
+/// answered or committed before it completes.</summary>
+public readonly record struct AuditPending<T>(T Value, Task Recorded);
+
 /// <summary>A freshly generated data key: the plaintext (zeroed by <see cref="Dispose"/>) and its wrapped form.</summary>
 public sealed class DataKey : IDisposable
 {

@@ -7,7 +7,8 @@ namespace Coffre.Objects.Keys;
 /// </summary>
 public interface IDataKeyService
 {
-    /// <summary>A fresh data key wrapped under the primary version of <paramref name="keyRef"/>.</summary>
+    /// <summary>A fresh data key wrapped under the primary version of <paramref name="keyRef"/>. Its audit record
+    /// may still be committing: await <see cref="DataKeyGrant.Recorded"/> before committing or answering anything made with it.</summary>
     DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal);
 
     /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyDisabled, KeyInvalidState, IntegrityFailure) when refused.</summary>
@@ -27,4 +28,10 @@ public interface IDataKeyService
 public sealed record WrappedKeyRef(string KeyId, int KeyVersion, byte[] Wrapped);
 
 /// <summary>A plaintext data key (the caller zeroes it after use) and its wrapped form.</summary>
-public sealed record DataKeyGrant(byte[] Plaintext, WrappedKeyRef Wrapped);
+public sealed record DataKeyGrant(byte[] Plaintext, WrappedKeyRef Wrapped)
+{
+    /// <summary>Completes once the grant's audit record is durable; faults with an <see cref="ObjectStoreException"/>
+    /// (KeyServiceUnavailable) if it cannot be. Lets the object store encrypt and store a body while the record
+    /// commits, instead of one after the other.</summary>
+    public Task Recorded { get; init; } = Task.CompletedTask;
+}

@@ -10,8 +10,24 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
 {
     public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
     {
-        using var dk = Call(() => keys.GenerateDataKey(keyRef, context, principal));
-        return new DataKeyGrant(dk.Plaintext.ToArray(), new WrappedKeyRef(dk.Wrapped.KeyId, dk.Wrapped.KeyVersion, dk.Wrapped.Blob));
+        var pending = Call(() => keys.GenerateDataKeyAuditPending(keyRef, context, principal));
+        using var dk = pending.Value;
+        return new DataKeyGrant(dk.Plaintext.ToArray(), new WrappedKeyRef(dk.Wrapped.KeyId, dk.Wrapped.KeyVersion, dk.Wrapped.Blob))
+        {
+            Recorded = Translate(pending.Recorded),
+        };
+    }
+
+    private static async Task Translate(Task recorded)
+    {
+        try
+        {
+            await recorded.ConfigureAwait(false);
+        }
+        catch (KmsException e)
+        {
+            throw Translate(e);
+        }
     }
 
     public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
@@ -36,15 +52,19 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
         }
         catch (KmsException e)
         {
-            var error = e.Error switch
-            {
-                KmsError.Disabled => ObjectError.KeyDisabled,
-                KmsError.NotFound or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyInvalidState,
-                KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
-                KmsError.AuditUnavailable => ObjectError.KeyServiceUnavailable,
-                _ => ObjectError.KeyServiceUnavailable,
-            };
-            throw new ObjectStoreException(error, e.Message, e);
+            throw Translate(e);
         }
+    }
+
+    private static ObjectStoreException Translate(KmsException e)
+    {
+        var error = e.Error switch
+        {
+            KmsError.Disabled => ObjectError.KeyDisabled,
+            KmsError.NotFound or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyInvalidState,
+            KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
+            _ => ObjectError.KeyServiceUnavailable, // AuditUnavailable, StoreUnavailable
+        };
+        return new ObjectStoreException(error, e.Message, e);
     }
 }
