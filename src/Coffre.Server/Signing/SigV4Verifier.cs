@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -15,10 +16,19 @@ public sealed class SigV4Verifier
 
     private static readonly string[] DefaultServices = ["s3", "kms"];
 
+    /// <summary>Most signing keys kept; past it the cache starts over (a day holds one per access key, region and service).</summary>
+    public const int MaxCachedSigningKeys = 1024;
+
     private readonly ICredentialStore _credentials;
     private readonly TimeProvider _time;
     private readonly TimeSpan _allowedSkew;
     private readonly HashSet<string> _services;
+
+    // A signing key is the same for every request of a day (access key, date, region, service) and deriving it
+    // costs four HMACs, a large share of verifying a small KMS request. Only keys that verified a signature are
+    // kept, so unauthenticated callers cannot fill the cache; an entry serves only while the store returns the
+    // same secret (a changed secret derives afresh). Keys are shared read-only (SigV4AuthContext.SigningKey).
+    private readonly ConcurrentDictionary<(string AccessKeyId, string Date, string Region, string Service), (string Secret, byte[] Key)> _signingKeys = new();
 
     public SigV4Verifier(ICredentialStore credentials, TimeProvider time)
         : this(credentials, time, DefaultAllowedSkew) { }
@@ -348,12 +358,19 @@ public sealed class SigV4Verifier
             canonicalHeaders, p.SignedHeaders, payloadHash);
         var scope = SigV4Canonicalizer.Scope(p.Date, p.Region, p.Service);
         var stringToSign = SigV4Canonicalizer.StringToSign(timestamp, scope, canonicalRequest);
-        var key = SigV4Canonicalizer.DeriveSigningKey(secret, p.Date, p.Region, p.Service);
+        var cacheKey = (p.AccessKeyId, p.Date, p.Region, p.Service);
+        var cached = _signingKeys.TryGetValue(cacheKey, out var entry) && string.Equals(entry.Secret, secret, StringComparison.Ordinal);
+        var key = cached ? entry.Key : SigV4Canonicalizer.DeriveSigningKey(secret, p.Date, p.Region, p.Service);
         var computed = SigV4Canonicalizer.Sign(key, stringToSign);
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(computed), Encoding.UTF8.GetBytes(p.Signature)))
         {
-            CryptographicOperations.ZeroMemory(key);
+            if (!cached) CryptographicOperations.ZeroMemory(key);
             return SigV4Result.Mismatch(p.AccessKeyId, p.Service, stringToSign, canonicalRequest, p.Signature);
+        }
+        if (!cached)
+        {
+            if (_signingKeys.Count >= MaxCachedSigningKeys) _signingKeys.Clear();
+            _signingKeys[cacheKey] = (secret, key);
         }
 
         return SigV4Result.Success(new SigV4AuthContext(p.AccessKeyId, p.Region, p.Service, requestTime, key, computed, p.Presigned,

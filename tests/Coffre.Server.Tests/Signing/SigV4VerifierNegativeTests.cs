@@ -32,6 +32,34 @@ public class SigV4VerifierNegativeTests
     }
 
     [Fact]
+    public void A_changed_secret_is_used_at_once_although_signing_keys_are_cached()
+    {
+        var store = new StaticCredentialStore(DocAccessKey, DocSecret);
+        var v = new SigV4Verifier(store, Clock(Now));
+        Assert.True(v.Verify(Get()).IsSuccess);
+        Assert.True(v.Verify(Get()).IsSuccess); // from the cache
+        Assert.Equal(SigV4Error.SignatureDoesNotMatch, v.Verify(Get(secret: "not-the-secret")).Error);
+        Assert.True(v.Verify(Get()).IsSuccess); // a failed attempt does not evict or replace the good key
+
+        store.Add(DocAccessKey, "the-rotated-secret");
+        Assert.Equal(SigV4Error.SignatureDoesNotMatch, v.Verify(Get()).Error);
+        Assert.True(v.Verify(Get(secret: "the-rotated-secret")).IsSuccess);
+        store.Remove(DocAccessKey);
+        Assert.Equal(SigV4Error.InvalidAccessKeyId, v.Verify(Get(secret: "the-rotated-secret")).Error);
+    }
+
+    [Fact]
+    public void Signing_keys_are_per_day_and_region()
+    {
+        // Around midnight both days' requests are within the allowed skew; each must verify with its own day's key.
+        var midnight = new DateTimeOffset(2025, 3, 2, 0, 0, 0, TimeSpan.Zero);
+        var v = Verifier(midnight);
+        foreach (var time in new[] { midnight.AddMinutes(-5), midnight.AddMinutes(5), midnight.AddMinutes(-4), midnight.AddMinutes(4) })
+            foreach (var region in new[] { "us-east-1", "eu-west-3", "us-east-1" })
+                Assert.True(v.Verify(Sign("GET", "/bucket/key", "", [], Empty, time, region: region)).IsSuccess, $"{time:O} {region}");
+    }
+
+    [Fact]
     public void UnknownAccessKey()
     {
         var r = Verifier().Verify(Get(accessKey: "AKIDUNKNOWN"));
