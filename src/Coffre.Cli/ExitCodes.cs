@@ -18,4 +18,7 @@ public static class ExitCodes
     public const int AuditFailure = 6;
     /// <summary>Anything else: I/O error, unexpected failure.</summary>
     public const int Failure = 10;
+    /// <summary>Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it; set by System.CommandLine when it cancels the command
+    /// (the normal end of <c>audit tail --follow</c>).</summary>
+    public const int Interrupted = 130;
 }

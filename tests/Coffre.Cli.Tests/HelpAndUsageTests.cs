@@ -16,9 +16,10 @@ public sealed class HelpAndUsageTests
     [InlineData("key cancel-destroy", "NAME")]
     [InlineData("encrypt", "--key", "IN", "OUT", "--force")]
     [InlineData("decrypt", "IN", "OUT", "--force")]
-    [InlineData("audit", "list", "export", "verify")]
-    [InlineData("audit list", "--key", "--principal", "--operation", "--since", "--until", "--limit")]
-    [InlineData("audit export", "--key", "--operation", "--limit")]
+    [InlineData("audit", "list", "tail", "export", "verify")]
+    [InlineData("audit list", "--key", "--principal", "--operation", "--bucket", "--object", "--since", "--until", "--after", "--limit")]
+    [InlineData("audit tail", "--key", "--bucket", "--object", "--lines", "--follow")]
+    [InlineData("audit export", "--key", "--operation", "--bucket", "--after", "--limit", "--follow")]
     [InlineData("audit verify", "--json")]
     [InlineData("serve", "--listen", "--data")]
     public void Help_exits_0_and_describes_the_options(string command, params string[] mentions)

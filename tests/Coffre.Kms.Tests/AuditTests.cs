@@ -195,6 +195,47 @@ public class AuditTests
     }
 
     [Fact]
+    public async Task StreamAudit_pages_through_everything_then_follows_new_records()
+    {
+        using var env = new TestEnvironment();
+        var m = env.Initialize();
+        for (var i = 0; i < 2100; i++) m.GenerateRandom(1, Alice); // more than two pages of 1000
+
+        var all = await m.StreamAudit(new AuditFilter { Limit = int.MaxValue }, "auditor", follow: false, TimeSpan.Zero).ToListAsync();
+        Assert.Equal(Enumerable.Range(1, all.Count).Select(i => (long)i), all.Select(r => r.Sequence));
+        Assert.True(all.Count >= 2101);
+        var capped = await m.StreamAudit(new AuditFilter { Limit = 1500, AfterSequence = 100 }, "auditor", follow: false, TimeSpan.Zero).ToListAsync();
+        Assert.Equal(Enumerable.Range(101, 1500).Select(i => (long)i), capped.Select(r => r.Sequence));
+        var newest = await m.StreamAudit(new AuditFilter { Limit = 3, Newest = true, Operation = "GenerateRandom" }, "auditor", follow: false, TimeSpan.Zero).ToListAsync();
+        Assert.Equal(3, newest.Count);
+        Assert.Equal(all.Last(r => r.Operation == "GenerateRandom").Sequence, newest[^1].Sequence);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var followed = new List<AuditRecord>();
+        var following = Task.Run(async () =>
+        {
+            await foreach (var r in m.StreamAudit(new AuditFilter { Limit = 1, Newest = true, Operation = "CreateKey" }, "auditor", follow: true, TimeSpan.FromMilliseconds(20), cts.Token))
+            {
+                lock (followed) followed.Add(r);
+                if (r.KeyName == "k3") break;
+            }
+        });
+        foreach (var name in new[] { "k1", "k2", "k3" })
+        {
+            m.CreateKey(name, null, Alice);
+            // The follower polls on the key manager's clock: move it on until the new record arrives.
+            while (!cts.IsCancellationRequested)
+            {
+                lock (followed) if (followed.Any(r => r.KeyName == name)) break;
+                env.Clock.Advance(TimeSpan.FromMilliseconds(20));
+                await Task.Delay(5);
+            }
+        }
+        await following;
+        Assert.Equal(new[] { "k1", "k2", "k3" }, followed.Select(r => r.KeyName).ToArray());
+    }
+
+    [Fact]
     public void Audit_unavailable_rolls_back_state_changes()
     {
         using var env = new TestEnvironment();

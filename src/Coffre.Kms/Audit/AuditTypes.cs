@@ -42,8 +42,15 @@ public sealed record AuditFilter
     public DateTimeOffset? From { get; init; }
     /// <summary>Exclusive upper bound on the record time.</summary>
     public DateTimeOffset? To { get; init; }
+    /// <summary>Records whose context holds every one of these members with exactly this value (e.g. the
+    /// gateway's <c>coffre:bucket</c> and <c>coffre:object</c>). Member names may not contain '"'.</summary>
+    public IReadOnlyDictionary<string, string>? Context { get; init; }
     /// <summary>Only records with a sequence number greater than this (paging).</summary>
     public long? AfterSequence { get; init; }
+    /// <summary>Only records with a sequence number up to this one, inclusive.</summary>
+    public long? ThroughSequence { get; init; }
+    /// <summary>The newest <see cref="Limit"/> matching records instead of the oldest (still returned oldest first).</summary>
+    public bool Newest { get; init; }
     public int Limit { get; init; } = 1000;
 
     public static AuditFilter All { get; } = new();

@@ -365,6 +365,62 @@ public sealed partial class KeyManager
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
     }
 
+    /// <summary>
+    /// Every record matching <paramref name="filter"/> (its <see cref="AuditFilter.Limit"/> caps the total; with
+    /// <see cref="AuditFilter.Newest"/>, the newest ones), read page by page; then, with <paramref name="follow"/>,
+    /// each new matching record as it is committed, until <paramref name="ct"/> is cancelled. For exports and
+    /// <c>coffre audit tail --follow</c>. Recorded once, when it starts (as ReadAudit, with <c>follow</c> in its context).
+    /// </summary>
+    public async IAsyncEnumerable<AuditRecord> StreamAudit(AuditFilter filter, string principal, bool follow, TimeSpan pollInterval,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        const string op = "ReadAudit";
+        const int page = 1000;
+        ArgumentNullException.ThrowIfNull(filter);
+        try
+        {
+            CheckPrincipal(principal);
+            _audit.Append(Entry(op, principal, null, Json(("follow", follow)), null, Ok));
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+
+        // Reads only up to the tail seen first, then moves past it: a record committed meanwhile has a higher
+        // sequence number and is found by the next read, none is skipped (one writer assigns sequences in commit order).
+        var seen = filter.AfterSequence ?? 0;
+        var remaining = filter.Limit;
+        var first = true;
+        while (true)
+        {
+            var tail = Tail();
+            while (remaining > 0 && seen < tail)
+            {
+                var take = filter.Newest && first ? remaining : Math.Min(page, remaining);
+                var records = _store.ReadAudit(filter with { AfterSequence = seen, ThroughSequence = tail, Limit = take, Newest = filter.Newest && first });
+                first = false;
+                foreach (var r in records)
+                {
+                    yield return r;
+                    seen = r.Sequence;
+                }
+                remaining = filter.Newest ? int.MaxValue : remaining - records.Count;
+                if (records.Count < take) break;
+            }
+            seen = Math.Max(seen, tail);
+            first = false;
+            if (!follow || remaining <= 0) yield break;
+            try
+            {
+                await Task.Delay(pollInterval, _time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                yield break;
+            }
+        }
+
+        long Tail() => _store.ReadAudit(new AuditFilter { Newest = true, Limit = 1 }) is [var last] ? last.Sequence : 0;
+    }
+
     /// <summary>Verifies the whole audit hash chain; returns the first bad record and why.</summary>
     public AuditVerification VerifyAudit(string principal)
     {

@@ -246,12 +246,23 @@ public sealed class SqliteKeyStore : IKeyStore
         if (filter.From is { } from) { where.Add("time >= $from"); cmd.Parameters.AddWithValue("$from", AuditChain.FormatTime(from)); }
         if (filter.To is { } to) { where.Add("time < $to"); cmd.Parameters.AddWithValue("$to", AuditChain.FormatTime(to)); }
         if (filter.AfterSequence is { } after) { where.Add("seq > $after"); cmd.Parameters.AddWithValue("$after", after); }
+        if (filter.ThroughSequence is { } through) { where.Add("seq <= $through"); cmd.Parameters.AddWithValue("$through", through); }
+        var member = 0;
+        foreach (var (name, value) in filter.Context ?? new Dictionary<string, string>())
+        {
+            if (name.Contains('"')) throw new ArgumentException($"A context filter member name cannot contain '\"' ({name}).", nameof(filter));
+            where.Add($"json_extract(context, $path{member}) = $value{member}");
+            cmd.Parameters.AddWithValue($"$path{member}", $"$.\"{name}\"");
+            cmd.Parameters.AddWithValue($"$value{member}", value);
+            member++;
+        }
         cmd.CommandText = "SELECT seq, time, principal, operation, key_id, key_name, key_version, context, result, prev_hash, hash FROM audit"
-            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY seq LIMIT $limit";
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + (filter.Newest ? " ORDER BY seq DESC" : " ORDER BY seq") + " LIMIT $limit";
         cmd.Parameters.AddWithValue("$limit", Math.Max(0, filter.Limit));
         var list = new List<AuditRecord>();
         using var rd = cmd.ExecuteReader();
         while (rd.Read()) list.Add(Sql.ReadAuditRecord(rd));
+        if (filter.Newest) list.Reverse();
         return list;
     });
 
