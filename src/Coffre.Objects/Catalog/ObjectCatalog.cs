@@ -118,8 +118,8 @@ public sealed class ObjectCatalog
 
     /// <summary>
     /// Makes <paramref name="record"/> the current version of its object, atomically. The blobs of
-    /// the version it replaces (parts and sidecar) move to the garbage list in the same transaction, and the new blobs
-    /// leave it: after a crash, every object is wholly old or wholly new.
+    /// the version it replaces (parts and sidecar) move to the garbage list in the same transaction,
+    /// and the new blobs leave it: after a crash, every object is wholly old or wholly new.
     /// </summary>
     /// <param name="precondition">Given the current version's ETag (null: none), an error to refuse the commit with, checked in the same transaction.</param>
     public void CommitObject(ObjectRecord record, string? completedUploadId = null, Func<string?, Exception?>? precondition = null) => _writes.Run((c, tx) =>
