@@ -292,7 +292,7 @@ public sealed class ObjectStore(
     {
         if (length > options.MaxStreamSize)
             throw new ObjectStoreException(ObjectError.EntityTooLarge, $"The body is {length} bytes; the largest accepted is {options.MaxStreamSize}.");
-        var blob = $"objects/{RandomId()}";
+        var blob = $"objects/{RandomId()}"; // hex only: never ends like a sidecar (BlobMetadata.SidecarSuffix)
         catalog.RecordPendingBlob(blob);
         using var digests = new PlaintextDigests(checksum);
         var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);

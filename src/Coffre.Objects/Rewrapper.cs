@@ -13,7 +13,8 @@ public sealed record RewrapResult(long Rewrapped, long Skipped, long Remaining);
 
 /// <summary>
 /// Moves objects' data keys to the primary version of their key, without touching object data:
-/// only the wrapped data key changes, in the blobs' metadata and then in the catalog. Safe to
+/// only the wrapped data key changes, in the object's sidecar blob (docs/format.md §5) and then in
+/// the catalog, so the cost of a rewrap does not depend on the object's size. Safe to
 /// stop at any point and run again (it picks up what is still below the primary version), and
 /// correct while objects are written or deleted: the catalog update is a compare-and-swap on the
 /// wrapped key, so an object replaced meanwhile keeps its own, newer data key.
@@ -37,8 +38,8 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
         var total = targets.Sum(t => catalog.CountBelowVersion(t.Id, t.Primary, request.Bucket));
         long done = 0, skipped = 0;
         var pacer = new Pacer(request.ObjectsPerSecond, time);
-        // Objects are rewrapped several at a time: each one waits on durable writes (audit, blob
-        // metadata, catalog), which group commit turns into one fsync for all those in flight.
+        // Objects are rewrapped several at a time: each one waits on durable writes (audit, sidecar
+        // blob, catalog), which group commit turns into one fsync for all those in flight.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct };
         foreach (var (keyId, primary) in targets)
         {
@@ -86,19 +87,18 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
     {
         var fresh = keys.RewrapDataKey(record.Key, ObjectBinding.WrapContext(record.Bucket, record.Name), principal);
         // Blobs first, catalog last: a crash in between leaves the catalog on the old (still valid)
-        // version, so the object is picked up again by the next run.
-        foreach (var part in record.Parts)
-        {
-            try
-            {
-                await blobs.UpdateMetadataAsync(part.Blob, BlobMetadata.For(fresh, part.Number), ct).ConfigureAwait(false);
-            }
-            catch (BlobNotFoundException) when (catalog.GetObject(record.Bucket, record.Name)?.Key.Wrapped.AsSpan().SequenceEqual(record.Key.Wrapped) != true)
-            {
-                return false; // replaced or deleted meanwhile, and its blob already collected
-            }
-        }
-        return catalog.ReplaceWrappedKey(record.Bucket, record.Name, record.Key, fresh);
+        // version, so the object is picked up again by the next run. The part blobs are not touched:
+        // one empty sidecar blob per object takes the new wrapped key, whatever the object's size.
+        var first = record.Parts[0].Blob;
+        var sidecar = BlobMetadata.SidecarKey(first);
+        await blobs.PutAsync(sidecar, Stream.Null, 0, BlobMetadata.Sidecar(fresh, record.Parts.Count), ct).ConfigureAwait(false);
+        if (catalog.ReplaceWrappedKey(record.Bucket, record.Name, record.Key, fresh)) return true;
+        // Replaced or deleted meanwhile: the sidecar belongs to blobs nothing references any more, and
+        // their garbage collection may already be over. Another rewrapper that won on the same blobs
+        // wrapped the same data key under the same primary version: its sidecar or ours, either is valid.
+        if (catalog.GetObject(record.Bucket, record.Name)?.Parts[0].Blob != first)
+            await blobs.DeleteAsync(sidecar, CancellationToken.None).ConfigureAwait(false);
+        return false;
     }
 
     private IReadOnlyList<string> KeyIds(RewrapRequest request) =>

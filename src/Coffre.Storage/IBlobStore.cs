@@ -3,8 +3,8 @@ namespace Coffre.Storage;
 /// <summary>
 /// A flat blob store: the seam between Coffre's object catalog and a physical backend
 /// (local disk, any S3-compatible service). Coffre chooses the keys; the bodies are ciphertext;
-/// metadata holds small ASCII strings (wrapped data key, key id, version...) that can be
-/// replaced without re-uploading the body. See docs/storage.md for the full contract.
+/// metadata holds small ASCII strings (wrapped data key, key id, version...), set when a blob is
+/// put and never changed in place. See docs/storage.md for the full contract.
 /// </summary>
 public interface IBlobStore
 {
@@ -40,13 +40,6 @@ public interface IBlobStore
 
     /// <summary>Every blob whose key starts with <paramref name="prefix"/> (ordinal). Order is backend-defined.</summary>
     IAsyncEnumerable<BlobListEntry> ListAsync(string prefix = "", CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Replaces the whole metadata set of an existing blob atomically, leaving the body byte-identical
-    /// and without re-sending it. Throws <see cref="BlobNotFoundException"/> when the blob does not exist.
-    /// </summary>
-    Task UpdateMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata,
-        CancellationToken cancellationToken = default);
 }
 
 /// <summary>Length and metadata of a stored blob.</summary>

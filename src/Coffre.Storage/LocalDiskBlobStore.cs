@@ -17,7 +17,7 @@ public sealed record LocalDiskRecoveryReport(int TempFilesDeleted, int OrphanBod
 /// &lt;fan&gt; is the first byte of SHA-256(key) in hex; &lt;stem&gt; is the lower-case base32 of the UTF-8 key,
 /// or "_" + hex SHA-256(key) when that would be longer than <see cref="MaxEncodedStemLength"/>.
 /// Every write goes to a ".tmp-*" file in the same directory, is fsync'ed, renamed, and the directory fsync'ed.
-/// Renaming the metadata record is the commit point of a put, an update or (by deletion) a delete.
+/// Renaming the metadata record is the commit point of a put, and deleting it that of a delete.
 /// One process owns a root at a time.
 /// </summary>
 public sealed class LocalDiskBlobStore : IBlobStore
@@ -312,23 +312,6 @@ public sealed class LocalDiskBlobStore : IBlobStore
                 if (meta is null || !meta.Key.StartsWith(prefix, StringComparison.Ordinal)) continue;
                 yield return new BlobListEntry(meta.Key, meta.Length);
             }
-        }
-    }
-
-    public async Task UpdateMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default)
-    {
-        BlobKeys.ValidateMetadata(metadata);
-        var loc = Locate(key);
-        await _stripes[loc.Stripe].WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var meta = ReadMeta(loc.MetaPath, key) ?? throw new BlobNotFoundException(Name, key);
-            meta.Metadata = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
-            await WriteMetaAtomicAsync(loc, meta, CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            _stripes[loc.Stripe].Release();
         }
     }
 

@@ -49,23 +49,6 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             ? new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey)
             : new SessionAWSCredentials(options.AccessKeyId, options.SecretAccessKey, options.SessionToken);
         _client = new AmazonS3Client(credentials, config);
-        _client.BeforeRequestEvent += NormalizeCopySource;
-    }
-
-    /// <summary>
-    /// AWSSDK sends x-amz-copy-source as "bucket%2Fkey%2F..." (every "/" escaped). AWS accepts that, but some servers
-    /// (s3rver) decode it with a decoder that leaves %2F alone and then cannot find the bucket. Send it the way
-    /// botocore/the AWS CLI do instead, "/" unescaped, which every server accepts. Safe because encoded object keys
-    /// only hold [A-Za-z0-9._-/%] and the SDK escapes "%" as %25, so "%2F" can only come from a "/".
-    /// </summary>
-    private static void NormalizeCopySource(object sender, RequestEventArgs e)
-    {
-        if (e is not WebServiceRequestEventArgs { Request: CopyObjectRequest } w) return;
-        foreach (var name in w.Headers.Keys.ToArray())
-        {
-            if (string.Equals(name, "x-amz-copy-source", StringComparison.OrdinalIgnoreCase))
-                w.Headers[name] = w.Headers[name].Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        }
     }
 
     public string Name => _options.Name;
@@ -323,7 +306,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    // ---------------------------------------------------------------- delete / list / metadata
+    // ---------------------------------------------------------------- delete / list
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
@@ -367,27 +350,6 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             if (response.IsTruncated != true || string.IsNullOrEmpty(response.NextContinuationToken)) yield break;
             request.ContinuationToken = response.NextContinuationToken;
         }
-    }
-
-    /// <summary>
-    /// CopyObject onto itself with MetadataDirective=REPLACE: atomic and server-side. AWS limits a single copy to
-    /// 5 GiB; larger blobs need a multipart copy (not implemented yet, see docs/storage.md).
-    /// </summary>
-    public async Task UpdateMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default)
-    {
-        BlobKeys.ValidateMetadata(metadata);
-        var objectKey = ObjectKey(key);
-        var request = new CopyObjectRequest
-        {
-            SourceBucket = _bucket,
-            SourceKey = objectKey,
-            DestinationBucket = _bucket,
-            DestinationKey = objectKey,
-            MetadataDirective = S3MetadataDirective.REPLACE,
-            ContentType = ContentType,
-        };
-        CopyMetadata(metadata, request.Metadata);
-        await Call(key, () => _client.CopyObjectAsync(request, cancellationToken)).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- errors

@@ -93,7 +93,7 @@ public sealed class LifecycleTests
         Assert.False(catalog.CountByKeyVersion().ContainsKey((keyId, 1)));
 
         // Every object: exact content, primary version in the catalog, and the same version and
-        // wrapped key in the blob's own metadata (what the backend alone holds).
+        // wrapped key in its sidecar (what the backend alone holds; the part blob keeps version 1).
         using (var keys = KeyManager.Open(data, Cli.Passphrase))
         {
             var objects = new ObjectServices(new CoffreServerOptions(), data, keys, TimeProvider.System);
@@ -107,9 +107,11 @@ public sealed class LifecycleTests
                     await reader.Body.CopyToAsync(copy, ct);
                     Assert.Equal(Content(i), copy.ToArray());
                 }
-                var head = await objects.Blobs.HeadAsync(record.Parts[0].Blob, ct) ?? throw new Xunit.Sdk.XunitException($"no blob for {record.Name}");
-                Assert.Equal("2", head.Metadata["coffre-key-version"]);
-                Assert.Equal(Convert.ToBase64String(record.Key.Wrapped), head.Metadata["coffre-wrapped-key"]);
+                var part = await objects.Blobs.HeadAsync(record.Parts[0].Blob, ct) ?? throw new Xunit.Sdk.XunitException($"no blob for {record.Name}");
+                Assert.Equal("1", part.Metadata["coffre-key-version"]);
+                var sidecar = await objects.Blobs.HeadAsync(BlobMetadata.SidecarKey(record.Parts[0].Blob), ct) ?? throw new Xunit.Sdk.XunitException($"no sidecar for {record.Name}");
+                Assert.Equal("2", sidecar.Metadata["coffre-key-version"]);
+                Assert.Equal(Convert.ToBase64String(record.Key.Wrapped), sidecar.Metadata["coffre-wrapped-key"]);
             });
         }
     }

@@ -145,26 +145,6 @@ public abstract class BlobStoreContractTests
     }
 
     [Fact]
-    public async Task Metadata_update_replaces_metadata_and_leaves_the_body_byte_identical()
-    {
-        var key = Ns + "rewrap";
-        var data = TestData.Random(300_000, 3);
-        await PutBytesAsync(key, data, TestData.Meta(("wrapped-dek", "old"), ("kek-version", "1"), ("extra", "gone-after")));
-
-        var updated = TestData.Meta(("wrapped-dek", "new+/="), ("kek-version", "2"));
-        await Store.UpdateMetadataAsync(key, updated);
-
-        var info = await Store.HeadAsync(key);
-        Assert.Equal(updated, info!.Metadata);
-        Assert.Equal(data.Length, info.Length);
-        await using var r = await Store.GetAsync(key);
-        Assert.Equal(updated, r.Metadata);
-        Assert.Equal(data, await TestData.ReadAllAsync(r));
-
-        await Assert.ThrowsAsync<BlobNotFoundException>(() => Store.UpdateMetadataAsync(Ns + "missing", updated));
-    }
-
-    [Fact]
     public async Task Overwrite_replaces_body_and_metadata()
     {
         var key = Ns + "over";

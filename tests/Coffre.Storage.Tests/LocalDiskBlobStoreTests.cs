@@ -104,21 +104,6 @@ public sealed class LocalDiskSpecificTests : IDisposable
     }
 
     [Fact]
-    public async Task Metadata_update_does_not_touch_the_body_file()
-    {
-        await Put("k", TestData.Random(100_000, 5), new() { ["v"] = "1" });
-        var body = Directory.GetFiles(BlobsDir, "*.d", SearchOption.AllDirectories).Single();
-        var before = File.GetLastWriteTimeUtc(body);
-        var inodeBefore = new FileInfo(body).Length;
-        await Task.Delay(20);
-        await _store.UpdateMetadataAsync("k", TestData.Meta(("v", "2")));
-        Assert.Equal(body, Directory.GetFiles(BlobsDir, "*.d", SearchOption.AllDirectories).Single());
-        Assert.Equal(before, File.GetLastWriteTimeUtc(body));
-        Assert.Equal(inodeBefore, new FileInfo(body).Length);
-        Assert.Equal("2", (await _store.HeadAsync("k"))!.Metadata["v"]);
-    }
-
-    [Fact]
     public async Task Crash_leftovers_are_ignored_by_reads_and_removed_by_RecoverAsync()
     {
         var data = TestData.Random(50_000, 11);

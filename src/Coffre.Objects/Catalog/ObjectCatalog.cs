@@ -118,8 +118,8 @@ public sealed class ObjectCatalog
 
     /// <summary>
     /// Makes <paramref name="record"/> the current version of its object, atomically. The blobs of
-    /// the version it replaces move to the garbage list in the same transaction, and the new blobs
-    /// leave it: after a crash, every object is wholly old or wholly new.
+    /// the version it replaces (parts and sidecar) move to the garbage list in the same transaction,
+    /// and the new blobs leave it: after a crash, every object is wholly old or wholly new.
     /// </summary>
     /// <param name="precondition">Given the current version's ETag (null: none), an error to refuse the commit with, checked in the same transaction.</param>
     public void CommitObject(ObjectRecord record, string? completedUploadId = null, Func<string?, Exception?>? precondition = null) => _writes.Run((c, tx) =>
@@ -133,10 +133,7 @@ public sealed class ObjectCatalog
             using (var r = old.ExecuteReader())
                 if (r.Read()) (oldParts, oldETag) = (r.GetString(0), r.GetString(1));
             if (precondition?.Invoke(oldETag) is { } refused) throw refused;
-            if (oldParts is not null)
-                foreach (var p in DeserializeParts(oldParts))
-                    if (record.Parts.All(n => n.Blob != p.Blob))
-                        AddGarbage(c, tx, p.Blob, now);
+            if (oldParts is not null) AddObjectGarbage(c, tx, DeserializeParts(oldParts), record.Parts, now);
         }
         if (completedUploadId is not null)
         {
@@ -159,7 +156,7 @@ public sealed class ObjectCatalog
         return true;
     });
 
-    /// <summary>Removes an object record; its blobs become garbage. False when there was none.</summary>
+    /// <summary>Removes an object record; its blobs (parts and sidecar) become garbage. False when there was none.</summary>
     public bool DeleteObject(string bucket, string name) => _writes.Run((c, tx) =>
     {
         var nameBytes = Encoding.UTF8.GetBytes(name);
@@ -167,7 +164,7 @@ public sealed class ObjectCatalog
         get.Transaction = tx;
         if (get.ExecuteScalar() is not string parts) return false;
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var p in DeserializeParts(parts)) AddGarbage(c, tx, p.Blob, now);
+        AddObjectGarbage(c, tx, DeserializeParts(parts), [], now);
         Run(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
         return true;
     });
@@ -430,6 +427,20 @@ public sealed class ObjectCatalog
     private static string SerializeParts(IReadOnlyList<StoredPart> parts) => JsonSerializer.Serialize(parts);
     private static IReadOnlyList<StoredPart> DeserializeParts(string json) => JsonSerializer.Deserialize<List<StoredPart>>(json)!;
     private static StoredPart DeserializePart(string json) => JsonSerializer.Deserialize<StoredPart>(json)!;
+
+    /// <summary>
+    /// The blobs of an object version that <paramref name="successor"/> does not reuse become garbage, and so
+    /// does its sidecar (docs/format.md §5) unless the successor keeps the same first part. The sidecar is added
+    /// whether or not a rewrap ever wrote it: deleting a missing blob is not an error.
+    /// </summary>
+    private static void AddObjectGarbage(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<StoredPart> parts, IReadOnlyList<StoredPart> successor, long now)
+    {
+        foreach (var p in parts)
+            if (successor.All(n => n.Blob != p.Blob))
+                AddGarbage(c, tx, p.Blob, now);
+        if (successor.Count == 0 || successor[0].Blob != parts[0].Blob)
+            AddGarbage(c, tx, BlobMetadata.SidecarKey(parts[0].Blob), now);
+    }
 
     private static void AddGarbage(SqliteConnection c, SqliteTransaction tx, string blob, long now) =>
         Run(c, tx, "INSERT OR IGNORE INTO garbage(blob, since) VALUES ($g, $t)", ("$g", blob), ("$t", now));

@@ -1,7 +1,10 @@
 using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Coffre.Kms.Keys;
+using Coffre.Objects;
 using Coffre.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using static Coffre.Server.Tests.Gateway.SdkTestSupport;
 
 namespace Coffre.Server.Tests.Gateway;
@@ -26,7 +29,7 @@ public abstract class CanaryTestsBase
         return body;
     }
 
-    /// <summary>Writes the canary objects: a plain PUT, a multipart upload, and a copy.</summary>
+    /// <summary>Writes the canary objects (a plain PUT, a multipart upload, and a copy), then rotates their key and rewraps them, so that their key sidecars are scanned too.</summary>
     protected static async Task WriteCanariesAsync(GatewayServer gateway)
     {
         using var s3 = gateway.CreateClient();
@@ -52,6 +55,9 @@ public abstract class CanaryTestsBase
             BucketName = "canary", Key = MultipartKeyCanary, UploadId = init.UploadId, PartETags = [new PartETag(1, p1.ETag), new PartETag(2, p2.ETag)],
         });
         await s3.CopyObjectAsync("canary", KeyCanary + "/report.pdf", "canary", KeyCanary + "/copy.pdf");
+
+        gateway.Keys.RotateKey("default", KeyManager.SystemPrincipal);
+        Assert.Equal(new RewrapResult(3, 0, 0), await gateway.Services.GetRequiredService<Rewrapper>().RunAsync(new RewrapRequest(), KeyManager.SystemPrincipal));
 
         // Sanity: it all reads back.
         Assert.Equal(body, await s3.GetBytesAsync("canary", KeyCanary + "/report.pdf"));

@@ -1,15 +1,17 @@
+using System.Globalization;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Keys;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
 
 namespace Coffre.Server.Tests.Lifecycle;
 
 /// <summary>
-/// A data directory with a real key manager (key "default"), catalog, local-disk backend, object
-/// store and rewrapper, in this process — no HTTP. Garbage is collectable at once (grace 0) so
-/// that tests can race collection against the rewrapper.
+/// A data directory with a real key manager (key "default"), catalog, backend (local disk unless
+/// given one), object store and rewrapper, in this process — no HTTP. Garbage is collectable at
+/// once (grace 0) so that tests can race collection against the rewrapper.
 /// </summary>
 public sealed class LocalObjects : IDisposable
 {
@@ -18,20 +20,23 @@ public sealed class LocalObjects : IDisposable
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("coffre-lifecycle-").FullName;
     public KeyManager Keys { get; }
     public ObjectCatalog Catalog { get; }
-    public LocalDiskBlobStore Blobs { get; }
+    public IBlobStore Blobs { get; }
+    public ObjectStoreOptions Options { get; } = new() { GarbageGracePeriod = TimeSpan.Zero };
     public ObjectStore Store { get; }
     public Rewrapper Rewrapper { get; }
 
-    public LocalObjects(TimeProvider? time = null)
+    /// <param name="blobs">The backend (default: local disk in the data directory), disposed with this.</param>
+    /// <param name="rewrapperBlobs">The rewrapper's own view of the backend (a decorator), if it differs.</param>
+    public LocalObjects(TimeProvider? time = null, IBlobStore? blobs = null, Func<IBlobStore, IBlobStore>? rewrapperBlobs = null)
     {
         time ??= TimeProvider.System;
         Keys = KeyManager.Initialize(Directory, "lifecycle tests", KmsOptions.InsecureForTests, time);
         Keys.CreateKey("default", null, Principal);
-        Catalog = new ObjectCatalog(Path.Combine(Directory, ObjectServices.CatalogFileName));
-        Blobs = new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
+        Catalog = new ObjectCatalog(Path.Combine(Directory, ObjectServices.CatalogFileName), time);
+        Blobs = blobs ?? new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
         var dataKeys = new KmsDataKeyService(Keys);
-        Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions { GarbageGracePeriod = TimeSpan.Zero }, time);
-        Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);
+        Store = new ObjectStore(Catalog, Blobs, dataKeys, Options, time);
+        Rewrapper = new Rewrapper(Catalog, rewrapperBlobs?.Invoke(Blobs) ?? Blobs, dataKeys, time);
     }
 
     public static byte[] Content(int i, int generation = 0)
@@ -53,20 +58,30 @@ public sealed class LocalObjects : IDisposable
         return copy.ToArray();
     }
 
-    /// <summary>Every part's blob metadata (what the backend alone holds) agrees with the catalog record.</summary>
-    public async Task AssertBlobMetadataMatchesCatalogAsync(ObjectRecord record)
+    /// <summary>
+    /// The wrapped data key the backend alone holds for an object (docs/format.md §5): its sidecar's
+    /// when it has one, else the one its part blobs were written with.
+    /// </summary>
+    public async Task<WrappedKeyRef> BackendWrappedKeyAsync(ObjectRecord record)
     {
-        foreach (var part in record.Parts)
-        {
-            var head = await Blobs.HeadAsync(part.Blob) ?? throw new Xunit.Sdk.XunitException($"blob of {record.Name} is missing");
-            Assert.Equal(record.Key.KeyId, head.Metadata["coffre-key"]);
-            Assert.Equal(record.Key.KeyVersion.ToString(), head.Metadata["coffre-key-version"]);
-            Assert.Equal(Convert.ToBase64String(record.Key.Wrapped), head.Metadata["coffre-wrapped-key"]);
-        }
+        var first = await Blobs.HeadAsync(record.Parts[0].Blob) ?? throw new Xunit.Sdk.XunitException($"blob of {record.Name} is missing");
+        var source = (await Blobs.HeadAsync(BlobMetadata.SidecarKey(record.Parts[0].Blob)))?.Metadata ?? first.Metadata;
+        return new WrappedKeyRef(source["coffre-key"], int.Parse(source["coffre-key-version"], CultureInfo.InvariantCulture),
+            Convert.FromBase64String(source["coffre-wrapped-key"]));
+    }
+
+    /// <summary>What the backend alone holds (sidecar, else part blobs) agrees with the catalog record.</summary>
+    public async Task AssertBackendKeyMatchesCatalogAsync(ObjectRecord record)
+    {
+        var key = await BackendWrappedKeyAsync(record);
+        Assert.Equal(record.Key.KeyId, key.KeyId);
+        Assert.Equal(record.Key.KeyVersion, key.KeyVersion);
+        Assert.Equal(record.Key.Wrapped, key.Wrapped);
     }
 
     public void Dispose()
     {
+        (Blobs as IDisposable)?.Dispose();
         Keys.Dispose();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

@@ -72,7 +72,7 @@ public sealed class RewrapTests
             Assert.Equal(2, record.Key.KeyVersion);
             var expected = i % 4 == 0 ? latest[i] : LocalObjects.Content(i);
             Assert.Equal(expected, await env.ReadAsync(Bucket, Name(i)));
-            await env.AssertBlobMetadataMatchesCatalogAsync(record);
+            await env.AssertBackendKeyMatchesCatalogAsync(record);
         }
         // Nothing left for a second run.
         var again = await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper");
