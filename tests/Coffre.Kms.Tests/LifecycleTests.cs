@@ -271,4 +271,37 @@ public class LifecycleTests
         Assert.Equal(1, m.RotateDueKeys("scheduler"));
         Assert.Equal(4, m.DescribeKey("k", Alice).PrimaryVersion);
     }
+
+    [Fact]
+    public void Two_schedulers_on_one_data_directory_rotate_each_due_key_once()
+    {
+        using var env = new TestEnvironment();
+        var first = env.Initialize();
+        var second = env.Open(); // as a second process would: its own connections, same keys.db
+        var names = Enumerable.Range(0, 20).Select(i => $"k{i}").ToList();
+        foreach (var name in names)
+        {
+            first.CreateKey(name, null, Alice);
+            first.SetRotationPolicy(name, TimeSpan.FromDays(30), Alice);
+        }
+        first.DisableKey("k0", Alice);
+        env.Clock.Advance(TimeSpan.FromDays(30));
+
+        // Both list the same 19 due keys; each key's rotation is decided again inside its write transaction.
+        using var start = new Barrier(2);
+        var counts = new int[2];
+        var threads = new[] { first, second }.Select((m, i) => new Thread(() =>
+        {
+            start.SignalAndWait();
+            counts[i] = m.RotateDueKeys("scheduler");
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.Equal(19, counts.Sum());
+        Assert.Equal(1, first.DescribeKey("k0", Alice).PrimaryVersion);
+        Assert.All(names.Skip(1), n => Assert.Equal(2, first.DescribeKey(n, Alice).PrimaryVersion));
+        Assert.Equal(19, first.ReadAudit(new AuditFilter { Operation = "RotateKey" }, "auditor").Count);
+        Assert.True(first.VerifyAudit("auditor").Ok);
+    }
 }

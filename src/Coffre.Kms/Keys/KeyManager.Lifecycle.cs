@@ -162,18 +162,36 @@ public sealed partial class KeyManager
     /// <summary>Rotates every enabled key whose rotation is due. Returns how many were rotated.</summary>
     public int RotateDueKeys(string principal)
     {
+        const string op = "RotateKey";
+        CheckPrincipal(principal);
         var now = _time.GetUtcNow();
+        var context = Json(("reason", "rotation policy"));
         var rotated = 0;
-        foreach (var due in _store.ListKeys().Where(k => k.State == KeyState.Enabled && k.NextRotation <= now))
+        foreach (var candidate in _store.ListKeys().Where(k => IsDue(k, now)))
         {
-            Change("RotateKey", due.Id, principal, Json(("reason", "rotation policy")), (tx, key) =>
+            var target = new Target(candidate.Id);
+            try
             {
-                CheckUsable(key);
-                return Rotate(tx, key);
-            });
-            rotated++;
+                // Due is checked again inside the write transaction, which writers take one at a time: another
+                // process (a second server, `coffre key rotate`, `coffre key disable`) may have rotated or
+                // disabled the key since the list was read, and a key must not rotate twice for one period.
+                using var tx = _store.BeginWrite();
+                var key = tx.FindKeyById(candidate.Id);
+                if (key is null || !IsDue(key, now)) continue;
+                target.Set(key);
+                var (updated, version) = Rotate(tx, key);
+                target.Version = version;
+                tx.UpdateKey(updated);
+                tx.AppendAudit(Entry(op, principal, target, context, null, Ok));
+                tx.Commit();
+                rotated++;
+            }
+            catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
+            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
         }
         return rotated;
+
+        static bool IsDue(KeyRecord k, DateTimeOffset now) => k.State == KeyState.Enabled && k.NextRotation <= now;
     }
 
     /// <summary>Refuses decryption with versions below <paramref name="version"/> (1 ≤ version ≤ primary).</summary>
