@@ -22,6 +22,7 @@ public sealed class SqliteKeyStore : IKeyStore
     private readonly ConcurrentBag<Reader> _readers = new();
     private readonly object _auditWriterLock = new();
     private SqliteConnection? _auditWriter;
+    private AuditAppender? _auditAppender;
     private bool _disposed;
 
     public string Path { get; }
@@ -302,10 +303,17 @@ public sealed class SqliteKeyStore : IKeyStore
             lock (_auditWriterLock)
             {
                 _auditSynchronousNormal = value;
-                _auditWriter?.Dispose();
-                _auditWriter = null;
+                CloseAuditWriter();
             }
         }
+    }
+
+    private void CloseAuditWriter()
+    {
+        _auditAppender?.Dispose();
+        _auditAppender = null;
+        _auditWriter?.Dispose();
+        _auditWriter = null;
     }
 
     public void AppendAudit(IReadOnlyList<AuditEntry> entries)
@@ -319,15 +327,15 @@ public sealed class SqliteKeyStore : IKeyStore
                 {
                     _auditWriter = OpenConnection();
                     if (_auditSynchronousNormal) Exec(_auditWriter, "PRAGMA synchronous = NORMAL;");
+                    _auditAppender = new AuditAppender(_auditWriter);
                 }
                 using var tx = _auditWriter.BeginTransaction(deferred: false);
-                Sql.AppendAudit(_auditWriter, tx, entries);
+                _auditAppender!.Append(tx, entries);
                 tx.Commit();
             }
             catch (Exception e) when (e is SqliteException or KmsException { Error: KmsError.StoreUnavailable })
             {
-                _auditWriter?.Dispose();
-                _auditWriter = null;
+                CloseAuditWriter();
                 throw new KmsException(KmsError.AuditUnavailable,
                     "The audit trail could not be written, so the operation was refused (no audit, no answer). Check the key store's disk and permissions.", e);
             }
@@ -354,11 +362,7 @@ public sealed class SqliteKeyStore : IKeyStore
         if (_disposed) return;
         _disposed = true;
         while (_readers.TryTake(out var r)) r.Dispose();
-        lock (_auditWriterLock)
-        {
-            _auditWriter?.Dispose();
-            _auditWriter = null;
-        }
+        lock (_auditWriterLock) CloseAuditWriter();
     }
 
     public override string ToString() => $"SqliteKeyStore({Path})";
@@ -673,51 +677,77 @@ public sealed class SqliteKeyStore : IKeyStore
         /// <summary>Chains the entries after the current tail, inside the caller's write transaction.</summary>
         public static void AppendAudit(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<AuditEntry> entries)
         {
+            using var appender = new AuditAppender(c);
+            appender.Append(tx, entries);
+        }
+    }
+
+    /// <summary>
+    /// The two statements that chain audit records after the tail, prepared once per connection: the
+    /// group-commit writer keeps one for its connection instead of parsing both again for every batch.
+    /// </summary>
+    private sealed class AuditAppender : IDisposable
+    {
+        private readonly SqliteCommand _tail;
+        private readonly SqliteCommand _insert;
+        private readonly SqliteParameter _seq, _time, _principal, _operation, _keyId, _keyName, _keyVersion, _context, _result, _prev, _hash;
+
+        public AuditAppender(SqliteConnection c)
+        {
+            _tail = c.CreateCommand();
+            _tail.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+            _insert = c.CreateCommand();
+            _insert.CommandText = "INSERT INTO audit (seq, time, principal, operation, key_id, key_name, key_version, context, result, prev_hash, hash) VALUES ($seq, $time, $principal, $operation, $key_id, $key_name, $key_version, $context, $result, $prev, $hash)";
+            _seq = _insert.Parameters.Add("$seq", SqliteType.Integer);
+            _time = _insert.Parameters.Add("$time", SqliteType.Text);
+            _principal = _insert.Parameters.Add("$principal", SqliteType.Text);
+            _operation = _insert.Parameters.Add("$operation", SqliteType.Text);
+            _keyId = _insert.Parameters.Add("$key_id", SqliteType.Text);
+            _keyName = _insert.Parameters.Add("$key_name", SqliteType.Text);
+            _keyVersion = _insert.Parameters.Add("$key_version", SqliteType.Integer);
+            _context = _insert.Parameters.Add("$context", SqliteType.Text);
+            _result = _insert.Parameters.Add("$result", SqliteType.Text);
+            _prev = _insert.Parameters.Add("$prev", SqliteType.Blob);
+            _hash = _insert.Parameters.Add("$hash", SqliteType.Blob);
+        }
+
+        public void Append(SqliteTransaction tx, IReadOnlyList<AuditEntry> entries)
+        {
             long seq = 0;
             var prev = AuditChain.Genesis;
-            using (var tail = c.CreateCommand())
+            _tail.Transaction = tx;
+            using (var r = _tail.ExecuteReader())
             {
-                tail.Transaction = tx;
-                tail.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
-                using var r = tail.ExecuteReader();
                 if (r.Read())
                 {
                     seq = r.GetInt64(0);
                     prev = (byte[])r.GetValue(1);
                 }
             }
-            using var cmd = c.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "INSERT INTO audit (seq, time, principal, operation, key_id, key_name, key_version, context, result, prev_hash, hash) VALUES ($seq, $time, $principal, $operation, $key_id, $key_name, $key_version, $context, $result, $prev, $hash)";
-            var pSeq = cmd.Parameters.Add("$seq", SqliteType.Integer);
-            var pTime = cmd.Parameters.Add("$time", SqliteType.Text);
-            var pPrincipal = cmd.Parameters.Add("$principal", SqliteType.Text);
-            var pOperation = cmd.Parameters.Add("$operation", SqliteType.Text);
-            var pKeyId = cmd.Parameters.Add("$key_id", SqliteType.Text);
-            var pKeyName = cmd.Parameters.Add("$key_name", SqliteType.Text);
-            var pKeyVersion = cmd.Parameters.Add("$key_version", SqliteType.Integer);
-            var pContext = cmd.Parameters.Add("$context", SqliteType.Text);
-            var pResult = cmd.Parameters.Add("$result", SqliteType.Text);
-            var pPrev = cmd.Parameters.Add("$prev", SqliteType.Blob);
-            var pHash = cmd.Parameters.Add("$hash", SqliteType.Blob);
-            cmd.Prepare();
+            _insert.Transaction = tx;
             foreach (var e in entries)
             {
                 var rec = AuditChain.Seal(e, ++seq, prev);
-                pSeq.Value = rec.Sequence;
-                pTime.Value = rec.TimeText;
-                pPrincipal.Value = rec.Principal;
-                pOperation.Value = rec.Operation;
-                pKeyId.Value = (object?)rec.KeyId ?? DBNull.Value;
-                pKeyName.Value = (object?)rec.KeyName ?? DBNull.Value;
-                pKeyVersion.Value = (object?)rec.KeyVersion ?? DBNull.Value;
-                pContext.Value = (object?)rec.Context ?? DBNull.Value;
-                pResult.Value = rec.Result;
-                pPrev.Value = rec.PrevHash;
-                pHash.Value = rec.Hash;
-                cmd.ExecuteNonQuery();
+                _seq.Value = rec.Sequence;
+                _time.Value = rec.TimeText;
+                _principal.Value = rec.Principal;
+                _operation.Value = rec.Operation;
+                _keyId.Value = (object?)rec.KeyId ?? DBNull.Value;
+                _keyName.Value = (object?)rec.KeyName ?? DBNull.Value;
+                _keyVersion.Value = (object?)rec.KeyVersion ?? DBNull.Value;
+                _context.Value = (object?)rec.Context ?? DBNull.Value;
+                _result.Value = rec.Result;
+                _prev.Value = rec.PrevHash;
+                _hash.Value = rec.Hash;
+                _insert.ExecuteNonQuery();
                 prev = rec.Hash;
             }
+        }
+
+        public void Dispose()
+        {
+            _tail.Dispose();
+            _insert.Dispose();
         }
     }
 }
