@@ -19,7 +19,7 @@ public sealed class StageTimes
 public sealed class TimedDataKeys(IDataKeyService inner, StageTimes times) : IDataKeyService
 {
     public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal) => inner.GenerateDataKey(keyRef, context, principal);
-    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.UnwrapDataKey(wrapped, context, principal);
+    public Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.UnwrapDataKeyAsync(wrapped, context, principal);
     public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
     {
         var start = Stopwatch.GetTimestamp();

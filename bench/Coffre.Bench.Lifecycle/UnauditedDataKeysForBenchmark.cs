@@ -22,7 +22,10 @@ public sealed class UnauditedDataKeysForBenchmark : IDataKeyService
         return new DataKeyGrant(dek, new WrappedKeyRef(_keyId, 1, KeyWrap.Wrap(_kek, dek, _keyId, 1, EncryptionContext.Canonical(context))));
     }
 
-    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
+    public Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
+        Task.FromResult(Unwrap(wrapped, context));
+
+    private byte[] Unwrap(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context)
     {
         var dek = new byte[KeyWrap.KeySize];
         KeyWrap.Unwrap(_kek, wrapped.Wrapped, wrapped.KeyId, wrapped.KeyVersion, EncryptionContext.Canonical(context), dek);
@@ -31,7 +34,7 @@ public sealed class UnauditedDataKeysForBenchmark : IDataKeyService
 
     public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
     {
-        var dek = UnwrapDataKey(wrapped, context, principal);
+        var dek = Unwrap(wrapped, context);
         try
         {
             return new WrappedKeyRef(_keyId, 1, KeyWrap.Wrap(_kek, dek, _keyId, 1, EncryptionContext.Canonical(context)));

@@ -116,13 +116,13 @@ public sealed class ObjectStore(
     }
 
     /// <summary>Opens an object: the record, its decrypted metadata and a lazy plaintext body for [start, end).</summary>
-    public ObjectReader Open(ObjectRecord record, string principal, long? start = null, long? endExclusive = null)
+    public async Task<ObjectReader> OpenAsync(ObjectRecord record, string principal, long? start = null, long? endExclusive = null)
     {
         var from = start ?? 0;
         var to = endExclusive ?? record.Size;
         if (from < 0 || to > record.Size || from > to)
             throw new ObjectStoreException(ObjectError.InvalidRange, $"The range {from}-{to - 1} is outside the object's {record.Size} bytes.");
-        var dataKey = Unwrap(record.Bucket, record.Name, record.Key, principal);
+        var dataKey = await UnwrapAsync(record.Bucket, record.Name, record.Key, principal).ConfigureAwait(false);
         try
         {
             var metadata = ObjectMetadata.Open(record.SealedMetadata, dataKey,
@@ -136,9 +136,9 @@ public sealed class ObjectStore(
         }
     }
 
-    public ObjectMetadata ReadMetadata(ObjectRecord record, string principal)
+    public async Task<ObjectMetadata> ReadMetadataAsync(ObjectRecord record, string principal)
     {
-        var dataKey = Unwrap(record.Bucket, record.Name, record.Key, principal);
+        var dataKey = await UnwrapAsync(record.Bucket, record.Name, record.Key, principal).ConfigureAwait(false);
         try
         {
             return ObjectMetadata.Open(record.SealedMetadata, dataKey,
@@ -167,7 +167,7 @@ public sealed class ObjectStore(
     public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
         CancellationToken ct = default, WriteCondition? condition = null)
     {
-        using var reader = Open(source, principal);
+        using var reader = await OpenAsync(source, principal).ConfigureAwait(false);
         return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
             replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
             principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition), ct).ConfigureAwait(false);
@@ -208,7 +208,7 @@ public sealed class ObjectStore(
         if (command.PartNumber is < 1 or > MaxPartNumber)
             throw new ObjectStoreException(ObjectError.InvalidArgument, $"Part number must be an integer between 1 and {MaxPartNumber}.");
         var upload = RequireUpload(command.Bucket, command.Name, command.UploadId);
-        var dataKey = Unwrap(upload.Bucket, upload.Name, upload.Key, command.Principal);
+        var dataKey = await UnwrapAsync(upload.Bucket, upload.Name, upload.Key, command.Principal).ConfigureAwait(false);
         try
         {
             var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, dataKey, command.PartNumber,
@@ -223,7 +223,7 @@ public sealed class ObjectStore(
         }
     }
 
-    public ObjectRecord CompleteUpload(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal,
+    public async Task<ObjectRecord> CompleteUploadAsync(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal,
         WriteCondition? condition = null)
     {
         var upload = RequireUpload(bucket, name, uploadId);
@@ -246,7 +246,7 @@ public sealed class ObjectStore(
             if (parts[i].Size < options.MinimumPartSize)
                 throw new ObjectStoreException(ObjectError.EntityTooSmall, $"Part {parts[i].Number} is {parts[i].Size} bytes; every part but the last must be at least {options.MinimumPartSize} bytes.");
 
-        var dataKey = Unwrap(upload.Bucket, upload.Name, upload.Key, principal);
+        var dataKey = await UnwrapAsync(upload.Bucket, upload.Name, upload.Key, principal).ConfigureAwait(false);
         try
         {
             var metadataAd = ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId);
@@ -327,8 +327,17 @@ public sealed class ObjectStore(
     private static Func<string?, Exception?>? Precondition(WriteCondition? condition, string bucket, string name) =>
         condition is null ? null : etag => condition.Check(bucket, name, etag);
 
-    private byte[] Unwrap(string bucket, string name, WrappedKeyRef key, string principal) =>
-        KeyCall(() => keys.UnwrapDataKey(key, ObjectBinding.WrapContext(bucket, name), principal));
+    private async Task<byte[]> UnwrapAsync(string bucket, string name, WrappedKeyRef key, string principal)
+    {
+        try
+        {
+            return await keys.UnwrapDataKeyAsync(key, ObjectBinding.WrapContext(bucket, name), principal).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException e)
+        {
+            throw IntegrityFailure(e);
+        }
+    }
 
     private static T KeyCall<T>(Func<T> call)
     {
@@ -338,9 +347,12 @@ public sealed class ObjectStore(
         }
         catch (AuthenticationFailedException e)
         {
-            throw new ObjectStoreException(ObjectError.IntegrityFailure, "The object's wrapped data key failed authentication.", e);
+            throw IntegrityFailure(e);
         }
     }
+
+    private static ObjectStoreException IntegrityFailure(AuthenticationFailedException e) =>
+        new(ObjectError.IntegrityFailure, "The object's wrapped data key failed authentication.", e);
 
     /// <summary>Marks a task's failure as seen when nothing will await it (the operation failed for another reason first).</summary>
     private static void Observe(Task task) =>

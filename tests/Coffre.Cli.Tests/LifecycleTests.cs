@@ -101,7 +101,7 @@ public sealed class LifecycleTests
             {
                 var record = objects.Store.GetRecord(Bucket, Name(i));
                 Assert.Equal(2, record.Key.KeyVersion);
-                using (var reader = objects.Store.Open(record, Principal))
+                using (var reader = objects.Store.OpenAsync(record, Principal).GetAwaiter().GetResult())
                 using (var copy = new MemoryStream())
                 {
                     await reader.Body.CopyToAsync(copy, ct);

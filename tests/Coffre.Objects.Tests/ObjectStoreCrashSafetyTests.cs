@@ -20,7 +20,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
 
     private async Task<string> ReadAsync(string name)
     {
-        using var reader = _t.Store.Open(_t.Store.GetRecord("bucket", name), "tester");
+        using var reader = await _t.Store.OpenAsync(_t.Store.GetRecord("bucket", name), "tester");
         using var ms = new MemoryStream();
         await reader.Body.CopyToAsync(ms);
         return Encoding.UTF8.GetString(ms.ToArray());
@@ -186,7 +186,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         var first = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([1]), 1, "tester"));
         var again = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([2]), 1, "tester"));
         var unused = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 2, new MemoryStream([3]), 1, "tester"));
-        _t.Store.CompleteUpload("bucket", "mp", upload.UploadId, [(1, again.Md5Hex)], "tester");
+        await _t.Store.CompleteUploadAsync("bucket", "mp", upload.UploadId, [(1, again.Md5Hex)], "tester");
         Assert.Equal(new[] { first.Blob, unused.Blob }.Order(), _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
         Assert.Equal("\u0002", await ReadAsync("mp"));
     }

@@ -21,7 +21,10 @@ internal sealed class FakeDataKeys : IDataKeyService
         return new DataKeyGrant(key, new WrappedKeyRef("test-key", 1, id));
     }
 
-    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
+    public Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
+        Task.FromResult(Unwrap(wrapped, context));
+
+    private byte[] Unwrap(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context)
     {
         lock (_keys)
         {
@@ -33,7 +36,7 @@ internal sealed class FakeDataKeys : IDataKeyService
 
     public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
     {
-        var key = UnwrapDataKey(wrapped, context, principal);
+        var key = Unwrap(wrapped, context);
         var id = RandomNumberGenerator.GetBytes(16);
         lock (_keys) _keys[Convert.ToHexString(id)] = (key, Context(context));
         return new WrappedKeyRef("test-key", PrimaryVersion("test-key"), id);

@@ -137,11 +137,17 @@ public sealed partial class KeyManager
 
     /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
     /// The caller owns (and should zero) the returned 32 bytes.</summary>
-    public byte[] UnwrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
+    public byte[] UnwrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal) =>
+        UnwrapDataKeyAsync(wrapped, context, principal).GetAwaiter().GetResult();
+
+    /// <summary><see cref="UnwrapDataKey"/> without holding a thread while the audit record is committed
+    /// (a thread blocked on the commit cannot serve other requests meanwhile).</summary>
+    public async Task<byte[]> UnwrapDataKeyAsync(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
     {
         const string op = "UnwrapDataKey";
         var target = new Target(wrapped?.KeyId);
         string? json = null;
+        byte[] dek;
         try
         {
             CheckPrincipal(principal);
@@ -149,19 +155,19 @@ public sealed partial class KeyManager
             EncryptionContext.Check(context);
             json = EncryptionContext.Json(context);
             target.Version = wrapped!.KeyVersion;
-            var dek = UnwrapCore(wrapped, context, target);
-            try
-            {
-                _audit.Append(Entry(op, principal, target, json, null, Ok));
-            }
-            catch
-            {
-                CryptographicOperations.ZeroMemory(dek);
-                throw;
-            }
-            return dek;
+            dek = UnwrapCore(wrapped, context, target);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        try
+        {
+            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(dek);
+            throw;
+        }
+        return dek;
     }
 
     /// <summary>Re-wraps a data key under the key's current primary version (metadata-only rotation).</summary>

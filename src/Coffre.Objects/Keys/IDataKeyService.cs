@@ -12,7 +12,7 @@ public interface IDataKeyService
     DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal);
 
     /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyDisabled, KeyInvalidState, IntegrityFailure) when refused.</summary>
-    byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);
+    Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);
 
     /// <summary>The same data key, wrapped again under the key's primary version (rotation: metadata only).</summary>
     WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);

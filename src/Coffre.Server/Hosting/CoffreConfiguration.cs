@@ -1,5 +1,6 @@
 using Coffre.Kms.Keys;
 using Coffre.Objects;
+using Coffre.Objects.Keys;
 using Coffre.Objects.Catalog;
 using Coffre.Storage;
 using Microsoft.Extensions.Configuration;
@@ -44,12 +45,14 @@ public sealed class ObjectServices
     public ObjectStore Store { get; }
     public Rewrapper Rewrapper { get; }
 
-    public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time)
+    /// <param name="dataKeys">The data-key service; by default the key manager's (audited). Another one is for
+    /// benchmarks that measure what the audit costs.</param>
+    public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time, IDataKeyService? dataKeys = null)
     {
         EnsureThreadsForBlockingCommits();
         Blobs = CreateBackend(options.Backend, dataDirectory);
         Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
-        var dataKeys = new KmsDataKeyService(keys);
+        dataKeys ??= new KmsDataKeyService(keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {
             DefaultKey = options.DefaultKey,

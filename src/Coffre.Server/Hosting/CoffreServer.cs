@@ -24,7 +24,9 @@ namespace Coffre.Server.Hosting;
 /// </summary>
 public static class CoffreServer
 {
-    public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder)
+    /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
+    public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder,
+        Coffre.Objects.Keys.IDataKeyService? dataKeys = null)
     {
         var (address, port) = ParseListen(options.Listen);
         if (!IPAddress.IsLoopback(address) && options.CertificatePath is null && !options.AllowInsecureHttp)
@@ -39,7 +41,7 @@ public static class CoffreServer
         };
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
-        var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System);
+        var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System, dataKeys);
         var store = objects.Store;
 
         builder.WebHost.ConfigureKestrel(k =>

@@ -30,8 +30,17 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
         }
     }
 
-    public byte[] UnwrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) =>
-        Call(() => keys.UnwrapDataKey(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal));
+    public async Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
+    {
+        try
+        {
+            return await keys.UnwrapDataKeyAsync(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal).ConfigureAwait(false);
+        }
+        catch (KmsException e)
+        {
+            throw Translate(e);
+        }
+    }
 
     public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
     {

@@ -51,7 +51,7 @@ public static class MultipartOperations
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
             (start, end) = CopySourceRange(rangeHeader, source.Size);
-        using var reader = call.Store.Open(source, call.Principal, start, end);
+        using var reader = await call.Store.OpenAsync(source, call.Principal, start, end).ConfigureAwait(false);
         var part = await call.Store.UploadPartAsync(new UploadPartCommand(call.RequireBucket(), call.RequireKey(), uploadId, number,
             reader.Body, reader.Length, call.Principal), call.Aborted).ConfigureAwait(false);
         await BucketOperations.WriteXml(call, "CopyPartResult", w =>
@@ -75,8 +75,8 @@ public static class MultipartOperations
             requested.Add((n, etag));
         }
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
-        var record = call.Store.CompleteUpload(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request));
-        var metadata = call.Store.ReadMetadata(record, call.Principal);
+        var record = await call.Store.CompleteUploadAsync(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
+        var metadata = await call.Store.ReadMetadataAsync(record, call.Principal).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
         await BucketOperations.WriteXml(call, "CompleteMultipartUploadResult", w =>

@@ -54,7 +54,7 @@ public static class ObjectOperations
         else
             range = S3Headers.ParseRange(call.Header("Range"), record.Size);
 
-        using var reader = call.Store.Open(record, call.Principal, range?.Start, range?.End);
+        using var reader = await call.Store.OpenAsync(record, call.Principal, range?.Start, range?.End).ConfigureAwait(false);
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
         foreach (var (query, header) in ResponseOverrides)

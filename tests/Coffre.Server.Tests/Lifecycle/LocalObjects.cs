@@ -52,7 +52,7 @@ public sealed class LocalObjects : IDisposable
 
     public async Task<byte[]> ReadAsync(string bucket, string name)
     {
-        using var reader = Store.Open(Store.GetRecord(bucket, name), Principal);
+        using var reader = await Store.OpenAsync(Store.GetRecord(bucket, name), Principal);
         using var copy = new MemoryStream();
         await reader.Body.CopyToAsync(copy);
         return copy.ToArray();

@@ -54,7 +54,7 @@ public abstract class SidecarTests
                 new MemoryStream(body, i * size, length, writable: false), length, Principal));
             etags.Add((i + 1, part.Md5Hex));
         }
-        return env.Store.CompleteUpload(Bucket, name, upload.UploadId, etags, Principal);
+        return await env.Store.CompleteUploadAsync(Bucket, name, upload.UploadId, etags, Principal);
     }
 
     /// <summary>Every blob the backend holds: length, SHA-256 of the body, metadata.</summary>
@@ -88,7 +88,7 @@ public abstract class SidecarTests
     }
 
     private static byte[] Unwrap(LocalObjects env, string name, WrappedKeyRef key) =>
-        new KmsDataKeyService(env.Keys).UnwrapDataKey(key, ObjectBinding.WrapContext(Bucket, name), Principal);
+        new KmsDataKeyService(env.Keys).UnwrapDataKeyAsync(key, ObjectBinding.WrapContext(Bucket, name), Principal).GetAwaiter().GetResult();
 
     [Fact]
     public async Task Rewrap_writes_one_sidecar_per_object_and_leaves_every_part_blob_as_uploaded()
