@@ -28,6 +28,7 @@ public sealed class TimedDataKeys(IDataKeyService inner, StageTimes times) : IDa
     }
     public string ResolveKeyId(string keyRef) => inner.ResolveKeyId(keyRef);
     public int PrimaryVersion(string keyRef) => inner.PrimaryVersion(keyRef);
+    public bool IsEnabled(string keyRef) => inner.IsEnabled(keyRef);
 }
 
 /// <summary>Times the rewrapper's only blob write: one sidecar PUT per object.</summary>

@@ -48,4 +48,6 @@ public sealed class UnauditedDataKeysForBenchmark : IDataKeyService
     public string ResolveKeyId(string keyRef) => _keyId;
 
     public int PrimaryVersion(string keyRef) => 1;
+
+    public bool IsEnabled(string keyRef) => true;
 }

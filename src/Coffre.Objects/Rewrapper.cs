@@ -43,15 +43,17 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = ct };
         foreach (var (keyId, primary) in targets)
         {
+            // The sweep passes over switched-off keys: their objects stay where they are, counted as
+            // remaining, without a refused RewrapDataKey record at every maintenance run.
+            if (request.KeyRef is null && !keys.IsEnabled(keyId)) continue;
             try
             {
                 await RewrapKeyAsync(keyId, primary).ConfigureAwait(false);
             }
             catch (ObjectStoreException e) when (request.KeyRef is null && e.Error is ObjectError.KeyDisabled or ObjectError.KeyInvalidState)
             {
-                // A disabled key (or one pending destruction, destroyed, or whose old versions were
-                // retired) cannot rewrap: its objects stay where they are, counted as remaining, and
-                // the sweep goes on with the other keys — a kill switch must not stop maintenance.
+                // Disabled meanwhile, or old versions retired below the objects' version: the sweep
+                // goes on with the other keys — a kill switch must not stop maintenance.
             }
         }
         var remaining = targets.Sum(t => catalog.CountBelowVersion(t.Id, keys.PrimaryVersion(t.Id), request.Bucket));

@@ -45,6 +45,8 @@ internal sealed class FakeDataKeys : IDataKeyService
     public string ResolveKeyId(string keyRef) => "test-key";
 
     public int PrimaryVersion(string keyRef) => 1;
+
+    public bool IsEnabled(string keyRef) => true;
 }
 
 /// <summary>An object store over a temporary directory: SQLite catalog, local-disk blobs, fake clock.</summary>

@@ -282,6 +282,11 @@ public sealed partial class KeyManager
         return Resolve(id).Key.PrimaryVersion;
     }
 
+    /// <summary>Whether the key exists and is enabled (every use of a disabled, pending or destroyed key is
+    /// refused). Unaudited, like <see cref="TryPrimaryVersion"/>: the rewrap sweep asks it of every key in use,
+    /// to pass over switched-off keys instead of recording one refused call per key and maintenance run.</summary>
+    public bool IsEnabled(string keyRef) => TryResolveKeyId(keyRef) is { } id && Resolve(id).Key.State == KeyState.Enabled;
+
     /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
     /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
     /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>

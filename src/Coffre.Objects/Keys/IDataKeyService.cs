@@ -22,6 +22,9 @@ public interface IDataKeyService
 
     /// <summary>The version new data keys are wrapped under.</summary>
     int PrimaryVersion(string keyRef);
+
+    /// <summary>Whether the key is enabled now (not audited: asked of every key in use by the rewrap sweep).</summary>
+    bool IsEnabled(string keyRef);
 }
 
 /// <summary>A wrapped data key and the key version it is wrapped under.</summary>

@@ -53,6 +53,8 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
     public int PrimaryVersion(string keyRef) => keys.TryPrimaryVersion(keyRef)
         ?? throw new ObjectStoreException(ObjectError.KeyInvalidState, $"The key '{keyRef}' does not exist in this key store.");
 
+    public bool IsEnabled(string keyRef) => keys.IsEnabled(keyRef);
+
     private static T Call<T>(Func<T> call)
     {
         try
