@@ -26,16 +26,12 @@ public static class AuditCommands
         var lines = new Option<int>("--lines", "-n") { Description = "How many of the newest records to show first", DefaultValueFactory = _ => 20 };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep running and print new records as they are written, until Ctrl-C" };
 
-        foreach (var o in new[] { limit, lines })
+        foreach (var o in new Option[] { limit, exportLimit, lines })
             o.Validators.Add(r =>
             {
                 // A non-number is already reported by the parser; only range-check what parsed.
                 if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, out var n) && n < 1) r.AddError($"{o.Name} must be at least 1.");
             });
-        exportLimit.Validators.Add(r =>
-        {
-            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, out var n) && n < 1) r.AddError("--limit must be at least 1.");
-        });
 
         AuditFilter Filter(ParseResult r, int count) => new()
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Coffre.Crypto;
+using Coffre.Kms.Audit;
 
 namespace Coffre.Kms.Keys;
 
@@ -107,15 +108,7 @@ public sealed partial class KeyManager
             result = new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
-        try
-        {
-            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
-        }
-        catch
-        {
-            CryptographicOperations.ZeroMemory(dek);
-            throw;
-        }
+        await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
         return result;
     }
 
@@ -158,15 +151,7 @@ public sealed partial class KeyManager
             dek = UnwrapCore(wrapped, context, target);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
-        try
-        {
-            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
-        }
-        catch
-        {
-            CryptographicOperations.ZeroMemory(dek);
-            throw;
-        }
+        await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
         return dek;
     }
 
@@ -263,15 +248,7 @@ public sealed partial class KeyManager
             plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
-        try
-        {
-            await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
-        }
-        catch
-        {
-            CryptographicOperations.ZeroMemory(plaintext);
-            throw;
-        }
+        await RecordOrErase(Entry(op, principal, target, json, null, Ok), plaintext).ConfigureAwait(false);
         return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
     }
 
@@ -310,6 +287,21 @@ public sealed partial class KeyManager
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable)
         {
             throw Refused(op, principal, source.KeyId is null || destination.KeyId is not null ? destination : source, json, e);
+        }
+    }
+
+    /// <summary>Waits for the record of an answer that releases <paramref name="secret"/>; if it cannot be
+    /// written, erases the secret before the failure goes up (no audit, no answer).</summary>
+    private async Task RecordOrErase(AuditEntry entry, byte[] secret)
+    {
+        try
+        {
+            await _audit.AppendAsync(entry).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw;
         }
     }
 
