@@ -143,16 +143,9 @@ public sealed class DecryptingStream : Stream
             TryServePending(destination, out served);
             return served;
         }
-        catch (AuthenticationFailedException e)
-        {
-            Fail(e);
-            throw;
-        }
         catch (Exception e)
         {
-            // The source failed or the read was cancelled mid-segment: the position in the
-            // stream is lost, so no further read may succeed.
-            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
+            Fail(e);
             throw;
         }
     }
@@ -187,23 +180,21 @@ public sealed class DecryptingStream : Stream
             TryServePending(destination.Span, out served);
             return served;
         }
-        catch (AuthenticationFailedException e)
+        catch (Exception e)
         {
             Fail(e);
             throw;
         }
-        catch (Exception e)
-        {
-            // The source failed or the read was cancelled mid-segment: the position in the
-            // stream is lost, so no further read may succeed.
-            Fail(new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
-            throw;
-        }
     }
 
+    /// <summary>Makes every later read throw: an authentication failure as itself; any other failure (the
+    /// source failed, or a read was cancelled mid-segment) as an IOException, since the position in the
+    /// stream is lost.</summary>
     private void Fail(Exception e)
     {
-        _failure = ExceptionDispatchInfo.Capture(e);
+        _failure = ExceptionDispatchInfo.Capture(e is AuthenticationFailedException
+            ? e
+            : new IOException("An earlier read of this decrypting stream failed; it cannot continue.", e));
         _outPos = _outLen = 0;
         if (_buffer is not null) Array.Clear(_buffer);
     }
