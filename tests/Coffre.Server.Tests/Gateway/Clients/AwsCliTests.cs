@@ -8,11 +8,8 @@ namespace Coffre.Server.Tests.Gateway.Clients;
 /// The AWS CLI (`aws s3` and `aws s3api`) against a real gateway: what a user of the CLI does every day, asserted
 /// on the bytes and headers that come back. One fresh gateway per test.
 /// </summary>
-public abstract class AwsCliTests : IAsyncLifetime
+public abstract class AwsCliTests() : GatewayClientTests("coffre-aws-")
 {
-    private GatewayServer _gateway = null!;
-    private CliClients _cli = null!;
-    private readonly List<string> _scratch = [];
 
     /// <summary>The aws executable, or null to pass without running (an optional client that is not installed).</summary>
     protected abstract string? Aws { get; }
@@ -23,32 +20,8 @@ public abstract class AwsCliTests : IAsyncLifetime
     /// </summary>
     protected virtual bool CopiesPropertiesOnMultipartCopy => true;
 
-    protected virtual Task<GatewayServer> StartGatewayAsync() => GatewayServer.StartAsync();
-
-    public async Task InitializeAsync()
-    {
-        _gateway = await StartGatewayAsync();
-        _cli = new CliClients(_gateway);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _cli.Dispose();
-        await _gateway.DisposeAsync();
-        foreach (var d in _scratch)
-            try { System.IO.Directory.Delete(d, recursive: true); } catch (IOException) { }
-    }
-
-    protected CliClients Cli => _cli;
-    protected Task<CliResult> Run(params string[] args) => _cli.AwsAsync(Aws!, args);
+    protected Task<CliResult> Run(params string[] args) => Cli.AwsAsync(Aws!, args);
     protected async Task<CliResult> Ok(params string[] args) => (await Run(args)).EnsureSuccess();
-
-    protected string ScratchDirectory()
-    {
-        var d = System.IO.Directory.CreateTempSubdirectory("coffre-aws-").FullName;
-        _scratch.Add(d);
-        return d;
-    }
 
     protected async Task MakeBucket(string bucket)
     {

@@ -9,23 +9,8 @@ namespace Coffre.Server.Tests.Gateway.Clients;
 /// closes the connection, because botocore reuses the early response's status for the next request on a kept-alive
 /// connection and then hangs for its read timeout.
 /// </summary>
-public sealed class ExpectContinueTests : IAsyncLifetime
+public sealed class ExpectContinueTests : GatewayClientTests
 {
-    private GatewayServer _gateway = null!;
-    private CliClients _cli = null!;
-
-    public async Task InitializeAsync()
-    {
-        _gateway = await GatewayServer.StartAsync();
-        _cli = new CliClients(_gateway);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _cli.Dispose();
-        await _gateway.DisposeAsync();
-    }
-
     public static TheoryData<string> Clis()
     {
         var data = new TheoryData<string> { "v2" };
@@ -41,17 +26,17 @@ public sealed class ExpectContinueTests : IAsyncLifetime
         // One request at a time (so the second upload reuses the first one's connection), no retries, short read
         // timeout: the stall, when present, is a failure within seconds instead of a 60 s delay.
         var environment = new Dictionary<string, string?> { ["AWS_MAX_ATTEMPTS"] = "1", ["AWS_RETRY_MODE"] = "standard" };
-        Assert.Equal(0, (await _cli.AwsAsync(aws, "s3", "mb", "s3://expect-continue")).ExitCode);
+        Assert.Equal(0, (await Cli.AwsAsync(aws, "s3", "mb", "s3://expect-continue")).ExitCode);
         var folder = System.IO.Directory.CreateTempSubdirectory("coffre-expect-").FullName;
         try
         {
             File.Copy(PathOf("empty.bin"), Path.Combine(folder, "a-empty.bin"));
             File.Copy(PathOf("one.bin"), Path.Combine(folder, "b-one.bin"));
             File.Copy(PathOf("one.bin"), Path.Combine(folder, "c-one.bin"));
-            var result = await _cli.AwsAsync(aws, "max_concurrent_requests = 1", environment,
+            var result = await Cli.AwsAsync(aws, "max_concurrent_requests = 1", environment,
                 "s3", "cp", "--recursive", folder, "s3://expect-continue/", "--cli-read-timeout", "5", "--only-show-errors");
             result.EnsureSuccess();
-            var listed = (await _cli.AwsAsync(aws, "s3", "ls", "s3://expect-continue/")).EnsureSuccess().Stdout;
+            var listed = (await Cli.AwsAsync(aws, "s3", "ls", "s3://expect-continue/")).EnsureSuccess().Stdout;
             Assert.Contains("a-empty.bin", listed);
             Assert.Contains("c-one.bin", listed);
         }
@@ -66,7 +51,7 @@ public sealed class ExpectContinueTests : IAsyncLifetime
     [InlineData(10)]
     public async Task A_response_sent_before_100_Continue_closes_the_connection(int contentLength)
     {
-        var uri = new Uri(_gateway.Endpoint);
+        var uri = new Uri(Gateway.Endpoint);
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(uri.Host, uri.Port);
         var stream = tcp.GetStream();

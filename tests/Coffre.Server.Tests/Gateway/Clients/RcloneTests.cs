@@ -7,40 +7,28 @@ namespace Coffre.Server.Tests.Gateway.Clients;
 /// rclone (s3 backend, provider Other, path style) against a local-disk gateway. rclone only goes multipart above
 /// 200 MiB by default; the tests force 5 MiB parts so that multipart uploads are exercised.
 /// </summary>
-public sealed class RcloneTests : IAsyncLifetime
+public sealed class RcloneTests() : GatewayClientTests("coffre-rclone-")
 {
+    private string? _download;
+
+    /// <summary>Where a test downloads to (one per test).</summary>
+    private string Down => _download ??= ScratchDirectory();
+
     private static readonly string[] Multipart = ["--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"];
 
-    private GatewayServer _gateway = null!;
-    private CliClients _cli = null!;
-    private string _down = null!;
 
-    public async Task InitializeAsync()
-    {
-        _gateway = await GatewayServer.StartAsync();
-        _cli = new CliClients(_gateway);
-        _down = System.IO.Directory.CreateTempSubdirectory("coffre-rclone-").FullName;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _cli.Dispose();
-        await _gateway.DisposeAsync();
-        try { System.IO.Directory.Delete(_down, recursive: true); } catch (IOException) { }
-    }
-
-    private async Task<CliResult> Ok(params string[] args) => (await _cli.RcloneAsync([.. args, .. Multipart])).EnsureSuccess();
+    private async Task<CliResult> Ok(params string[] args) => (await Cli.RcloneAsync([.. args, .. Multipart])).EnsureSuccess();
 
     private static string[] Lines(CliResult r) => r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     [Fact]
-    public async Task Copy_up_and_down_keeps_the_bytes_multipart_included_and_ranged_cat_works()
+    public async Task Copy_up_andDown_keeps_the_bytes_multipart_included_and_ranged_cat_works()
     {
         await Ok("mkdir", "gw:rclone-rt");
         await Ok("copy", BodiesDirectory, "gw:rclone-rt/dir");
-        await Ok("copy", "gw:rclone-rt/dir", _down);
+        await Ok("copy", "gw:rclone-rt/dir", Down);
         foreach (var (name, _) in Bodies)
-            AssertSameFile(PathOf(name), Path.Combine(_down, name));
+            AssertSameFile(PathOf(name), Path.Combine(Down, name));
         var listing = JsonDocument.Parse((await Ok("lsjson", "gw:rclone-rt/dir")).Stdout).RootElement;
         Assert.Equal(Bodies.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => (b.Name, (long)b.Size)),
             listing.EnumerateArray().Select(e => (e.GetProperty("Name").GetString()!, e.GetProperty("Size").GetInt64())));
@@ -70,8 +58,8 @@ public sealed class RcloneTests : IAsyncLifetime
         Assert.Equal(TreeFiles.Order(StringComparer.Ordinal), Lines(await Ok("lsf", "-R", "--files-only", "gw:rclone-tree/t")).Order(StringComparer.Ordinal));
         await Ok("check", TreeDirectory, "gw:rclone-tree/t");
 
-        await Ok("copy", "gw:rclone-tree/t", _down);
-        AssertSameTree(TreeDirectory, _down);
+        await Ok("copy", "gw:rclone-tree/t", Down);
+        AssertSameTree(TreeDirectory, Down);
 
         // Server-side copy within the gateway, then deletes.
         await Ok("copy", "gw:rclone-tree/t/d", "gw:rclone-tree/copy-of-d");
@@ -86,7 +74,7 @@ public sealed class RcloneTests : IAsyncLifetime
     public async Task Headers_and_metadata_round_trip()
     {
         await Ok("mkdir", "gw:rclone-meta");
-        var page = Path.Combine(_down, "page.html");
+        var page = Path.Combine(Down, "page.html");
         await File.WriteAllTextAsync(page, "<html></html>\n");
         await Ok("copyto", page, "gw:rclone-meta/page.html", "--header-upload", "Cache-Control: max-age=60", "--metadata", "--metadata-set", "colour=blue");
         var entry = JsonDocument.Parse((await Ok("lsjson", "-M", "gw:rclone-meta/page.html")).Stdout).RootElement[0];

@@ -3,27 +3,14 @@ using static Coffre.Server.Tests.Gateway.Clients.ClientTestFiles;
 namespace Coffre.Server.Tests.Gateway.Clients;
 
 /// <summary>s3cmd 2.x (SigV4, path style, 15 MiB multipart chunks) against a local-disk gateway.</summary>
-public sealed class S3cmdTests : IAsyncLifetime
+public sealed class S3cmdTests() : GatewayClientTests("coffre-s3cmd-")
 {
-    private GatewayServer _gateway = null!;
-    private CliClients _cli = null!;
-    private string _down = null!;
+    private string? _download;
 
-    public async Task InitializeAsync()
-    {
-        _gateway = await GatewayServer.StartAsync();
-        _cli = new CliClients(_gateway);
-        _down = System.IO.Directory.CreateTempSubdirectory("coffre-s3cmd-").FullName;
-    }
+    /// <summary>Where a test downloads to (one per test).</summary>
+    private string Down => _download ??= ScratchDirectory();
 
-    public async Task DisposeAsync()
-    {
-        _cli.Dispose();
-        await _gateway.DisposeAsync();
-        try { System.IO.Directory.Delete(_down, recursive: true); } catch (IOException) { }
-    }
-
-    private async Task<CliResult> Ok(params string[] args) => (await _cli.S3cmdAsync(args)).EnsureSuccess();
+    private async Task<CliResult> Ok(params string[] args) => (await Cli.S3cmdAsync(args)).EnsureSuccess();
 
     private static string[] Lines(CliResult r) => r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -32,9 +19,9 @@ public sealed class S3cmdTests : IAsyncLifetime
     {
         Assert.Contains("s3://s3cmd-rt/", (await Ok("mb", "s3://s3cmd-rt")).Stdout);
         await Ok(["put", .. Bodies.Select(b => PathOf(b.Name)), "s3://s3cmd-rt/dir/"]);
-        await Ok("get", "--force", "--recursive", "s3://s3cmd-rt/dir/", _down + "/");
+        await Ok("get", "--force", "--recursive", "s3://s3cmd-rt/dir/", Down + "/");
         foreach (var (name, _) in Bodies)
-            AssertSameFile(PathOf(name), Path.Combine(_down, name));
+            AssertSameFile(PathOf(name), Path.Combine(Down, name));
         // 60 MiB in s3cmd's 15 MiB chunks: a 4-part upload.
         var info = (await Ok("info", "s3://s3cmd-rt/dir/sixty.bin")).Stdout;
         Assert.Contains($"File size: {60 * MiB}", info);
@@ -58,16 +45,16 @@ public sealed class S3cmdTests : IAsyncLifetime
         var all = Lines(await Ok("ls", "--recursive", "s3://s3cmd-tree"));
         Assert.Equal(TreeFiles.Select(f => "s3://s3cmd-tree/t/" + f).Order(StringComparer.Ordinal), all.Select(l => l[l.IndexOf("s3://", StringComparison.Ordinal)..]));
 
-        await Ok("sync", "s3://s3cmd-tree/t/", _down + "/");
-        AssertSameTree(TreeDirectory, _down);
+        await Ok("sync", "s3://s3cmd-tree/t/", Down + "/");
+        AssertSameTree(TreeDirectory, Down);
 
         await Ok("put", PathOf("one.bin"), "s3://s3cmd-tree/typed.bin", "--mime-type=text/x-test", "--no-guess-mime-type", "--add-header=Cache-Control:max-age=60");
         Assert.Contains("MIME type: text/x-test", (await Ok("info", "s3://s3cmd-tree/typed.bin")).Stdout);
         await Ok("cp", "s3://s3cmd-tree/typed.bin", "s3://s3cmd-tree/copied.bin");
         Assert.Contains("MIME type: text/x-test", (await Ok("info", "s3://s3cmd-tree/copied.bin")).Stdout);
         await Ok("mv", "s3://s3cmd-tree/copied.bin", "s3://s3cmd-tree/moved.bin");
-        await Ok("get", "s3://s3cmd-tree/moved.bin", Path.Combine(_down, "moved.bin"));
-        AssertSameFile(PathOf("one.bin"), Path.Combine(_down, "moved.bin"));
+        await Ok("get", "s3://s3cmd-tree/moved.bin", Path.Combine(Down, "moved.bin"));
+        AssertSameFile(PathOf("one.bin"), Path.Combine(Down, "moved.bin"));
         Assert.DoesNotContain("copied.bin", (await Ok("ls", "s3://s3cmd-tree/")).Stdout);
 
         var deleted = Lines(await Ok("del", "--recursive", "--force", "s3://s3cmd-tree/t/a/"));
