@@ -27,60 +27,53 @@ public static class GatewayAuditBench
 
     public static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> RunAsync(bool withAudit, int concurrency, int warmUpSeconds, int seconds, bool auditNormal = false)
     {
-        var dir = Directory.CreateTempSubdirectory("coffre-bench-gateway-audit-").FullName;
-        try
+        var dir = Scratch.NewDirectory("coffre-bench-gateway-audit-");
+        using var keys = KeyManager.Initialize(dir, "bench passphrase", KmsOptions.InsecureForTests);
+        keys.CreateKey("default", null, KeyManager.SystemPrincipal);
+        var options = new CoffreServerOptions
         {
-            using var keys = KeyManager.Initialize(dir, "bench passphrase", KmsOptions.InsecureForTests);
-            keys.CreateKey("default", null, KeyManager.SystemPrincipal);
-            var options = new CoffreServerOptions
-            {
-                Listen = "127.0.0.1:0",
-                AccessKeys = [new AccessKeyOptions { AccessKeyId = AccessKey, SecretAccessKey = Secret }],
-                MaintenanceInterval = TimeSpan.FromHours(1),
-                AuditSynchronous = auditNormal ? "NORMAL" : "FULL",
-            };
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = dir });
-            builder.Logging.ClearProviders();
-            await using var app = CoffreServer.Build(options, dir, keys, builder, withAudit ? null : new UnauditedDataKeysForBenchmark());
-            await app.StartAsync();
-            var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            using var s3 = new AmazonS3Client(new BasicAWSCredentials(AccessKey, Secret), new AmazonS3Config
-            {
-                ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", UseHttp = true, MaxErrorRetry = 0,
-            });
-            await s3.PutBucketAsync("bench");
-            var body = new byte[4096];
-            Random.Shared.NextBytes(body);
-            long pairs = 0;
-            var measuring = false;
-            using var stop = new CancellationTokenSource();
-            var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
-            {
-                for (var n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    var key = $"w{w}/{n}";
-                    await s3.PutObjectAsync(new PutObjectRequest { BucketName = "bench", Key = key, InputStream = new MemoryStream(body), UseChunkEncoding = false });
-                    using (var get = await s3.GetObjectAsync("bench", key))
-                        await get.ResponseStream.CopyToAsync(Stream.Null);
-                    if (Volatile.Read(ref measuring)) Interlocked.Increment(ref pairs);
-                }
-            })).ToArray();
-            await Task.Delay(TimeSpan.FromSeconds(warmUpSeconds));
-            Volatile.Write(ref measuring, true);
-            var sw = Stopwatch.StartNew();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            await Task.Delay(TimeSpan.FromSeconds(seconds));
-            var counted = Interlocked.Read(ref pairs);
-            var elapsed = sw.Elapsed.TotalSeconds;
-            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            stop.Cancel();
-            await Task.WhenAll(workers);
-            await app.StopAsync();
-            return (counted / elapsed, cpu.TotalMicroseconds / counted);
-        }
-        finally
+            Listen = "127.0.0.1:0",
+            AccessKeys = [new AccessKeyOptions { AccessKeyId = AccessKey, SecretAccessKey = Secret }],
+            MaintenanceInterval = TimeSpan.FromHours(1),
+            AuditSynchronous = auditNormal ? "NORMAL" : "FULL",
+        };
+        var builder = CoffreServer.CreateBuilder(dir);
+        builder.Logging.ClearProviders();
+        await using var app = CoffreServer.Build(options, dir, keys, builder, withAudit ? null : new UnauditedDataKeysForBenchmark());
+        await app.StartAsync();
+        var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var s3 = new AmazonS3Client(new BasicAWSCredentials(AccessKey, Secret), new AmazonS3Config
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+            ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", UseHttp = true, MaxErrorRetry = 0,
+        });
+        await s3.PutBucketAsync("bench");
+        var body = new byte[4096];
+        Random.Shared.NextBytes(body);
+        long pairs = 0;
+        var measuring = false;
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var key = $"w{w}/{n}";
+                await s3.PutObjectAsync(new PutObjectRequest { BucketName = "bench", Key = key, InputStream = new MemoryStream(body), UseChunkEncoding = false });
+                using (var get = await s3.GetObjectAsync("bench", key))
+                    await get.ResponseStream.CopyToAsync(Stream.Null);
+                if (Volatile.Read(ref measuring)) Interlocked.Increment(ref pairs);
+            }
+        })).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(warmUpSeconds));
+        Volatile.Write(ref measuring, true);
+        var sw = Stopwatch.StartNew();
+        var cpu = SystemCpu.BusyTime();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        var counted = Interlocked.Read(ref pairs);
+        var elapsed = sw.Elapsed.TotalSeconds;
+        cpu = SystemCpu.BusyTime() - cpu;
+        stop.Cancel();
+        await Task.WhenAll(workers);
+        await app.StopAsync();
+        return (counted / elapsed, cpu.TotalMicroseconds / counted);
     }
 }

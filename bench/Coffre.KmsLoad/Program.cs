@@ -33,7 +33,7 @@ var options = new CoffreServerOptions
     MaintenanceInterval = TimeSpan.FromHours(1),
     AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
 };
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = data });
+var builder = CoffreServer.CreateBuilder(data);
 builder.Logging.ClearProviders();
 var app = CoffreServer.Build(options, data, keys, builder);
 await app.StartAsync();

@@ -25,7 +25,7 @@ public static class ServeCommand
             var cli = GlobalOptions.Context(r);
             using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
 
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+            var builder = CoffreServer.CreateBuilder(Directory.GetCurrentDirectory());
             CoffreConfiguration.AddSources(builder.Configuration, cli.DataDirectory);
             CoffreServerOptions options;
             try

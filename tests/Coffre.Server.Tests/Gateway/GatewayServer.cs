@@ -82,7 +82,7 @@ public sealed class GatewayServer : IAsyncDisposable
         }
         configure?.Invoke(options);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = dataDirectory });
+        var builder = CoffreServer.CreateBuilder(dataDirectory);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = CoffreServer.Build(options, dataDirectory, keys, builder);
