@@ -9,28 +9,43 @@ namespace Coffre.Objects;
 /// The plaintext of an object's byte range, decrypted part by part as it is read. Each part is
 /// fetched with one ranged backend read covering only the segments the range touches; the stream
 /// header is the catalog's copy, and a full read also checks the backend's copy against it, so a
-/// provider cannot substitute another or an older ciphertext.
+/// provider cannot substitute another or an older ciphertext. The first part can be fetched before the
+/// data key is known (<see cref="StartFirstFetch"/>): it is ciphertext until <see cref="UseDataKey"/>.
 /// </summary>
 internal sealed class ObjectBodyStream : Stream
 {
     private readonly IBlobStore _blobs;
     private readonly ObjectRecord _record;
-    private readonly byte[] _dataKey;
+    private byte[]? _dataKey;
     private readonly long _end;
     private long _position;
     private int _partIndex = -1;
     private long _partStart; // object offset of the current part's first byte
     private Stream? _current;
-    private (int Index, Task<BlobReadResult> Fetch)? _prefetch;
+    private (int Index, long LocalStart, Task<BlobReadResult> Fetch)? _prefetch;
 
-    public ObjectBodyStream(IBlobStore blobs, ObjectRecord record, ReadOnlySpan<byte> dataKey, long start, long end)
+    public ObjectBodyStream(IBlobStore blobs, ObjectRecord record, long start, long end)
     {
         _blobs = blobs;
         _record = record;
-        _dataKey = dataKey.ToArray();
         _position = start;
         _end = end;
     }
+
+    /// <summary>Starts fetching the part that holds the first byte, which needs no key: the fetch then overlaps
+    /// whatever comes before the key (its audit record's commit, on a GET).</summary>
+    public void StartFirstFetch()
+    {
+        if (_position >= _end || _prefetch is not null) return;
+        var (index, partStart) = PartAt(-1, 0);
+        if (index >= _record.Parts.Count) return;
+        var part = _record.Parts[index];
+        var localStart = _position - partStart;
+        _prefetch = (index, localStart, Fetch(part, localStart, Math.Min(_end - partStart, part.Size), CancellationToken.None));
+    }
+
+    /// <summary>The data key to decrypt with (copied; zeroed when the stream is disposed). Nothing is decrypted before it is given.</summary>
+    public void UseDataKey(ReadOnlySpan<byte> dataKey) => _dataKey = dataKey.ToArray();
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -70,16 +85,23 @@ internal sealed class ObjectBodyStream : Stream
         if (_current is null && _position < _end) await OpenNextPartAsync(ct).ConfigureAwait(false);
     }
 
-    private async Task<bool> OpenNextPartAsync(CancellationToken ct)
+    /// <summary>The part holding _position, searching from the one after <paramref name="after"/> (which starts at
+    /// <paramref name="nextStart"/>), and its first byte's object offset.</summary>
+    private (int Index, long PartStart) PartAt(int after, long nextStart)
     {
-        // Advance to the part holding _position.
-        var partStart = _partIndex < 0 ? 0 : _partStart + _record.Parts[_partIndex].Size;
-        var index = _partIndex + 1;
-        while (index < _record.Parts.Count && partStart + _record.Parts[index].Size <= _position)
+        var index = after + 1;
+        while (index < _record.Parts.Count && nextStart + _record.Parts[index].Size <= _position)
         {
-            partStart += _record.Parts[index].Size;
+            nextStart += _record.Parts[index].Size;
             index++;
         }
+        return (index, nextStart);
+    }
+
+    private async Task<bool> OpenNextPartAsync(CancellationToken ct)
+    {
+        if (_dataKey is null) throw new InvalidOperationException("Internal error: an object body was read before its data key was given.");
+        var (index, partStart) = PartAt(_partIndex, _partIndex < 0 ? 0 : _partStart + _record.Parts[_partIndex].Size);
         if (index >= _record.Parts.Count) return false;
         _partIndex = index;
         _partStart = partStart;
@@ -89,7 +111,7 @@ internal sealed class ObjectBodyStream : Stream
         var ad = ObjectBinding.StreamAssociatedData(_record.Bucket, _record.Name, _record.Key.KeyId, part.Number);
 
         Task<BlobReadResult> fetch;
-        if (_prefetch is { } p && p.Index == index && localStart == 0)
+        if (_prefetch is { } p && p.Index == index && p.LocalStart == localStart)
             fetch = p.Fetch;
         else
         {
@@ -105,7 +127,7 @@ internal sealed class ObjectBodyStream : Stream
         if (index + 1 < _record.Parts.Count && nextStart < _end)
         {
             var next = _record.Parts[index + 1];
-            _prefetch = (index + 1, Fetch(next, 0, Math.Min(_end - nextStart, next.Size), CancellationToken.None));
+            _prefetch = (index + 1, 0, Fetch(next, 0, Math.Min(_end - nextStart, next.Size), CancellationToken.None));
         }
 
         if (localStart == 0 && localEnd == part.Size)
@@ -123,12 +145,20 @@ internal sealed class ObjectBodyStream : Stream
     }
 
     /// <summary>A whole part is read from its first byte (so its stored header can be checked); a partial one only for the segments it needs.</summary>
+    /// <remarks>A backend that fails synchronously fails the task instead: the error surfaces where the part is read.</remarks>
     private Task<BlobReadResult> Fetch(StoredPart part, long localStart, long localEnd, CancellationToken ct)
     {
-        if (localStart == 0 && localEnd == part.Size)
-            return _blobs.GetAsync(part.Blob, 0, null, ct);
-        var plan = StreamFormat.PlanRange(part.CipherSize, part.Header[5], localStart, localEnd);
-        return _blobs.GetAsync(part.Blob, plan.CiphertextOffset, plan.CiphertextLength, ct);
+        try
+        {
+            if (localStart == 0 && localEnd == part.Size)
+                return _blobs.GetAsync(part.Blob, 0, null, ct);
+            var plan = StreamFormat.PlanRange(part.CipherSize, part.Header[5], localStart, localEnd);
+            return _blobs.GetAsync(part.Blob, plan.CiphertextOffset, plan.CiphertextLength, ct);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<BlobReadResult>(e);
+        }
     }
 
     private void DiscardPrefetch()
@@ -156,7 +186,7 @@ internal sealed class ObjectBodyStream : Stream
             _current?.Dispose();
             _current = null;
             DiscardPrefetch();
-            CryptographicOperations.ZeroMemory(_dataKey);
+            if (_dataKey is not null) CryptographicOperations.ZeroMemory(_dataKey);
         }
         base.Dispose(disposing);
     }

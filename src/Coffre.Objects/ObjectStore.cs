@@ -122,17 +122,30 @@ public sealed class ObjectStore(
         var to = endExclusive ?? record.Size;
         if (from < 0 || to > record.Size || from > to)
             throw new ObjectStoreException(ObjectError.InvalidRange, $"The range {from}-{to - 1} is outside the object's {record.Size} bytes.");
-        var dataKey = await UnwrapAsync(record.Bucket, record.Name, record.Key, principal).ConfigureAwait(false);
+        var body = new ObjectBodyStream(blobs, record, from, to);
         try
         {
-            var metadata = ObjectMetadata.Open(record.SealedMetadata, dataKey,
-                ObjectBinding.MetadataAssociatedData(record.Bucket, record.Name, record.Key.KeyId));
-            var body = new ObjectBodyStream(blobs, record, dataKey, from, to);
-            return new ObjectReader(record, metadata, body, from, to);
+            // The unwrap's audit record commits while the first part's ciphertext is fetched: a GET waits for the
+            // longer of the two rather than their sum. Nothing is decrypted, nor answered, before the record is in.
+            var unwrap = UnwrapAsync(record.Bucket, record.Name, record.Key, principal);
+            body.StartFirstFetch();
+            var dataKey = await unwrap.ConfigureAwait(false);
+            try
+            {
+                var metadata = ObjectMetadata.Open(record.SealedMetadata, dataKey,
+                    ObjectBinding.MetadataAssociatedData(record.Bucket, record.Name, record.Key.KeyId));
+                body.UseDataKey(dataKey);
+                return new ObjectReader(record, metadata, body, from, to);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(dataKey);
+            }
         }
-        finally
+        catch
         {
-            CryptographicOperations.ZeroMemory(dataKey);
+            body.Dispose();
+            throw;
         }
     }
 
