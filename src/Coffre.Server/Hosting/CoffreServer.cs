@@ -85,7 +85,12 @@ public static class CoffreServer
 
         var app = builder.Build();
         var metrics = app.Services.GetRequiredService<Metrics>();
-        metrics.Gauge("coffre_rewrap_objects_total", () => objects.Rewrapper.RewrappedTotal);
+        metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
+        // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
+        metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
+            () => keys.AuditCommitStatistics.Records);
+        metrics.AddCounter("coffre_audit_commits_total", "Audit group commits (each one durable write of the key store).",
+            () => keys.AuditCommitStatistics.Commits);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that

@@ -15,7 +15,7 @@ public sealed class Metrics
     private readonly ConcurrentDictionary<(string Face, string Operation), Histogram> _latency = new();
     private long _bytesIn;
     private long _bytesOut;
-    private readonly ConcurrentDictionary<string, Func<double>> _gauges = new();
+    private readonly ConcurrentDictionary<string, (string Type, string Help, Func<double> Read)> _scraped = new();
 
     public void Request(string face, string operation, string code, TimeSpan elapsed)
     {
@@ -26,8 +26,8 @@ public sealed class Metrics
     public void BytesIn(long n) => Interlocked.Add(ref _bytesIn, n);
     public void BytesOut(long n) => Interlocked.Add(ref _bytesOut, n);
 
-    /// <summary>A value read at scrape time (e.g. background job progress).</summary>
-    public void Gauge(string name, Func<double> read) => _gauges[name] = read;
+    /// <summary>A counter kept elsewhere (the key manager, a background job), read at scrape time.</summary>
+    public void AddCounter(string name, string help, Func<double> read) => _scraped[name] = ("counter", help, read);
 
     public string Render()
     {
@@ -51,8 +51,8 @@ public sealed class Metrics
         }
         sb.Append(CultureInfo.InvariantCulture, $"# HELP coffre_s3_received_bytes_total Plaintext bytes received in S3 request bodies.\n# TYPE coffre_s3_received_bytes_total counter\ncoffre_s3_received_bytes_total {Interlocked.Read(ref _bytesIn)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP coffre_s3_sent_bytes_total Plaintext bytes sent in S3 response bodies.\n# TYPE coffre_s3_sent_bytes_total counter\ncoffre_s3_sent_bytes_total {Interlocked.Read(ref _bytesOut)}\n");
-        foreach (var (name, read) in _gauges.OrderBy(g => g.Key))
-            sb.Append(CultureInfo.InvariantCulture, $"# TYPE {name} gauge\n{name} {read()}\n");
+        foreach (var (name, (type, help, read)) in _scraped.OrderBy(g => g.Key))
+            sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {read()}\n");
         return sb.ToString();
     }
 
