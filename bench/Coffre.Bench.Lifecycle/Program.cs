@@ -12,7 +12,7 @@ using Coffre.TestSupport;
 
 // Key lifecycle benchmarks. Usage:
 //   dotnet run -c Release --project bench/Coffre.Bench.Lifecycle -- [rewrap] [audit] [gateway-audit] [get-latency]
-//       [--small 2000] [--large 20] [--s3-small 1000] [--s3-large 8] [--skip-s3] [--seconds 15] [--rounds 2] [--concurrency 32] [--warmup 12] [--audit-normal] [--profile] [--only audited|unaudited]
+//       [--small 10000] [--large 20] [--s3-small 1000] [--s3-large 8] [--skip-s3] [--seconds 15] [--rounds 2] [--concurrency 32] [--warmup 12] [--audit-normal] [--profile] [--only audited|unaudited]
 // (a) rewrap: objects/s of Rewrapper.RunAsync after a rotation, 1 KiB vs 64 MiB objects, local disk and moto.
 // (b) audit: in-process PUT+GET of 4 KiB objects, audited KmsDataKeyService vs UnauditedDataKeysForBenchmark.
 // (c) gateway-audit: the same through a real in-process server and AWSSDK.S3 clients (GatewayAuditBench).
@@ -306,7 +306,7 @@ sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatenc
         var gatewayAudit = args.Contains("gateway-audit");
         var getLatency = args.Contains("get-latency");
         if (!rewrap && !audit && !gatewayAudit && !getLatency) rewrap = audit = gatewayAudit = getLatency = true;
-        return new Options(rewrap, audit, gatewayAudit, getLatency, Int("--small", 2000), Int("--large", 20), Int("--s3-small", 1000), Int("--s3-large", 8),
+        return new Options(rewrap, audit, gatewayAudit, getLatency, Int("--small", 10000), Int("--large", 20), Int("--s3-small", 1000), Int("--s3-large", 8),
             args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"), Int("--warmup", 12), args.Contains("--audit-normal"), Value("--only"));
     }
 }
