@@ -86,6 +86,9 @@ public sealed class LocalDiskBlobStore : IBlobStore
 
     private MetaRecord? ReadMeta(string metaPath, string? expectedKey)
     {
+        // Every PUT of a new blob asks for a record that does not exist: answer that without an exception
+        // (7-10 µs each, against under 1 µs). One can still be thrown if the record goes in between.
+        if (!File.Exists(metaPath)) return null;
         byte[] bytes;
         try
         {
