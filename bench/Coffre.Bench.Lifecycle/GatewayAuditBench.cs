@@ -5,11 +5,6 @@ using Amazon.S3.Model;
 using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Coffre.Bench.Lifecycle;
 
@@ -37,11 +32,8 @@ public static class GatewayAuditBench
             MaintenanceInterval = TimeSpan.FromHours(1),
             AuditSynchronous = auditNormal ? "NORMAL" : "FULL",
         };
-        var builder = CoffreServer.CreateBuilder(dir);
-        builder.Logging.ClearProviders();
-        await using var app = CoffreServer.Build(options, dir, keys, builder, withAudit ? null : new UnauditedDataKeysForBenchmark());
-        await app.StartAsync();
-        var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var (server, endpoint) = await CoffreServer.StartInProcessAsync(options, dir, keys, withAudit ? null : new UnauditedDataKeysForBenchmark());
+        await using var app = server;
         using var s3 = new AmazonS3Client(new BasicAWSCredentials(AccessKey, Secret), new AmazonS3Config
         {
             ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", UseHttp = true, MaxErrorRetry = 0,

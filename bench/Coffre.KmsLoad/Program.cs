@@ -6,11 +6,6 @@ using Coffre.Kms.Keys;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
 using Coffre.Server.Signing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 // KMS face load generator: a real Coffre server (real key manager, SQLite audit at synchronous=FULL) on
 // loopback, driven over HTTP/1.1 keep-alive by N concurrent clients sending pre-signed requests.
@@ -33,11 +28,8 @@ var options = new CoffreServerOptions
     MaintenanceInterval = TimeSpan.FromHours(1),
     AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
 };
-var builder = CoffreServer.CreateBuilder(data);
-builder.Logging.ClearProviders();
-var app = CoffreServer.Build(options, data, keys, builder);
-await app.StartAsync();
-var endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+var (app, address) = await CoffreServer.StartInProcessAsync(options, data, keys);
+var endpoint = new Uri(address);
 ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
 Console.WriteLine($"# Coffre KMS face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
     $"min worker threads {minWorkers}, audit synchronous={options.AuditSynchronous}, {endpoint}");

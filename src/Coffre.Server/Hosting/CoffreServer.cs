@@ -10,6 +10,8 @@ using Coffre.Server.S3;
 using Coffre.Server.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,6 +34,30 @@ public static class CoffreServer
     /// </summary>
     public static WebApplicationBuilder CreateBuilder(string contentRoot) =>
         WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"], ContentRootPath = contentRoot });
+
+    /// <summary>
+    /// Builds and starts a gateway inside this process, logging nothing, with any appsettings.json in the data
+    /// directory: for tests, benchmarks and embedding. Returns it with the address it listens on, which is how the
+    /// caller learns the port when <see cref="CoffreServerOptions.Listen"/> asks for port 0.
+    /// </summary>
+    /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
+    public static async Task<(WebApplication App, string Endpoint)> StartInProcessAsync(CoffreServerOptions options, string dataDirectory, KeyManager keys,
+        Coffre.Objects.Keys.IDataKeyService? dataKeys = null)
+    {
+        var builder = CreateBuilder(dataDirectory);
+        builder.Logging.ClearProviders();
+        var app = Build(options, dataDirectory, keys, builder, dataKeys);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
 
     /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
     public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder,

@@ -6,10 +6,6 @@ using Coffre.Server.Hosting;
 using Coffre.Storage;
 using Coffre.TestSupport;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Coffre.Server.Tests.Gateway;
 
@@ -82,12 +78,7 @@ public sealed class GatewayServer : IAsyncDisposable
         }
         configure?.Invoke(options);
 
-        var builder = CoffreServer.CreateBuilder(dataDirectory);
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = CoffreServer.Build(options, dataDirectory, keys, builder);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var (app, address) = await CoffreServer.StartInProcessAsync(options, dataDirectory, keys);
         return new GatewayServer(app, address.TrimEnd('/'), dataDirectory, keys, options, backendDirectory);
     }
 
