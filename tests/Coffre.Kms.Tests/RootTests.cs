@@ -128,4 +128,20 @@ public class RootTests
         Assert.Equal(KmsError.InvalidArgument, e2.Error);
         Assert.Equal(600_000, SealOptions.Default.Iterations);
     }
+
+    [Fact]
+    public void A_seal_edited_to_a_huge_iteration_count_is_refused_at_once_instead_of_hanging_the_start()
+    {
+        using var env = new TestEnvironment();
+        using (SealedFileRoot.Initialize(env.SealPath, "p", SealOptions.InsecureForTests)) { }
+        var text = File.ReadAllText(env.SealPath);
+        File.WriteAllText(env.SealPath, text.Replace("\"iterations\": 1000,", "\"iterations\": 2147483647,", StringComparison.Ordinal));
+        Assert.Contains("2147483647", File.ReadAllText(env.SealPath), StringComparison.Ordinal);
+        // Without the bound this derives 2^31 PBKDF2 iterations: hours of CPU before any answer.
+        var e = Assert.Throws<KmsException>(() => SealedFileRoot.Unseal(env.SealPath, "p", SealOptions.InsecureForTests));
+        Assert.Equal(KmsError.InvalidArgument, e.Error);
+        Assert.Contains("modified", e.Message, StringComparison.Ordinal);
+        var e2 = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath + ".2", "p", new SealOptions { Iterations = SealOptions.MaximumIterations + 1 }));
+        Assert.Equal(KmsError.InvalidArgument, e2.Error);
+    }
 }

@@ -27,6 +27,31 @@ public class SecrecyTests
     }
 
     [Fact]
+    public void Material_of_a_replaced_snapshot_is_zeroed_in_memory_once_no_operation_uses_it()
+    {
+        using var env = new TestEnvironment();
+        var m = env.Initialize();
+        m.CreateKey("k", null, Alice);
+        var (lease, zeroed) = m.HoldMaterialForTests("k", 1);
+        // Any key-state change moves the store's generation; the next operation replaces the snapshot.
+        m.CreateKey("other", null, Alice);
+        var blob = m.Encrypt("k", "payload"u8, null, Alice);
+        // Still held by an operation: zeroing it now would let that operation wrap under an all-zero key.
+        Assert.False(zeroed());
+        lease.Dispose();
+        Assert.True(zeroed());
+        Assert.Equal("payload"u8.ToArray(), m.Decrypt(blob, null, Alice).Plaintext);
+
+        // Material of the current snapshot that no operation holds is zeroed as soon as the snapshot is replaced.
+        var (idle, idleZeroed) = m.HoldMaterialForTests("k", 1);
+        idle.Dispose();
+        Assert.False(idleZeroed());
+        m.CreateKey("third", null, Alice);
+        m.Encrypt("k", "x"u8, null, Alice);
+        Assert.True(idleZeroed());
+    }
+
+    [Fact]
     public void Destroyed_material_is_erased_from_the_files()
     {
         using var env = new TestEnvironment();

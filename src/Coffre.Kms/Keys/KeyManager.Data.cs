@@ -58,10 +58,10 @@ public sealed partial class KeyManager
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            var kek = Material(cached, version);
+            using var kek = Material(cached, version);
             var dek = GC.AllocateArray<byte>(KeyWrap.KeySize, pinned: true);
             RandomNumberGenerator.Fill(dek);
-            key = new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, KeyWrap.Wrap(kek, dek, cached.Key.Id, version, EncryptionContext.Canonical(context))));
+            key = new DataKey(dek, new WrappedDataKey(cached.Key.Id, version, KeyWrap.Wrap(kek.Bytes, dek, cached.Key.Id, version, EncryptionContext.Canonical(context))));
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
         try
@@ -173,7 +173,9 @@ public sealed partial class KeyManager
             {
                 var cached = Resolve(wrapped.KeyId);
                 var version = EncryptionVersion(cached);
-                var blob = KeyWrap.Wrap(Material(cached, version), dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
+                byte[] blob;
+                using (var kek = Material(cached, version))
+                    blob = KeyWrap.Wrap(kek.Bytes, dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
                 var to = new Target(null) { KeyId = target.KeyId, KeyName = target.KeyName, Version = version };
                 _audit.Append(Entry(op + ".Unwrap", principal, target, json, null, Ok), Entry(op + ".Wrap", principal, to, json, null, Ok));
                 return new WrappedDataKey(cached.Key.Id, version, blob);
@@ -323,7 +325,8 @@ public sealed partial class KeyManager
         var dek = GC.AllocateArray<byte>(KeyWrap.KeySize, pinned: true);
         try
         {
-            KeyWrap.Unwrap(Material(cached, wrapped.KeyVersion), wrapped.Blob, cached.Key.Id, wrapped.KeyVersion, EncryptionContext.Canonical(context), dek);
+            using var kek = Material(cached, wrapped.KeyVersion);
+            KeyWrap.Unwrap(kek.Bytes, wrapped.Blob, cached.Key.Id, wrapped.KeyVersion, EncryptionContext.Canonical(context), dek);
         }
         catch (AuthenticationFailedException)
         {
@@ -343,7 +346,8 @@ public sealed partial class KeyManager
         RandomNumberGenerator.Fill(nonce);
         var ct = blob.AsSpan(header.Length + CiphertextBlob.NonceSize, plaintext.Length);
         var tag = blob.AsSpan(header.Length + CiphertextBlob.NonceSize + plaintext.Length, CiphertextBlob.TagSize);
-        using var gcm = new AesGcm(Material(cached, version), CiphertextBlob.TagSize);
+        using var kek = Material(cached, version);
+        using var gcm = new AesGcm(kek.Bytes, CiphertextBlob.TagSize);
         gcm.Encrypt(nonce, plaintext, ct, tag, [.. header, .. EncryptionContext.Canonical(context)]);
         return blob;
     }
@@ -363,7 +367,8 @@ public sealed partial class KeyManager
         CheckDecryptionVersion(cached, version);
         var length = blob.Length - headerLength - CiphertextBlob.NonceSize - CiphertextBlob.TagSize;
         var plaintext = new byte[length];
-        using var gcm = new AesGcm(Material(cached, version), CiphertextBlob.TagSize);
+        using var kek = Material(cached, version);
+        using var gcm = new AesGcm(kek.Bytes, CiphertextBlob.TagSize);
         try
         {
             gcm.Decrypt(blob.Slice(headerLength, CiphertextBlob.NonceSize), blob.Slice(headerLength + CiphertextBlob.NonceSize, length),

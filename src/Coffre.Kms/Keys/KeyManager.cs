@@ -142,13 +142,27 @@ public sealed partial class KeyManager : IDisposable
     {
         public long Generation { get; } = generation;
         public ConcurrentDictionary<string, CachedKey> ByRef { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Retires the material of every key cached here: a replaced snapshot keeps no key in memory.</summary>
+        public void Retire()
+        {
+            foreach (var cached in ByRef.Values) cached.Retire();
+        }
     }
 
     private sealed class CachedKey(KeyRecord key, IReadOnlyList<KeyVersionRecord> versions)
     {
+        private volatile bool _retired;
         public KeyRecord Key { get; } = key;
         public IReadOnlyList<KeyVersionRecord> Versions { get; } = versions;
-        public ConcurrentDictionary<int, byte[]> Material { get; } = new();
+        public ConcurrentDictionary<int, KeyMaterial> Material { get; } = new();
+        public bool Retired => _retired;
+
+        public void Retire()
+        {
+            _retired = true;
+            foreach (var material in Material.Values) material.Retire();
+        }
     }
 
     private Snapshot CurrentSnapshot()
@@ -163,7 +177,11 @@ public sealed partial class KeyManager : IDisposable
         {
             var current = _snapshot;
             if (current.Generation >= generation) return current;
-            if (Interlocked.CompareExchange(ref _snapshot, fresh, current) == current) return fresh;
+            if (Interlocked.CompareExchange(ref _snapshot, fresh, current) == current)
+            {
+                current.Retire();
+                return fresh;
+            }
         }
     }
 
@@ -193,17 +211,33 @@ public sealed partial class KeyManager : IDisposable
     private KeyRecord ResolveRecord(IKeyStoreTransaction tx, string keyRef) =>
         ResolveRecord(keyRef, tx.FindKeyById, tx.FindKeyByName, tx.FindAlias);
 
-    /// <summary>The unwrapped material of a version, cached in a pinned array.</summary>
-    private byte[] Material(CachedKey cached, int version) =>
-        cached.Material.GetOrAdd(version, v =>
-        {
-            var record = cached.Versions.FirstOrDefault(x => x.Version == v);
-            if (record?.WrappedMaterial is null)
-                throw new KmsException(KmsError.VersionNotUsable, $"Version {v} of key '{cached.Key.Name}' has no material (destroyed).");
-            var material = GC.AllocateArray<byte>(32, pinned: true);
-            _root.Unwrap(record.WrappedMaterial, KekAad(cached.Key.Id, v), material);
-            return material;
-        });
+    /// <summary>
+    /// A lease on the unwrapped material of a version, cached in a pinned array for the snapshot <paramref name="cached"/>
+    /// belongs to. Dispose it as soon as the bytes are no longer needed: material of a replaced snapshot is zeroed
+    /// when its last lease ends.
+    /// </summary>
+    private KeyMaterial.Lease Material(CachedKey cached, int version)
+    {
+        var material = cached.Material.GetOrAdd(version, v => new KeyMaterial(Unwrap(cached, v)));
+        // Retired between the snapshot lookup and here: the material added now must be zeroed with the rest.
+        if (cached.Retired) material.Retire();
+        if (material.TryAcquire() is { } lease) return lease;
+        // The snapshot was replaced under this operation: a copy of its own, zeroed when the lease ends.
+        var once = new KeyMaterial(Unwrap(cached, version));
+        lease = once.TryAcquire()!;
+        once.Retire();
+        return lease;
+    }
+
+    private byte[] Unwrap(CachedKey cached, int version)
+    {
+        var record = cached.Versions.FirstOrDefault(x => x.Version == version);
+        if (record?.WrappedMaterial is null)
+            throw new KmsException(KmsError.VersionNotUsable, $"Version {version} of key '{cached.Key.Name}' has no material (destroyed).");
+        var bytes = GC.AllocateArray<byte>(32, pinned: true);
+        _root.Unwrap(record.WrappedMaterial, KekAad(cached.Key.Id, version), bytes);
+        return bytes;
+    }
 
     /// <summary>AAD of key-version material wrapped by the root: "coffre/v1/kek" || lp(deployment id) || lp(key id) || u32(version).</summary>
     internal byte[] KekAad(string keyId, int version)
@@ -336,9 +370,7 @@ public sealed partial class KeyManager : IDisposable
         if (_disposed) return;
         _disposed = true;
         _audit.Dispose();
-        foreach (var cached in _snapshot.ByRef.Values)
-            foreach (var material in cached.Material.Values)
-                CryptographicOperations.ZeroMemory(material);
+        _snapshot.Retire();
         _store.Dispose();
         _root.Dispose();
     }
@@ -349,6 +381,19 @@ public sealed partial class KeyManager : IDisposable
     internal byte[] KeyMaterialForTests(string keyRef, int version)
     {
         var cached = Resolve(keyRef);
-        return (byte[])Material(cached, version).Clone();
+        using var lease = Material(cached, version);
+        return (byte[])lease.Bytes.Clone();
+    }
+
+    /// <summary>
+    /// Test hook: a lease on the material of the version as cached by the current snapshot, as an operation holds it,
+    /// and a probe telling whether those bytes were zeroed.
+    /// </summary>
+    internal (IDisposable Lease, Func<bool> Zeroed) HoldMaterialForTests(string keyRef, int version)
+    {
+        var cached = Resolve(keyRef);
+        var lease = Material(cached, version);
+        var material = cached.Material[version];
+        return (lease, () => material.IsZeroedForTests);
     }
 }

@@ -9,6 +9,13 @@ public sealed record SealOptions
     /// <summary>Below this, a seal is neither written nor accepted unless <see cref="AllowWeakKdfForTests"/> is set.</summary>
     public const int MinimumIterations = 100_000;
 
+    /// <summary>
+    /// Above this, a seal is neither written nor accepted, even in tests: the count is read from the file before
+    /// anything is authenticated, so a <c>root.seal</c> edited to 2^31 iterations would otherwise hang every start
+    /// for hours. Ten million is about 17 times the default (a few seconds here), room for stronger seals.
+    /// </summary>
+    public const int MaximumIterations = 10_000_000;
+
     public int Iterations { get; init; } = DefaultIterations;
 
     /// <summary>Test-only: accept iteration counts below <see cref="MinimumIterations"/>.</summary>
@@ -24,5 +31,9 @@ public sealed record SealOptions
         if (iterations < 1 || (iterations < MinimumIterations && !AllowWeakKdfForTests))
             throw new KmsException(KmsError.InvalidArgument,
                 $"The seal {path} uses {iterations} PBKDF2 iterations; at least {MinimumIterations} are required.");
+        if (iterations > MaximumIterations)
+            throw new KmsException(KmsError.InvalidArgument,
+                $"The seal {path} asks for {iterations} PBKDF2 iterations, more than the {MaximumIterations} Coffre accepts; " +
+                "the file was modified, or written by another program. Restore it from a backup.");
     }
 }
