@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Coffre.Crypto;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
+using Coffre.Server.Hosting;
 using Spectre.Console;
 
 namespace Coffre.Cli;
@@ -37,7 +38,23 @@ public sealed class CliContext(string? dataOption, bool json)
     {
         if (!IsInitialized)
             throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
+        foreach (var repaired in PrivateFiles.Enforce(DataDirectory)) Console.Error.WriteLine("coffre: " + repaired);
         return KeyManager.Open(DataDirectory, ReadPassphrase(confirm: false));
+    }
+
+    /// <summary>The configuration `coffre serve` would use on this data directory, every problem in it listed at once.</summary>
+    public CoffreServerOptions LoadConfiguration()
+    {
+        try
+        {
+            var options = CoffreConfiguration.Load(DataDirectory);
+            ConfigurationCheck.ThrowIfInvalid(options);
+            return options;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliException(ExitCodes.Failure, "invalid configuration: " + e.Message);
+        }
     }
 
     /// <summary>Shortest passphrase accepted when sealing a new root key, from any source.</summary>

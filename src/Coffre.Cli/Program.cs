@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Coffre.Cli;
 using Coffre.Cli.Commands;
+using Coffre.Server.Hosting;
+
+// Before anything is created: databases, their journals, blobs and decrypted files are for this user only.
+PrivateFiles.RestrictProcessUmask();
 
 var root = new RootCommand(
     "Coffre: encrypt data before it reaches a cloud, with keys you generate, rotate and hold.\n" +

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 
 namespace Coffre.Cli.Tests;
 
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ServeTests
 {
     private static int FreePort()
@@ -46,15 +47,28 @@ public sealed class ServeTests
             Assert.True(output.Contains("Health:"), $"serve did not start:\n{output}\n{(process.HasExited ? await stderr : "")}");
             Assert.Contains("Access key:", output);
             var secretLine = Assert.Single(lines, l => l.Contains("Secret key:"));
-            Assert.Contains("shown once", secretLine);
             Assert.DoesNotContain(Cli.Passphrase, output);
+            // Standard output is a pipe here, as under a service manager: the secret goes to a 0600 file, never to the log.
+            var secretFile = Path.Combine(data, "root-secret.txt");
+            Assert.Contains(secretFile, secretLine);
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secretFile));
+            var written = (await File.ReadAllLinesAsync(secretFile)).ToDictionary(l => l.Split('=', 2)[0], l => l.Split('=', 2)[1]);
+            var secret = written["AWS_SECRET_ACCESS_KEY"];
+            Assert.Equal(40, secret.Length);
+            Assert.DoesNotContain(secret, output);
+            Assert.Contains(written["AWS_ACCESS_KEY_ID"], output);
 
             var credentials = Path.Combine(data, "root-credentials.json");
             Assert.True(File.Exists(credentials));
             if (!OperatingSystem.IsWindows())
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(credentials));
-            var secret = secretLine.Split(':', 2)[1].Trim().Split(' ')[0];
             Assert.DoesNotContain(secret, await File.ReadAllTextAsync(credentials)); // sealed, not in clear
+
+            // While serving, SQLite's journals exist beside the databases: like everything there, for this user only.
+            var entries = Directory.EnumerateFileSystemEntries(data, "*", SearchOption.AllDirectories).Append(data).ToList();
+            Assert.Contains(entries, e => e.EndsWith(".db-wal", StringComparison.Ordinal));
+            Assert.All(entries, e => Assert.True(((int)File.GetUnixFileMode(e) & 0x3F) == 0, $"{e} is mode {File.GetUnixFileMode(e)}"));
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
@@ -82,7 +96,7 @@ public sealed class ServeTests
         Cli.Run("init", "--data", data).Ok();
         var r = Cli.Run(["serve", "--data", data, "--listen", "0.0.0.0:0"], timeout: TimeSpan.FromSeconds(60));
         Assert.Equal(10, r.ExitCode);
-        Assert.Contains("Refusing to serve plain HTTP", r.Stderr);
+        Assert.Contains("refusing to serve plain HTTP", r.Stderr);
         Assert.DoesNotContain("   at ", r.Stderr);
     }
 }

@@ -129,6 +129,17 @@ public static class FileCommands
     /// Streams IN through <paramref name="transform"/> into a temporary file beside OUT, flushes it to
     /// disk, then renames it over OUT. Any failure deletes the temporary file: OUT is whole or absent.
     /// </summary>
+    /// <summary>A new file only its owner can read: decrypted output must not be readable by other users, whatever the umask.</summary>
+    private static FileStreamOptions PrivateNewFile()
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return options;
+    }
+
     private static async Task WriteAtomicallyAsync(CliContext cli, FileInfo input, FileInfo output, string verb,
         Func<Stream, Stream, CancellationToken, Task> transform, CancellationToken ct)
     {
@@ -138,7 +149,7 @@ public static class FileCommands
         try
         {
             await using (var source = new FileStream(input.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
-            await using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var target = new FileStream(temp, PrivateNewFile()))
             {
                 var showProgress = !cli.Json && !Console.IsOutputRedirected && source.Length > 8 << 20;
                 if (showProgress)

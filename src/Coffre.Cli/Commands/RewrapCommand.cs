@@ -19,8 +19,9 @@ public static class RewrapCommand
         command.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
+            var options = cli.LoadConfiguration();
             using var keys = cli.OpenKeys();
-            var objects = new ObjectServices(CoffreConfiguration.Load(cli.DataDirectory), cli.DataDirectory, keys, TimeProvider.System);
+            var objects = new ObjectServices(options, cli.DataDirectory, keys, TimeProvider.System);
             var request = new RewrapRequest(r.GetValue(bucket), r.GetValue(key), r.GetValue(rate));
             RewrapResult result;
             if (!cli.Json && !Console.IsOutputRedirected)

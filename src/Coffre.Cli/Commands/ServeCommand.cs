@@ -23,21 +23,22 @@ public static class ServeCommand
         command.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
-
+            // The whole configuration is checked before the data directory is created or opened.
             var builder = CoffreServer.CreateBuilder(Directory.GetCurrentDirectory());
             CoffreConfiguration.AddSources(builder.Configuration, cli.DataDirectory);
             CoffreServerOptions options;
             try
             {
                 options = CoffreConfiguration.Bind(builder.Configuration);
+                if (r.GetValue(listen) is { } l) options.Listen = l;
+                ConfigurationCheck.ThrowIfInvalid(options);
             }
             catch (InvalidOperationException e)
             {
-                throw new CliException(ExitCodes.Failure, "invalid configuration in the Coffre section: " + e.Message);
+                throw new CliException(ExitCodes.Failure, "invalid configuration: " + e.Message);
             }
-            if (r.GetValue(listen) is { } l) options.Listen = l;
 
+            using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
             EnsureDefaultKey(keys, options.DefaultKey);
             var root = RootCredentials.Resolve(cli.DataDirectory, keys);
             options.AccessKeys.Insert(0, new AccessKeyOptions { AccessKeyId = root.AccessKeyId, SecretAccessKey = root.SecretAccessKey });
@@ -59,7 +60,7 @@ public static class ServeCommand
             Console.WriteLine($"  S3 endpoint:   {scheme}://{options.Listen}   region {options.Region}, path-style addressing");
             Console.WriteLine($"  Access key:    {root.AccessKeyId}");
             if (root.Generated)
-                Console.WriteLine($"  Secret key:    {root.SecretAccessKey}   (generated now and shown once; sealed in the data directory)");
+                ShowGeneratedSecret(root, cli.DataDirectory);
             else if (root.FromEnvironment)
                 Console.WriteLine($"  Secret key:    from ${RootSecretKeyVariable}");
             else
@@ -69,6 +70,33 @@ public static class ServeCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    public const string GeneratedSecretFileName = "root-secret.txt";
+
+    /// <summary>
+    /// A terminal shows the generated secret once. Anything else (a service manager's journal, a log file, a CI
+    /// log) would keep it for whoever reads logs, so it goes to a 0600 file in the data directory instead.
+    /// </summary>
+    private static void ShowGeneratedSecret(RootCredentials root, string dataDirectory)
+    {
+        if (!Console.IsOutputRedirected)
+        {
+            Console.WriteLine($"  Secret key:    {root.SecretAccessKey}   (generated now and shown once; sealed in the data directory)");
+            return;
+        }
+        var path = Path.Combine(dataDirectory, GeneratedSecretFileName);
+        var text = $"AWS_ACCESS_KEY_ID={root.AccessKeyId}\nAWS_SECRET_ACCESS_KEY={root.SecretAccessKey}\n";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(path, options))
+        {
+            // An existing file keeps its mode: narrow it before the secret is in it.
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        Console.WriteLine($"  Secret key:    generated now, written to {path} (mode 0600), not printed because standard output is not a terminal; " +
+                          "store it, then delete that file");
     }
 
     private static KeyManager Initialize(CliContext cli)

@@ -63,17 +63,11 @@ public static class CoffreServer
     public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder,
         Coffre.Objects.Keys.IDataKeyService? dataKeys = null)
     {
+        ConfigurationCheck.ThrowIfInvalid(options);
+        PrivateFiles.RestrictProcessUmask();
+        var repairedFiles = PrivateFiles.Enforce(dataDirectory);
         var (address, port) = ParseListen(options.Listen);
-        if (!IPAddress.IsLoopback(address) && options.CertificatePath is null && !options.AllowInsecureHttp)
-            throw new InvalidOperationException(
-                $"Refusing to serve plain HTTP on {options.Listen}, which is not a loopback address: set Coffre:CertificatePath " +
-                "(HTTPS), or Coffre:AllowInsecureHttp=true if a TLS proxy stands in front.");
-        keys.AuditSynchronousNormal = options.AuditSynchronous.ToUpperInvariant() switch
-        {
-            "FULL" => false,
-            "NORMAL" => true,
-            var other => throw new InvalidOperationException($"Coffre:AuditSynchronous '{other}' is not FULL or NORMAL."),
-        };
+        keys.AuditSynchronousNormal = options.AuditSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase);
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
         var accessKeys = new AccessKeyDirectory(options.AccessKeys);
         var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System, dataKeys);
@@ -99,8 +93,6 @@ public static class CoffreServer
         builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
-        if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
-            throw new InvalidOperationException($"Coffre:KmsAccountId '{options.KmsAccountId}' is not a 12-digit account id.");
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(arns);
@@ -110,6 +102,7 @@ public static class CoffreServer
         builder.Services.AddHostedService<MaintenanceService>();
 
         var app = builder.Build();
+        foreach (var repaired in repairedFiles) app.Logger.LogWarning("{Repaired}", repaired);
         var metrics = app.Services.GetRequiredService<Metrics>();
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.

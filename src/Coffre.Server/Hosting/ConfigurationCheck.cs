@@ -1,0 +1,101 @@
+using System.Net;
+using Coffre.Kms.Keys;
+using Coffre.Objects;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>
+/// Every problem of a "Coffre" configuration section, found before anything touches the disk or the network, so an
+/// operator fixes them all in one go instead of discovering them one start (and one half-created data directory) at
+/// a time.
+/// </summary>
+public static class ConfigurationCheck
+{
+    /// <summary>One message per problem, each naming the setting as it is written in appsettings.json; empty when valid.</summary>
+    public static IReadOnlyList<string> Validate(CoffreServerOptions options)
+    {
+        var errors = new List<string>();
+        void Add(string setting, string problem) => errors.Add($"{CoffreConfiguration.Section}:{setting}: {problem}");
+
+        try
+        {
+            var (address, _) = CoffreServer.ParseListen(options.Listen);
+            if (!IPAddress.IsLoopback(address) && options.CertificatePath is null && !options.AllowInsecureHttp)
+                Add("Listen", $"'{options.Listen}' is not a loopback address: refusing to serve plain HTTP there; set CertificatePath " +
+                    "(HTTPS), or AllowInsecureHttp=true if a TLS proxy stands in front.");
+        }
+        catch (InvalidOperationException e)
+        {
+            Add("Listen", e.Message);
+        }
+        if (options.CertificatePath is { } cert && !File.Exists(cert))
+            Add("CertificatePath", $"there is no file '{cert}'.");
+        if (string.IsNullOrWhiteSpace(options.Region))
+            Add("Region", "must not be empty.");
+        if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
+            Add("KmsAccountId", $"'{options.KmsAccountId}' is not a 12-digit account id.");
+        if (options.AuditSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL"))
+            Add("AuditSynchronous", $"'{options.AuditSynchronous}' is not FULL or NORMAL.");
+        if (!KeyNames.IsValidName(options.DefaultKey))
+            Add("DefaultKey", $"'{options.DefaultKey}' is not a valid key name.");
+        foreach (var (bucket, key) in options.BucketKeys)
+        {
+            try
+            {
+                ObjectNames.ValidateBucket(bucket);
+            }
+            catch (ObjectStoreException e)
+            {
+                Add($"BucketKeys:{bucket}", e.Message);
+            }
+            if (string.IsNullOrWhiteSpace(key)) Add($"BucketKeys:{bucket}", "names no key.");
+        }
+        CheckAccessKeys(options, Add);
+        CheckBackend(options.Backend, Add);
+        if (options.RewrapObjectsPerSecond is <= 0 or double.NaN)
+            Add("RewrapObjectsPerSecond", $"{options.RewrapObjectsPerSecond} is not a positive rate (leave it empty for no limit).");
+        if (options.MaintenanceInterval <= TimeSpan.Zero)
+            Add("MaintenanceInterval", $"{options.MaintenanceInterval} is not a positive duration.");
+        return errors;
+    }
+
+    /// <summary>Throws one <see cref="InvalidOperationException"/> listing every problem.</summary>
+    public static void ThrowIfInvalid(CoffreServerOptions options)
+    {
+        var errors = Validate(options);
+        if (errors.Count == 0) return;
+        throw new InvalidOperationException(
+            $"{errors.Count} problem(s) in the configuration:{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors));
+    }
+
+    private static void CheckAccessKeys(CoffreServerOptions options, Action<string, string> add)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.AccessKeys.Count; i++)
+        {
+            var k = options.AccessKeys[i];
+            if (string.IsNullOrWhiteSpace(k.AccessKeyId)) add($"AccessKeys:{i}:AccessKeyId", "required.");
+            else if (!seen.Add(k.AccessKeyId)) add($"AccessKeys:{i}:AccessKeyId", $"'{k.AccessKeyId}' is configured twice.");
+            // Never the secret itself in a message: only what is wrong with it.
+            if (string.IsNullOrEmpty(k.SecretAccessKey)) add($"AccessKeys:{i}:SecretAccessKey", "required.");
+            else if (k.SecretAccessKey.Length < 8) add($"AccessKeys:{i}:SecretAccessKey", "shorter than 8 characters.");
+        }
+    }
+
+    private static void CheckBackend(BackendOptions backend, Action<string, string> add)
+    {
+        switch (backend.Type.ToLowerInvariant())
+        {
+            case "local":
+                if (backend.Path is { } path && File.Exists(path)) add("Backend:Path", $"'{path}' is a file, not a directory.");
+                break;
+            case "s3":
+                if (backend.S3 is null) add("Backend:S3", "Backend:Type is s3 but this section is missing.");
+                else foreach (var problem in backend.S3.Validate()) add("Backend:S3:" + problem.Split(':', 2)[0], problem.Split(':', 2)[1].Trim());
+                break;
+            default:
+                add("Backend:Type", $"'{backend.Type}' is not a backend type: use 'local' or 's3'.");
+                break;
+        }
+    }
+}
