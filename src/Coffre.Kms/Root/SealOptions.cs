@@ -9,6 +9,11 @@ public sealed record SealOptions
     /// <summary>Below this, a seal is neither written nor accepted unless <see cref="AllowWeakKdfForTests"/> is set.</summary>
     public const int MinimumIterations = 100_000;
 
+    /// <summary>Above this, a seal is neither written nor accepted: the count is read from the file before anything is
+    /// authenticated, and an edited seal asking 2^31 iterations would stall every start for many minutes
+    /// (ten million take a few seconds).</summary>
+    public const int MaximumIterations = 10_000_000;
+
     public int Iterations { get; init; } = DefaultIterations;
 
     /// <summary>Test-only: accept iteration counts below <see cref="MinimumIterations"/>.</summary>
@@ -24,5 +29,8 @@ public sealed record SealOptions
         if (iterations < 1 || (iterations < MinimumIterations && !AllowWeakKdfForTests))
             throw new KmsException(KmsError.InvalidArgument,
                 $"The seal {path} uses {iterations} PBKDF2 iterations; at least {MinimumIterations} are required.");
+        if (iterations > MaximumIterations)
+            throw new KmsException(KmsError.InvalidArgument,
+                $"The seal {path} asks for {iterations} PBKDF2 iterations; at most {MaximumIterations} are accepted. Restore the seal from a backup.");
     }
 }
