@@ -124,10 +124,10 @@ public sealed class SealedFileRoot : IRootOfTrust
                 throw Malformed(path, "unsupported key derivation function");
             deploymentId = root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id");
             iterations = root.GetProperty("iterations").GetInt32();
-            salt = Convert.FromBase64String(root.GetProperty("salt").GetString()!);
-            nonce = Convert.FromBase64String(root.GetProperty("nonce").GetString()!);
-            ciphertext = Convert.FromBase64String(root.GetProperty("ciphertext").GetString()!);
-            tag = Convert.FromBase64String(root.GetProperty("tag").GetString()!);
+            salt = Base64(root, "salt");
+            nonce = Base64(root, "nonce");
+            ciphertext = Base64(root, "ciphertext");
+            tag = Base64(root, "tag");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException or NullReferenceException)
         {
@@ -157,6 +157,10 @@ public sealed class SealedFileRoot : IRootOfTrust
         }
         return new SealedFileRoot(path, deploymentId, rootKey);
     }
+
+    /// <summary>A base64 member of the seal; a JSON null is malformed like a missing member (not an ArgumentNullException).</summary>
+    private static byte[] Base64(JsonElement seal, string name) =>
+        Convert.FromBase64String(seal.GetProperty(name).GetString() ?? throw new FormatException($"'{name}' is null."));
 
     /// <summary>lp("coffre-root-seal") || u32(1) || lp(deployment id).</summary>
     internal static byte[] SealAad(string deploymentId)

@@ -54,6 +54,8 @@ public static class KmsJson
     {
         var r = new KmsRequest();
         if (body.IsEmpty || body.Trim((byte)' ').IsEmpty) return r; // AWS accepts an empty body as {}
+        // Utf8JsonReader checks a string's UTF-8 only when it is read, and then throws InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(body)) throw Serialization("The request body is not valid UTF-8.");
         var reader = new Utf8JsonReader(body, ReaderOptions);
         try
         {

@@ -105,7 +105,7 @@ public static class S3Headers
         long end;
         if (last.Length == 0) end = size;
         else if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var lastByte) || lastByte < start) return null;
-        else end = Math.Min(lastByte + 1, size);
+        else end = Math.Min(lastByte, size - 1) + 1; // not lastByte + 1: bytes=0-9223372036854775807 would overflow
         if (start >= size) throw new S3Exception(S3Error.InvalidRange) { Extra = RangeExtra(header, size) };
         return (start, end);
     }
