@@ -6,6 +6,7 @@
 #   s3rver       (3.x, npm)          file-system S3 server          tests/Coffre.TestSupport S3rverServer
 #   aws, s3cmd, rclone               real S3 clients (interop tests of the gateway)
 #   python3-cryptography             used by Python-side test helpers
+#   afl-fuzz     (afl++, Debian)     drives the fuzz targets of scripts/fuzz.sh
 set -euo pipefail
 
 DRY_RUN=0
@@ -29,6 +30,7 @@ deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)
 have s3cmd || apt_wanted+=(s3cmd)
 have rclone || apt_wanted+=(rclone)
+have afl-fuzz || apt_wanted+=(afl++)
 have node || apt_wanted+=(nodejs)         # Debian 12: node 18, enough for s3rver 3.x
 have npm || apt_wanted+=(npm)             # (a NodeSource nodejs already ships npm)
 if ! have moto_server && ! have pip && ! have pip3 && ! python3 -m pip --version >/dev/null 2>&1; then

@@ -15,6 +15,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee -a "$log" || status=$?
 
+# Every fuzz target for a short bounded time (FUZZ_SECONDS each, two at a time; docs/fuzzing.md): fails on any
+# crash or hang. Its own summary line is "fuzz: N targets, C crashes, H hangs, F failed to run".
+scripts/fuzz.sh all "${FUZZ_SECONDS:-30}" 2>&1 | tee -a "$log" || status=$?
+
 # One closing line over every suite: "Total: N passed, M failed".
 awk '
   /^[0-9]+ passed, [0-9]+ failed/ { p += $1; f += $3 }
