@@ -46,6 +46,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Store = store,
             };
             operation = Route(call, out var handler);
+            RefuseCustomerKeys(call);
             await handler().ConfigureAwait(false);
             metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
@@ -161,6 +162,19 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
         S3Error.Codes.Concat(Enum.GetValues<SigV4Error>().Select(e => e.ToS3Code())).Concat(["Aborted", "BackendError", "ClientAborted", "IntegrityFailure"]);
+
+    /// <summary>
+    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) is not implemented: a request carrying it
+    /// is refused, never served with the customer's key ignored — a client would believe its data needs its key.
+    /// </summary>
+    private static void RefuseCustomerKeys(S3Call call)
+    {
+        foreach (var (name, _) in call.Request.Headers)
+            if (name.StartsWith("x-amz-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("x-amz-copy-source-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase))
+                throw new S3Exception(S3Error.NotImplemented,
+                    "Coffre does not implement server-side encryption with customer-provided keys (SSE-C); it encrypts every object under its own keys. Send the request without the SSE-C headers.");
+    }
 
     private static readonly string[] Subresources =
         ["acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website", "logging", "notification", "replication",

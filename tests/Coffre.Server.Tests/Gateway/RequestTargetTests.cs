@@ -112,4 +112,32 @@ public sealed class RequestTargetTests(RequestTargetTests.Fixture fixture) : ICl
         var e = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => s3.GetObjectMetadataAsync("keys", "copied"));
         Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
     }
+
+    [Fact]
+    public async Task Customer_provided_key_headers_are_refused_never_ignored()
+    {
+        using var s3 = Gateway.CreateClient();
+        var customerKey = Convert.ToBase64String(new byte[32]);
+        var e = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest
+        {
+            BucketName = "keys", Key = "sse-c", ContentBody = "x",
+            ServerSideEncryptionCustomerMethod = Amazon.S3.ServerSideEncryptionCustomerMethod.AES256, ServerSideEncryptionCustomerProvidedKey = customerKey,
+        }));
+        Assert.Equal((HttpStatusCode.NotImplemented, "NotImplemented"), (e.StatusCode, e.ErrorCode));
+        e = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => s3.InitiateMultipartUploadAsync(new Amazon.S3.Model.InitiateMultipartUploadRequest
+        {
+            BucketName = "keys", Key = "sse-c",
+            ServerSideEncryptionCustomerMethod = Amazon.S3.ServerSideEncryptionCustomerMethod.AES256, ServerSideEncryptionCustomerProvidedKey = customerKey,
+        }));
+        Assert.Equal((HttpStatusCode.NotImplemented, "NotImplemented"), (e.StatusCode, e.ErrorCode));
+        e = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => s3.CopyObjectAsync(new Amazon.S3.Model.CopyObjectRequest
+        {
+            SourceBucket = "other", SourceKey = "secret", DestinationBucket = "keys", DestinationKey = "sse-c",
+            ServerSideEncryptionCustomerMethod = Amazon.S3.ServerSideEncryptionCustomerMethod.AES256, ServerSideEncryptionCustomerProvidedKey = customerKey,
+        }));
+        Assert.Equal((HttpStatusCode.NotImplemented, "NotImplemented"), (e.StatusCode, e.ErrorCode));
+        var listed = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = "keys", Prefix = "sse-c" });
+        Assert.Empty(listed.S3Objects ?? []);
+        Assert.Empty((await s3.ListMultipartUploadsAsync("keys")).MultipartUploads ?? []);
+    }
 }
