@@ -359,11 +359,23 @@ public sealed partial class KeyManager
         target.Version = version;
         if (!KeyNames.IsKeyId(keyId))
             throw CiphertextBlob.Invalid("it names no valid key id");
-        var cached = Resolve(keyId);
+        // A header naming a key or a version that does not exist was altered (or never came from here): that is an
+        // invalid ciphertext, not a missing key or a key in the wrong state.
+        CachedKey cached;
+        try
+        {
+            cached = Resolve(keyId);
+        }
+        catch (KmsException e) when (e.Error == KmsError.NotFound)
+        {
+            throw CiphertextBlob.Invalid("it names a key that does not exist");
+        }
         target.Set(cached.Key);
+        // The message names only the caller's own reference: the blob's key may be one the caller may not see.
         if (expectedKeyRef is not null && Resolve(expectedKeyRef).Key.Id != cached.Key.Id)
-            throw new KmsException(KmsError.IncorrectKey,
-                $"The ciphertext was made under key '{cached.Key.Name}' ({cached.Key.Id}), not under '{KeyNames.Shorten(expectedKeyRef)}'.");
+            throw new KmsException(KmsError.IncorrectKey, $"The ciphertext was not made under key '{KeyNames.Shorten(expectedKeyRef)}'.");
+        if (!cached.Versions.Any(v => v.Version == version))
+            throw CiphertextBlob.Invalid("it names a key version that does not exist");
         CheckDecryptionVersion(cached, version);
         var length = blob.Length - headerLength - CiphertextBlob.NonceSize - CiphertextBlob.TagSize;
         var plaintext = new byte[length];

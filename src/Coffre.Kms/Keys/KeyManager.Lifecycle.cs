@@ -111,13 +111,17 @@ public sealed partial class KeyManager
         });
     }
 
-    public KeyInfo CancelDestruction(string keyRef, string principal) =>
+    /// <summary>Cancels a scheduled destruction. The key returns to the state it had before, or, with
+    /// <paramref name="leaveDisabled"/>, is left disabled (what AWS KMS's CancelKeyDeletion does: whoever cancels
+    /// must enable the key on purpose).</summary>
+    public KeyInfo CancelDestruction(string keyRef, string principal, bool leaveDisabled = false) =>
         Change("CancelDestruction", keyRef, principal, null, (_, key) =>
         {
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
             if (key.State != KeyState.PendingDestruction)
                 throw new KmsException(KmsError.InvalidArgument, $"Key '{key.Name}' is not scheduled for destruction.");
-            return (key with { State = key.StateBeforeDestruction ?? KeyState.Enabled, StateBeforeDestruction = null, DestructionDate = null }, null);
+            var state = leaveDisabled ? KeyState.Disabled : key.StateBeforeDestruction ?? KeyState.Enabled;
+            return (key with { State = state, StateBeforeDestruction = null, DestructionDate = null }, null);
         });
 
     /// <summary>Destroys every key whose destruction date has passed: the material of all its

@@ -90,20 +90,28 @@ public static class CoffreServer
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>())
+        {
+            PinnedRegion = options.PinRegion ? options.Region : null,
+        });
+        builder.Services.AddSingleton(new HostNames(options.HostNames));
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(arns);
         builder.Services.AddSingleton(kmsAccess);
-        builder.Services.AddSingleton(new KmsOperations(keys, arns, kmsAccess));
+        var kmsOperations = new KmsOperations(keys, arns, kmsAccess);
+        builder.Services.AddSingleton(kmsOperations);
         builder.Services.AddSingleton<KmsFace>();
         builder.Services.AddHostedService<MaintenanceService>();
 
         var app = builder.Build();
         foreach (var repaired in repairedFiles) app.Logger.LogWarning("{Repaired}", repaired);
         var metrics = app.Services.GetRequiredService<Metrics>();
+        metrics.Declare(MetricFace.S3, S3Face.OperationNames, S3Face.ResultCodes);
+        metrics.Declare(MetricFace.Kms, ["Authenticate", "Unknown", .. kmsOperations.Names], ["OK", .. KmsErrors.AllTypes]);
+        metrics.Declare(MetricFace.Other, ["Authenticate"], S3Face.ResultCodes);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
         metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
@@ -122,31 +130,37 @@ public static class CoffreServer
     private static async Task Dispatch(HttpContext http, IServiceProvider services)
     {
         ExpectContinueGuard.Apply(http);
-        var verifier = services.GetRequiredService<SigV4Verifier>();
+        var metrics = services.GetRequiredService<Metrics>();
         var request = SigV4RequestAdapter.FromHttpRequest(http.Request);
-        // KMS (X-Amz-Target: TrentService.*, or signed for service "kms"): JSON bodies are small and their
-        // hash is signed but not sent, so the body is read (bounded) and hashed before verification.
-        var isKms = KmsFace.IsKmsRequest(http.Request);
-        byte[]? kmsBody = null;
-        if (isKms)
+        // The face answering a refusal before authentication: the claimed service, else the KMS shape of the request.
+        var claimed = SigV4Verifier.ClaimedService(request);
+        var isKms = claimed == "kms" || (claimed is null && KmsFace.IsKmsRequest(http.Request));
+        var face = isKms ? MetricFace.Kms : claimed is null or "s3" ? MetricFace.S3 : MetricFace.Other;
+        if (services.GetRequiredService<HostNames>().Refusal(http.Request.Host) is { } hostRefusal)
         {
-            kmsBody = await KmsFace.ReadBodyAsync(http.Request);
-            if (kmsBody is null)
+            await Refuse(http, metrics, face, S3Error.InvalidRequest, hostRefusal);
+            return;
+        }
+        // Every service but s3 signs the hash of its body (SigV4Verifier): such bodies are small, read (bounded) and hashed first.
+        byte[]? body = null;
+        if (SigV4Verifier.RequiresBodyHash(request))
+        {
+            body = await KmsFace.ReadBodyAsync(http.Request);
+            if (body is null)
             {
-                services.GetRequiredService<Metrics>().Request("kms", "Authenticate", KmsErrors.Validation, TimeSpan.Zero);
-                await KmsFace.WriteErrorAsync(http, KmsErrors.Validation, $"The request body is larger than {KmsFace.MaxBodyBytes} bytes.");
+                await Refuse(http, metrics, face, S3Error.EntityTooLarge, $"The request body is larger than {KmsFace.MaxBodyBytes} bytes.");
                 return;
             }
-            if (SigV4Verifier.RequiresBodyHash(request))
-                request = request.WithPayloadHash(SigV4Canonicalizer.Sha256Hex(kmsBody));
+            request = request.WithPayloadHash(SigV4Canonicalizer.Sha256Hex(body));
         }
-        var result = verifier.Verify(request);
+        var result = services.GetRequiredService<SigV4Verifier>().Verify(request);
         if (!result.IsSuccess)
         {
-            if (isKms || result.Service == "kms")
+            if (isKms)
             {
-                var code = result.Error.ToKmsCode();
-                services.GetRequiredService<Metrics>().Request("kms", "Authenticate", code, TimeSpan.Zero);
+                // As AWS KMS answers a credential scoped to another region.
+                var code = result.ExpectedRegion is null ? result.Error.ToKmsCode() : "InvalidSignatureException";
+                metrics.Request(MetricFace.Kms, "Authenticate", code, TimeSpan.Zero);
                 await KmsFace.WriteErrorAsync(http, code, result.Message);
                 return;
             }
@@ -159,44 +173,42 @@ public static class CoffreServer
                 if (result.StringToSign is { } sts) extra["StringToSign"] = sts;
                 if (result.CanonicalRequest is { } cr) extra["CanonicalRequest"] = cr;
             }
-            services.GetRequiredService<Metrics>().Request(result.Service ?? "s3", "Authenticate", s3Error.Code, TimeSpan.Zero);
+            if (result.ExpectedRegion is { } region) extra = new Dictionary<string, string> { ["Region"] = region };
+            metrics.Request(face, "Authenticate", s3Error.Code, TimeSpan.Zero);
             await S3Face.WriteErrorAsync(http, s3Error, result.Message, S3Face.NewRequestId(), extra);
             return;
         }
+        // Routed on the service the request was signed for, never on an unsigned header alone.
         var auth = result.Context!;
-        if (isKms || auth.Service == "kms")
+        switch (auth.Service)
         {
-            kmsBody ??= await KmsFace.ReadBodyAsync(http.Request);
-            string? refusal = null;
-            if (kmsBody is null) refusal = $"The request body is larger than {KmsFace.MaxBodyBytes} bytes.";
-            else if (auth.IsStreaming) refusal = "KMS requests cannot use a streaming (aws-chunked) payload.";
-            else if (auth.PayloadMode == PayloadMode.SignedHash
-                     && !string.Equals(auth.ExpectedPayloadHash, SigV4Canonicalizer.Sha256Hex(kmsBody), StringComparison.OrdinalIgnoreCase))
-            {
-                await KmsFace.WriteErrorAsync(http, "InvalidSignatureException", "The x-amz-content-sha256 header does not match the request body.");
+            case "kms":
+                try
+                {
+                    await services.GetRequiredService<KmsFace>().HandleAsync(http, auth, body!);
+                }
+                finally
+                {
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(body); // Encrypt plaintexts arrive in the body
+                }
                 return;
-            }
-            if (refusal is not null)
-            {
-                await KmsFace.WriteErrorAsync(http, KmsErrors.Validation, refusal);
+            case "s3":
+                await services.GetRequiredService<S3Face>().HandleAsync(http, auth);
                 return;
-            }
-            try
-            {
-                await services.GetRequiredService<KmsFace>().HandleAsync(http, auth, kmsBody);
-            }
-            finally
-            {
-                System.Security.Cryptography.CryptographicOperations.ZeroMemory(kmsBody); // Encrypt plaintexts arrive in the body
-            }
-            return;
+            default:
+                await Refuse(http, metrics, MetricFace.Other, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.");
+                return;
         }
-        if (auth.Service == "s3")
-        {
-            await services.GetRequiredService<S3Face>().HandleAsync(http, auth);
-            return;
-        }
-        await S3Face.WriteErrorAsync(http, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.", S3Face.NewRequestId(), null);
+    }
+
+    /// <summary>A refusal before any face has the request: counted under "Authenticate" and answered in the face's shape
+    /// (a KMS client gets a ValidationException, anyone else <paramref name="s3Error"/>).</summary>
+    private static Task Refuse(HttpContext http, Metrics metrics, MetricFace face, S3Error s3Error, string message)
+    {
+        var isKms = face == MetricFace.Kms;
+        metrics.Request(face, "Authenticate", isKms ? KmsErrors.Validation : s3Error.Code, TimeSpan.Zero);
+        return isKms ? KmsFace.WriteErrorAsync(http, KmsErrors.Validation, message)
+            : S3Face.WriteErrorAsync(http, s3Error, message, S3Face.NewRequestId(), null);
     }
 
     public static (IPAddress Address, int Port) ParseListen(string listen)

@@ -15,8 +15,14 @@ public sealed class CoffreServerOptions
     public string? CertificatePath { get; set; }
     public string? CertificatePassword { get; set; }
 
-    /// <summary>The region clients sign for; any region is accepted in signatures, this one is reported.</summary>
+    /// <summary>The region clients sign for; any region is accepted in signatures unless <see cref="PinRegion"/>, this one is reported.</summary>
     public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Refuse requests signed for another region than <see cref="Region"/>, as AWS does (off by default: any region is accepted).</summary>
+    public bool PinRegion { get; set; }
+
+    /// <summary>The host names (without port) clients may address this server by; a request with another Host is refused (400). Empty: any.</summary>
+    public List<string> HostNames { get; set; } = [];
 
     /// <summary>The AWS account id in the key and alias ARNs of the KMS face (12 digits).</summary>
     public string KmsAccountId { get; set; } = "000000000000";

@@ -30,8 +30,10 @@ public static class ConfigurationCheck
         }
         if (options.CertificatePath is { } cert && !File.Exists(cert))
             Add("CertificatePath", $"there is no file '{cert}'.");
-        if (string.IsNullOrWhiteSpace(options.Region))
-            Add("Region", "must not be empty.");
+        if (string.IsNullOrWhiteSpace(options.Region) || !options.Region.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+            Add("Region", $"'{options.Region}' is not a region name (letters, digits and '-', e.g. eu-west-3).");
+        for (var i = 0; i < options.HostNames.Count; i++)
+            if (HostNames.Problem(options.HostNames[i]) is { } problem) Add($"HostNames:{i}", problem);
         if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
             Add("KmsAccountId", $"'{options.KmsAccountId}' is not a 12-digit account id.");
         if (options.AuditSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL"))

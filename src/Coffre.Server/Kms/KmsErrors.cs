@@ -84,6 +84,9 @@ public static class KmsErrors
         [KmsError.AccessDenied] = AccessDenied,
     };
 
+    /// <summary>Every __type of the table: with "OK", the closed set of the KMS face's <c>code</c> metric label.</summary>
+    public static IEnumerable<string> AllTypes => Status.Keys;
+
     public static string TypeOf(KmsError error) => Types.GetValueOrDefault(error, Internal);
 
     public static int StatusOf(string type) => Status.GetValueOrDefault(type, 400);

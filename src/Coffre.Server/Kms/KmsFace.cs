@@ -95,10 +95,19 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
                 log.LogError(e, "KMS {Operation} failed: {Message}", operation, e.Message);
             await WriteErrorAsync(http, type, e.Message, requestId).ConfigureAwait(false);
         }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // A bug, not a client error: logged for operators, answered (and counted) as AWS's generic internal error;
+            // the exception text may name internals and never reaches the client.
+            code = KmsErrors.Internal;
+            log.LogError(e, "Unexpected failure during KMS {Operation}", operation);
+            if (!http.Response.HasStarted)
+                await WriteErrorAsync(http, KmsErrors.Internal, "We encountered an internal error. Please try again.", requestId).ConfigureAwait(false);
+        }
         finally
         {
             buffer.Clear(); // zeroes the answer (plaintexts, data keys) once it is sent
-            metrics.Request("kms", operation, code, Stopwatch.GetElapsedTime(started));
+            metrics.Request(MetricFace.Kms, operation, code, Stopwatch.GetElapsedTime(started));
         }
     }
 

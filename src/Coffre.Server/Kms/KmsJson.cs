@@ -109,6 +109,11 @@ public static class KmsJson
         {
             throw Serialization($"The request body is not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader checks the UTF-8 of a string only when it is read (GetString), and says so with this type.
+            throw Serialization("The request body is not valid JSON: a string holds bytes that are not UTF-8.");
+        }
         return r;
     }
 

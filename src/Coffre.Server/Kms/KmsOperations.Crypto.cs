@@ -40,14 +40,18 @@ public sealed partial class KmsOperations
         return blob;
     }
 
-    /// <summary>Authorizes use of the key a ciphertext names (or the KeyId given with it) and returns the expected key, if any.</summary>
+    /// <summary>
+    /// Authorizes use of the key a ciphertext names, and of the KeyId given with it, and returns the expected key, if any.
+    /// The blob's key is checked even when a KeyId is given: a caller who may not use it is answered exactly as without
+    /// a KeyId (AccessDenied), never told which key it is.
+    /// </summary>
     private string? AuthorizeCiphertext(KmsCall c, byte[] blob, string? keyId, string field)
     {
-        if (keyId is not null) return AuthorizedKey(c, keyId, field);
+        var expected = keyId is null ? null : AuthorizedKey(c, keyId, field);
         // The key named by the blob (unverified; the key manager verifies). An unreadable blob names no key: the
         // operation check still applies and the key manager answers InvalidCiphertext.
         _access.Check(c.Access, c.Principal, c.Operation, CiphertextBlob.TryReadKeyId(blob, out var named) ? named : null);
-        return null;
+        return expected;
     }
 
     private async ValueTask Decrypt(KmsCall c, Utf8JsonWriter w)

@@ -72,7 +72,8 @@ public sealed partial class KmsOperations
 
     private void CancelKeyDeletion(KmsCall c, Utf8JsonWriter w)
     {
-        var info = _keys.CancelDestruction(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+        // AWS KMS leaves a key whose deletion is cancelled Disabled (the CLI's cancel-destroy restores the previous state).
+        var info = _keys.CancelDestruction(AuthorizedKey(c, c.Request.KeyId), c.Principal, leaveDisabled: true);
         w.WriteString("KeyId", _arns.Key(c.Region, info.Id));
     }
 }

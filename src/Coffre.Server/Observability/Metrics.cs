@@ -1,27 +1,55 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 
 namespace Coffre.Server.Observability;
 
 /// <summary>
-/// The server's counters, exposed at /metrics in the Prometheus text format. Labels are operation
-/// names and error codes, never object names, keys or credentials.
+/// The server's counters, exposed at /metrics in the Prometheus text format. Labels come from closed sets
+/// the server declares (<see cref="Declare"/>): the face, the face's operation names and its error codes.
+/// Anything else is counted as "other" (a numeric status as its class, "2xx"), so that no client can add
+/// series or text to the scrape; object names, keys and credentials are never labels.
 /// </summary>
 public sealed class Metrics
 {
+    public const string Other = "other";
     private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-    private readonly ConcurrentDictionary<(string Face, string Operation, string Code), Counter> _requests = new();
-    private readonly ConcurrentDictionary<(string Face, string Operation), Histogram> _latency = new();
+    private readonly ConcurrentDictionary<(MetricFace Face, string Operation, string Code), Counter> _requests = new();
+    private readonly ConcurrentDictionary<(MetricFace Face, string Operation), Histogram> _latency = new();
+    private readonly ConcurrentDictionary<MetricFace, (FrozenSet<string> Operations, FrozenSet<string> Codes)> _labels = new();
     private long _bytesIn;
     private long _bytesOut;
     private readonly ConcurrentDictionary<string, (string Type, string Help, Func<double> Read)> _scraped = new();
 
-    public void Request(string face, string operation, string code, TimeSpan elapsed)
+    /// <summary>The operation names and result codes a face may be counted with (its route and error tables).</summary>
+    public void Declare(MetricFace face, IEnumerable<string> operations, IEnumerable<string> codes) =>
+        _labels[face] = (operations.ToFrozenSet(StringComparer.Ordinal), codes.ToFrozenSet(StringComparer.Ordinal));
+
+    public void Request(MetricFace face, string operation, string code, TimeSpan elapsed)
     {
+        var (operations, codes) = _labels.TryGetValue(face, out var declared) ? declared : (FrozenSet<string>.Empty, FrozenSet<string>.Empty);
+        operation = operations.Contains(operation) ? operation : Other;
+        code = codes.Contains(code) ? code : StatusClass(code);
         _requests.GetOrAdd((face, operation, code), _ => new Counter()).Add(1);
         _latency.GetOrAdd((face, operation), _ => new Histogram(LatencyBuckets.Length)).Observe(elapsed.TotalSeconds, LatencyBuckets);
     }
+
+    private static string StatusClass(string code) =>
+        code.Length == 3 && code[0] is >= '1' and <= '5' && char.IsAsciiDigit(code[1]) && char.IsAsciiDigit(code[2]) ? code[0] + "xx" : Other;
+
+    public static string Label(MetricFace face) => face switch
+    {
+        MetricFace.S3 => "s3",
+        MetricFace.Kms => "kms",
+        MetricFace.Admin => "admin",
+        _ => Other,
+    };
+
+    /// <summary>A label value in the text exposition format: backslash, double quote and line feed escaped.
+    /// Declared labels never need it; it keeps the format intact should one ever do.</summary>
+    public static string Escape(string value) =>
+        value.AsSpan().IndexOfAny('\\', '"', '\n') < 0 ? value : value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 
     public void BytesIn(long n) => Interlocked.Add(ref _bytesIn, n);
     public void BytesOut(long n) => Interlocked.Add(ref _bytesOut, n);
@@ -33,11 +61,15 @@ public sealed class Metrics
     {
         var sb = new StringBuilder();
         sb.Append("# HELP coffre_requests_total Requests answered, by face, operation and result code.\n# TYPE coffre_requests_total counter\n");
-        foreach (var ((face, op, code), c) in _requests.OrderBy(k => k.Key))
-            sb.Append(CultureInfo.InvariantCulture, $"coffre_requests_total{{face=\"{face}\",operation=\"{op}\",code=\"{code}\"}} {c.Value}\n");
-        sb.Append("# HELP coffre_request_duration_seconds Request latency.\n# TYPE coffre_request_duration_seconds histogram\n");
-        foreach (var ((face, op), h) in _latency.OrderBy(k => k.Key))
+        foreach (var ((f, o, k), c) in _requests.OrderBy(k => k.Key))
         {
+            var (face, op, code) = (Escape(Label(f)), Escape(o), Escape(k));
+            sb.Append(CultureInfo.InvariantCulture, $"coffre_requests_total{{face=\"{face}\",operation=\"{op}\",code=\"{code}\"}} {c.Value}\n");
+        }
+        sb.Append("# HELP coffre_request_duration_seconds Request latency.\n# TYPE coffre_request_duration_seconds histogram\n");
+        foreach (var ((f, o), h) in _latency.OrderBy(k => k.Key))
+        {
+            var (face, op) = (Escape(Label(f)), Escape(o));
             long cumulative = 0;
             for (var i = 0; i < LatencyBuckets.Length; i++)
             {

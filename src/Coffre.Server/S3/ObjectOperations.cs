@@ -196,7 +196,7 @@ public static class ObjectOperations
         var value = header.Trim();
         var q = value.IndexOf('?');
         if (q >= 0) value = value[..q];
-        value = Uri.UnescapeDataString(value).TrimStart('/');
+        value = S3Uri.Decode(value, plusIsSpace: false).TrimStart('/');
         var slash = value.IndexOf('/');
         if (slash <= 0 || slash == value.Length - 1)
             throw new S3Exception(S3Error.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");

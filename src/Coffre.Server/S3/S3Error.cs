@@ -19,6 +19,7 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error InvalidPartNumber = new("InvalidPartNumber", 416, "The requested partnumber is not satisfiable");
     public static readonly S3Error InvalidPartOrder = new("InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts must be ordered by part number.");
     public static readonly S3Error InvalidRange = new("InvalidRange", 416, "The requested range is not satisfiable");
+    public static readonly S3Error InvalidUri = new("InvalidURI", 400, "Couldn't parse the specified URI.");
     public static readonly S3Error InvalidRequest = new("InvalidRequest", 400, "Invalid Request");
     public static readonly S3Error KeyTooLong = new("KeyTooLongError", 400, "Your key is too long");
     public static readonly S3Error MetadataTooLarge = new("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.");
@@ -41,6 +42,11 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error KeyInvalidState = new("KMS.KMSInvalidStateException", 400, "The object's encryption key is pending destruction or destroyed.");
     public static readonly S3Error IntegrityFailure = new("InternalError", 500, "The stored ciphertext failed authentication; the object was modified at the storage backend.");
     public static readonly S3Error ServiceUnavailable = new("ServiceUnavailable", 503, "The key service is unavailable; no operation is answered without an audit record.");
+
+    /// <summary>The code of every error above.</summary>
+    public static IEnumerable<string> Codes =>
+        typeof(S3Error).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(S3Error)).Select(f => ((S3Error)f.GetValue(null)!).Code);
 }
 
 /// <summary>A protocol-level failure raised by an S3 handler, answered as S3 XML.</summary>

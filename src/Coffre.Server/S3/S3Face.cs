@@ -26,7 +26,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         var code = "OK";
         try
         {
-            var (bucket, key) = ParsePath(http);
+            var (bucket, key) = S3Uri.ParsePath(http);
             var access = accessKeys.Find(auth.AccessKeyId)!;
             if (bucket is not null && !access.MayUseBucket(bucket))
                 throw new S3Exception(S3Error.AccessDenied);
@@ -46,6 +46,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Store = store,
             };
             operation = Route(call, out var handler);
+            RefuseCustomerKeys(call);
             await handler().ConfigureAwait(false);
             metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
@@ -98,7 +99,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         }
         finally
         {
-            metrics.Request("s3", operation, code, Stopwatch.GetElapsedTime(started));
+            metrics.Request(MetricFace.S3, operation, code, Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -149,29 +150,38 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         throw new S3Exception(S3Error.MethodNotAllowed);
     }
 
+    /// <summary>
+    /// Every name <see cref="Route"/> returns, plus "Authenticate" (a request refused before routing) and "Unknown"
+    /// (refused while routing): the closed set of the S3 face's <c>operation</c> metric label.
+    /// </summary>
+    public static readonly IReadOnlyList<string> OperationNames =
+        ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
+         "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
+         "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload"];
+
+    /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
+    public static IEnumerable<string> ResultCodes =>
+        S3Error.Codes.Concat(Enum.GetValues<SigV4Error>().Select(e => e.ToS3Code())).Concat(["Aborted", "BackendError", "ClientAborted", "IntegrityFailure"]);
+
+    /// <summary>
+    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) is not implemented: a request carrying it
+    /// is refused, never served with the customer's key ignored — a client would believe its data needs its key.
+    /// </summary>
+    private static void RefuseCustomerKeys(S3Call call)
+    {
+        foreach (var (name, _) in call.Request.Headers)
+            if (name.StartsWith("x-amz-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("x-amz-copy-source-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase))
+                throw new S3Exception(S3Error.NotImplemented,
+                    "Coffre does not implement server-side encryption with customer-provided keys (SSE-C); it encrypts every object under its own keys. Send the request without the SSE-C headers.");
+    }
+
     private static readonly string[] Subresources =
         ["acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website", "logging", "notification", "replication",
          "object-lock", "retention", "legal-hold", "versions", "requestPayment", "accelerate", "analytics", "inventory",
          "metrics", "ownershipControls", "publicAccessBlock", "intelligent-tiering", "restore", "select", "torrent", "attributes"];
 
     private static string? UnsupportedSubresource(S3Call call) => Subresources.FirstOrDefault(call.HasQuery);
-
-    /// <summary>Bucket and key from the raw request target, so that encoded slashes and '+' in keys survive exactly.</summary>
-    public static (string? Bucket, string? Key) ParsePath(HttpContext http)
-    {
-        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
-        var q = raw.IndexOf('?');
-        if (q >= 0) raw = raw[..q];
-        if (raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            raw = new Uri(raw).AbsolutePath;
-        var path = raw.TrimStart('/');
-        if (path.Length == 0) return (null, null);
-        var slash = path.IndexOf('/');
-        if (slash < 0) return (Uri.UnescapeDataString(path), null);
-        var bucket = Uri.UnescapeDataString(path[..slash]);
-        var key = path[(slash + 1)..];
-        return (bucket, key.Length == 0 ? null : Uri.UnescapeDataString(key));
-    }
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>
     public static string NewRequestId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));

@@ -30,6 +30,8 @@ public enum SigV4Error
     MalformedTrailerError,
     /// <summary>The request is not supported / inconsistent (e.g. missing x-amz-content-sha256 on S3, SigV2, SigV4a).</summary>
     InvalidRequest,
+    /// <summary>A request for another service than s3 leaves its body out of the signature (presigned URL, UNSIGNED-PAYLOAD, aws-chunked).</summary>
+    PayloadNotSigned,
     /// <summary>A parameter has an invalid value (e.g. bad x-amz-content-sha256 value, two auth mechanisms at once).</summary>
     InvalidArgument,
 }
@@ -49,7 +51,7 @@ public static class SigV4ErrorCodes
     {
         SigV4Error.None => "",
         SigV4Error.MissingAuthenticationToken => "AccessDenied",
-        SigV4Error.InvalidChunk => "InvalidRequest",
+        SigV4Error.InvalidChunk or SigV4Error.PayloadNotSigned => "InvalidRequest",
         _ => error.ToString(),
     };
 
@@ -64,7 +66,7 @@ public static class SigV4ErrorCodes
     public static string ToKmsCode(this SigV4Error error) => error switch
     {
         SigV4Error.None => "",
-        SigV4Error.SignatureDoesNotMatch or SigV4Error.RequestTimeTooSkewed => "InvalidSignatureException",
+        SigV4Error.SignatureDoesNotMatch or SigV4Error.RequestTimeTooSkewed or SigV4Error.PayloadNotSigned => "InvalidSignatureException",
         SigV4Error.InvalidAccessKeyId => "UnrecognizedClientException",
         SigV4Error.AccessDenied => "AccessDeniedException",
         SigV4Error.AuthorizationHeaderMalformed or SigV4Error.AuthorizationQueryParametersError

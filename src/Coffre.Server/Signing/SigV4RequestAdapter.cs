@@ -19,17 +19,7 @@ public static class SigV4RequestAdapter
         }
         else
         {
-            var target = rawTarget;
-            // absolute-form (proxy style): strip scheme://authority
-            var scheme = target.IndexOf("://", StringComparison.Ordinal);
-            if (scheme > 0 && target.IndexOf('/') > scheme)
-            {
-                var slash = target.IndexOf('/', scheme + 3);
-                target = slash < 0 ? "/" : target[slash..];
-            }
-            var q = target.IndexOf('?');
-            path = q < 0 ? target : target[..q];
-            query = q < 0 ? "" : target[(q + 1)..];
+            (path, query) = SplitTarget(rawTarget);
         }
 
         var headers = new SigV4Headers();
@@ -38,5 +28,23 @@ public static class SigV4RequestAdapter
                 headers.Add(name, value ?? "");
         var host = request.Headers.Host.ToString();
         return new SigV4Request(request.Method, path, query, headers, string.IsNullOrEmpty(host) ? null : host);
+    }
+
+    /// <summary>
+    /// The raw path and query of a request target. An absolute-form target (proxy style, "http://host/b/../k") loses its
+    /// scheme and authority and nothing else: no dot-segment normalisation, so the faces route on exactly the path the
+    /// signature covers (Kestrel's normalised Path would let "/allowed/../other/k" be signed for one bucket and reach another).
+    /// </summary>
+    public static (string Path, string Query) SplitTarget(string rawTarget)
+    {
+        var target = rawTarget;
+        var scheme = target.IndexOf("://", StringComparison.Ordinal);
+        if (scheme > 0 && target.IndexOf('/') > scheme)
+        {
+            var slash = target.IndexOf('/', scheme + 3);
+            target = slash < 0 ? "/" : target[slash..];
+        }
+        var q = target.IndexOf('?');
+        return q < 0 ? (target, "") : (target[..q], target[(q + 1)..]);
     }
 }

@@ -55,6 +55,12 @@ public sealed class SigV4Result
     /// <summary>On AccessDenied for unsigned x-amz-* headers: their names, comma-separated (S3 element HeadersNotSigned).</summary>
     public string? HeadersNotSigned { get; private init; }
 
+    /// <summary>On a credential scope for another region than the pinned one: the region expected (S3 element Region).</summary>
+    public string? ExpectedRegion { get; private init; }
+
+    internal static SigV4Result WrongRegion(SigV4Error error, string message, string accessKeyId, string service, string expected)
+        => new(error, message, null) { AccessKeyId = accessKeyId, Service = service, ExpectedRegion = expected };
+
     internal static SigV4Result Success(SigV4AuthContext context)
         => new(SigV4Error.None, "", context) { AccessKeyId = context.AccessKeyId, Service = context.Service };
 

@@ -49,11 +49,36 @@ public sealed class SigV4Verifier
     }
 
     /// <summary>
-    /// True when the request signs a body hash it does not send (no x-amz-content-sha256, header auth): the caller must
-    /// buffer the body and set <see cref="SigV4Request.PayloadHash"/> before calling <see cref="Verify"/> (KMS JSON requests).
+    /// The one region requests must be signed for (Coffre:PinRegion), refused otherwise with the expected region, as AWS
+    /// does; null accepts any region.
     /// </summary>
-    public static bool RequiresBodyHash(SigV4Request request)
-        => request.Headers.Contains("authorization") && !request.Headers.Contains("x-amz-content-sha256");
+    public string? PinnedRegion { get; init; }
+
+    /// <summary>
+    /// True when the request claims a credential scope of another service than s3 (kms, the admin API): its signature
+    /// covers the body's hash, so the caller must buffer the (small, bounded) body and set
+    /// <see cref="SigV4Request.PayloadHash"/> before calling <see cref="Verify"/>. Unverified: for routing the body only.
+    /// </summary>
+    public static bool RequiresBodyHash(SigV4Request request) => ClaimedService(request) is { } service && service != "s3";
+
+    /// <summary>The service named by the request's credential scope (header or presigned), unverified; null when there is none.</summary>
+    public static string? ClaimedService(SigV4Request request)
+    {
+        var credential = request.Headers.GetFirst("authorization") is { } authorization
+            ? CredentialOf(authorization)
+            : Find(SigV4Canonicalizer.ParseQuery(request.RawQuery), "X-Amz-Credential");
+        var parts = credential?.Split('/');
+        return parts is { Length: 5 } ? parts[3] : null;
+    }
+
+    private static string? CredentialOf(string authorization)
+    {
+        var start = authorization.IndexOf("Credential=", StringComparison.Ordinal);
+        if (start < 0) return null;
+        start += "Credential=".Length;
+        var end = authorization.IndexOf(',', start);
+        return (end < 0 ? authorization[start..] : authorization[start..end]).Trim();
+    }
 
     private sealed record Parsed(string AccessKeyId, string Date, string Region, string Service, string SignedHeaders, string Signature, bool Presigned);
 
@@ -199,6 +224,13 @@ public sealed class SigV4Verifier
             failure = SigV4Result.Fail(code, "The authorization header is malformed; the region is empty.", accessKeyId, service);
             return null;
         }
+        if (PinnedRegion is { } pinned && !string.Equals(region, pinned, StringComparison.Ordinal))
+        {
+            failure = SigV4Result.WrongRegion(code, presigned
+                ? $"Error parsing the X-Amz-Credential parameter; the region '{Truncate(region)}' is wrong; expecting '{pinned}'"
+                : $"The authorization header is malformed; the region '{Truncate(region)}' is wrong; expecting '{pinned}'", accessKeyId, service, pinned);
+            return null;
+        }
         if (!_services.Contains(service))
         {
             failure = SigV4Result.Fail(code, $"The authorization header is malformed; incorrect service \"{Truncate(service)}\". This endpoint belongs to \"{string.Join("\" or \"", _services)}\".", accessKeyId, service);
@@ -257,25 +289,38 @@ public sealed class SigV4Verifier
         PayloadMode mode;
         string payloadHash;
         var contentSha = request.Headers.GetFirst("x-amz-content-sha256")?.Trim();
-        if (p.Presigned)
+        if (!isS3)
         {
-            // S3 presigned URLs sign UNSIGNED-PAYLOAD; a signed X-Amz-Content-Sha256 query parameter may override.
-            contentSha = Find(SigV4Canonicalizer.ParseQuery(request.RawQuery), "X-Amz-Content-Sha256") ?? SigV4Canonicalizer.UnsignedPayload;
-        }
-        if (contentSha is null)
-        {
-            if (isS3)
-                return SigV4Result.Fail(SigV4Error.InvalidRequest, "Missing required header for this request: x-amz-content-sha256", p.AccessKeyId, p.Service);
+            // Only S3 may leave its body out of the signature (presigned URLs, UNSIGNED-PAYLOAD, aws-chunked). Every other
+            // service (kms, the admin API) signs the SHA-256 of its body, as AWS requires: otherwise one signed request
+            // would authorise any body, and a presigned KMS Decrypt URL would decrypt any ciphertext for a week.
+            if (p.Presigned)
+                return SigV4Result.Fail(SigV4Error.PayloadNotSigned,
+                    $"Presigned URLs are accepted only for service s3; sign {p.Service} requests in the Authorization header, over the SHA-256 of the body.",
+                    p.AccessKeyId, p.Service);
             if (request.PayloadHash is null)
                 return SigV4Result.Fail(SigV4Error.InvalidRequest,
                     "The request signs a body hash it does not send: the server must hash the body first (SigV4Request.PayloadHash).", p.AccessKeyId, p.Service);
             if (!SigV4Canonicalizer.IsHex(request.PayloadHash, 64))
                 throw new ArgumentException("SigV4Request.PayloadHash must be a hex SHA-256.", nameof(request));
+            if (contentSha is not null && !string.Equals(contentSha, request.PayloadHash, StringComparison.OrdinalIgnoreCase))
+                return SigV4Canonicalizer.IsHex(contentSha, 64)
+                    ? SigV4Result.Fail(SigV4Error.XAmzContentSHA256Mismatch, "The x-amz-content-sha256 header does not match the request body.", p.AccessKeyId, p.Service)
+                    : SigV4Result.Fail(SigV4Error.PayloadNotSigned,
+                        $"x-amz-content-sha256 '{Truncate(contentSha)}' is accepted only for service s3; {p.Service} requests sign the SHA-256 of their body.",
+                        p.AccessKeyId, p.Service);
             mode = PayloadMode.PrecomputedHash;
-            payloadHash = request.PayloadHash.ToLowerInvariant();
+            payloadHash = contentSha ?? request.PayloadHash.ToLowerInvariant();
         }
         else
         {
+            if (p.Presigned)
+            {
+                // S3 presigned URLs sign UNSIGNED-PAYLOAD; a signed X-Amz-Content-Sha256 query parameter may override.
+                contentSha = Find(SigV4Canonicalizer.ParseQuery(request.RawQuery), "X-Amz-Content-Sha256") ?? SigV4Canonicalizer.UnsignedPayload;
+            }
+            if (contentSha is null)
+                return SigV4Result.Fail(SigV4Error.InvalidRequest, "Missing required header for this request: x-amz-content-sha256", p.AccessKeyId, p.Service);
             switch (contentSha)
             {
                 case SigV4Canonicalizer.UnsignedPayload: mode = PayloadMode.Unsigned; break;

@@ -247,6 +247,10 @@ public sealed class KmsSdkTests : IAsyncLifetime
         Assert.Equal(KeyState.PendingDeletion, meta.KeyState);
         await Assert.ThrowsAsync<KMSInvalidStateException>(() => _kms.DecryptAsync(new DecryptRequest { CiphertextBlob = new MemoryStream(blob) }));
         await _kms.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { KeyId = keyId });
+        // As AWS KMS: a cancelled deletion leaves the key Disabled until someone enables it.
+        Assert.Equal(KeyState.Disabled, (await _kms.DescribeKeyAsync(new DescribeKeyRequest { KeyId = keyId })).KeyMetadata.KeyState);
+        await Assert.ThrowsAsync<DisabledException>(() => _kms.DecryptAsync(new DecryptRequest { CiphertextBlob = new MemoryStream(blob) }));
+        await _kms.EnableKeyAsync(new EnableKeyRequest { KeyId = keyId });
         await _kms.DecryptAsync(new DecryptRequest { CiphertextBlob = new MemoryStream(blob) });
     }
 

@@ -1,0 +1,14 @@
+namespace Coffre.Server.Observability;
+
+/// <summary>
+/// The faces a request can be counted under: the <c>face</c> label of <c>coffre_requests_total</c>.
+/// A closed set, so that nothing a client sends (a credential scope's service, a path) becomes a label.
+/// </summary>
+public enum MetricFace
+{
+    S3,
+    Kms,
+    Admin,
+    /// <summary>A request addressed to no face this server has (an unknown credential-scope service).</summary>
+    Other,
+}
