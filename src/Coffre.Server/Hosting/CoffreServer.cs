@@ -1,8 +1,10 @@
 using System.Net;
 using Coffre.Kms;
+using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
+using Coffre.Server.Admin;
 using Coffre.Server.Auth;
 using Coffre.Server.Kms;
 using Coffre.Server.Observability;
@@ -75,7 +77,10 @@ public static class CoffreServer
             var other => throw new InvalidOperationException($"Coffre:AuditSynchronous '{other}' is not FULL or NORMAL."),
         };
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
-        var accessKeys = new AccessKeyDirectory(options.AccessKeys);
+        if (options.AccessKeyRefreshInterval <= TimeSpan.Zero || options.AccessKeyRefreshInterval > TimeSpan.FromMinutes(5))
+            throw new InvalidOperationException($"Coffre:AccessKeyRefreshInterval {options.AccessKeyRefreshInterval} is not between 0 and 5 minutes.");
+        var storedAccessKeys = new AccessKeyManager(keys, new SqliteAccessKeyStore(Path.Combine(dataDirectory, KeyManager.StoreFileName)));
+        var accessKeys = new AccessKeyDirectory(options.AccessKeys, storedAccessKeys);
         var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System, dataKeys);
         var store = objects.Store;
 
@@ -96,7 +101,11 @@ public static class CoffreServer
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>(), SigV4Verifier.DefaultAllowedSkew,
+            ["s3", "kms", AdminApi.Service]));
+        builder.Services.AddSingleton(storedAccessKeys);
+        builder.Services.AddSingleton<AdminApi>();
+        builder.Services.AddHostedService<AccessKeyRefresher>();
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
         if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
@@ -129,6 +138,11 @@ public static class CoffreServer
     private static async Task Dispatch(HttpContext http, IServiceProvider services)
     {
         ExpectContinueGuard.Apply(http);
+        if (AdminApi.IsAdminRequest(http.Request))
+        {
+            await services.GetRequiredService<AdminApi>().HandleAsync(http);
+            return;
+        }
         var verifier = services.GetRequiredService<SigV4Verifier>();
         var request = SigV4RequestAdapter.FromHttpRequest(http.Request);
         // KMS (X-Amz-Target: TrentService.*, or signed for service "kms"): JSON bodies are small and their
