@@ -41,6 +41,7 @@ public static class AccessKeyCommands
                 return;
             }
             var table = new Table().AddColumns("Access key id", "State", "Grants", "Description", "Created");
+            table.Columns[0].NoWrap();
             foreach (var k in all)
                 table.AddRow(k.AccessKeyId, k.Revoked is null ? "active" : "revoked", Markup.Escape(Describe(k.Grants)),
                     Markup.Escape(k.Description ?? ""), k.Created.ToString("u"));

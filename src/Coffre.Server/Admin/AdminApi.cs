@@ -42,7 +42,11 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
             operation = Route(request.Method, request.RawPath, out var handler, out var keyId);
             var grants = directory.Find(principal)?.Grants ?? AccessGrants.None;
             if (!grants.Admin)
-                throw new AdminException(AdminError.AccessDenied, keys.RecordDenied(operation, null, principal, "it lacks the admin grant").Message);
+            {
+                // Recorded before answering; if even the refusal cannot be recorded, the answer is 503 (no audit, no answer).
+                var denied = keys.RecordDenied(operation, null, principal, "it lacks the admin grant");
+                throw denied.Error == KmsError.AccessDenied ? new AdminException(AdminError.AccessDenied, denied.Message) : denied;
+            }
             var answer = handler(principal, keyId, body);
             http.Response.StatusCode = 200;
             http.Response.ContentType = AdminJson.ContentType;

@@ -78,7 +78,8 @@ public static class KmsPermissions
             var name = Name(entry);
             if (name == AccessGrants.Any || string.IsNullOrWhiteSpace(name)) continue;
             if (!Table.TryGetValue(name, out var p))
-                yield return $"KmsOperations names '{Short(entry)}', which is not a KMS operation Coffre serves ({string.Join(", ", Table.Keys.Order(StringComparer.Ordinal))}).";
+                yield return $"KmsOperations names '{Short(entry)}', which is not a KMS operation Coffre serves; use operations are " +
+                    string.Join(", ", Table.Where(t => t.Value is KmsPermission.Use or KmsPermission.Read).Select(t => t.Key).Order(StringComparer.Ordinal)) + ".";
             else if (p is KmsPermission.Admin or KmsPermission.CreateKey)
                 yield return $"KmsOperations names '{name}', an administrative operation: grant it with KmsAdminKeys (administration is separate from use).";
         }
