@@ -28,7 +28,7 @@ public static class GatewayAuditBench
         var options = new CoffreServerOptions
         {
             Listen = "127.0.0.1:0",
-            AccessKeys = [new AccessKeyOptions { AccessKeyId = AccessKey, SecretAccessKey = Secret }],
+            AccessKeys = [AccessKeyOptions.WithAllGrants(AccessKey, Secret)],
             MaintenanceInterval = TimeSpan.FromHours(1),
             AuditSynchronous = auditNormal ? "NORMAL" : "FULL",
         };

@@ -24,7 +24,7 @@ var keyId = keys.CreateKey("bench", "load test key", KeyManager.SystemPrincipal)
 var options = new CoffreServerOptions
 {
     Listen = "127.0.0.1:0",
-    AccessKeys = [new AccessKeyOptions { AccessKeyId = accessKey, SecretAccessKey = secret }],
+    AccessKeys = [AccessKeyOptions.WithAllGrants(accessKey, secret)],
     MaintenanceInterval = TimeSpan.FromHours(1),
     AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
 };

@@ -137,6 +137,7 @@ public sealed class CliContext(string? dataOption, bool json)
         KmsError.AlreadyExists or KmsError.AlreadyInitialized or KmsError.Conflict => ExitCodes.Conflict,
         KmsError.AuditUnavailable => ExitCodes.AuditFailure,
         KmsError.InvalidName or KmsError.InvalidArgument => ExitCodes.Usage,
+        KmsError.AccessDenied => ExitCodes.AccessDenied,
         _ => ExitCodes.Failure,
     };
 

@@ -16,6 +16,8 @@ public static class ExitCodes
     public const int Conflict = 5;
     /// <summary>The audit trail could not record the operation, so it was refused; or the audit chain failed verification.</summary>
     public const int AuditFailure = 6;
+    /// <summary>Authenticated, but not allowed: the access key lacks the grant (e.g. the admin grant for `access-key --endpoint`).</summary>
+    public const int AccessDenied = 7;
     /// <summary>Anything else: I/O error, unexpected failure.</summary>
     public const int Failure = 10;
     /// <summary>Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it; set by System.CommandLine when it cancels the command

@@ -13,6 +13,7 @@ root.Options.Add(GlobalOptions.Data);
 root.Options.Add(GlobalOptions.Json);
 root.Subcommands.Add(InitCommand.Create());
 root.Subcommands.Add(KeyCommands.Create());
+root.Subcommands.Add(AccessKeyCommands.Create());
 root.Subcommands.Add(FileCommands.CreateEncrypt());
 root.Subcommands.Add(FileCommands.CreateDecrypt());
 root.Subcommands.Add(AuditCommands.Create());

@@ -2,12 +2,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Coffre.Kms;
+using Coffre.Kms.Access;
 using Coffre.Kms.Keys;
 
 namespace Coffre.Cli;
 
 /// <summary>
-/// The first administrator's S3 credentials: from COFFRE_ROOT_ACCESS_KEY / COFFRE_ROOT_SECRET_KEY
+/// The first administrator's credentials (every grant: AccessGrants.All): from COFFRE_ROOT_ACCESS_KEY / COFFRE_ROOT_SECRET_KEY
 /// when set (as MinIO's root user), else generated at first start, printed once, and kept in the
 /// data directory sealed by the root of trust (never in clear on disk).
 /// </summary>
@@ -31,35 +32,24 @@ public sealed record RootCredentials(string AccessKeyId, string SecretAccessKey,
         if (File.Exists(path))
         {
             var stored = JsonSerializer.Deserialize<Stored>(File.ReadAllText(path))!;
-            var seed = new byte[32];
+            var seed = new byte[AccessKeySecrets.SeedBytes];
             keys.UnwrapWithRoot(Convert.FromBase64String(stored.WrappedSeed), Aad(stored.AccessKeyId), seed);
-            return new RootCredentials(stored.AccessKeyId, Secret(seed), false, false);
+            return new RootCredentials(stored.AccessKeyId, AccessKeySecrets.Secret(seed), false, false);
         }
 
-        var accessKeyId = "COFFRE" + RandomUpper(14);
-        var newSeed = RandomNumberGenerator.GetBytes(32);
+        var accessKeyId = AccessKeySecrets.NewAccessKeyId();
+        var newSeed = RandomNumberGenerator.GetBytes(AccessKeySecrets.SeedBytes);
         var wrapped = keys.WrapWithRoot(newSeed, Aad(accessKeyId));
         var temp = path + ".tmp";
         File.WriteAllText(temp, JsonSerializer.Serialize(new Stored(accessKeyId, Convert.ToBase64String(wrapped))));
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.Move(temp, path);
-        var secret = Secret(newSeed);
+        var secret = AccessKeySecrets.Secret(newSeed);
         CryptographicOperations.ZeroMemory(newSeed);
         return new RootCredentials(accessKeyId, secret, true, false);
     }
 
     private static byte[] Aad(string accessKeyId) => Encoding.UTF8.GetBytes("coffre/v1/root-credentials/" + accessKeyId);
-
-    /// <summary>40 characters, like an AWS secret access key.</summary>
-    private static string Secret(byte[] seed) => Convert.ToBase64String(seed)[..40];
-
-    private static string RandomUpper(int length)
-    {
-        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        var chars = new char[length];
-        for (var i = 0; i < length; i++) chars[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
-        return new string(chars);
-    }
 
     private sealed record Stored(string AccessKeyId, string WrappedSeed);
 }

@@ -41,7 +41,7 @@ public static class ServeCommand
             using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
             EnsureDefaultKey(keys, options.DefaultKey);
             var root = RootCredentials.Resolve(cli.DataDirectory, keys);
-            options.AccessKeys.Insert(0, new AccessKeyOptions { AccessKeyId = root.AccessKeyId, SecretAccessKey = root.SecretAccessKey });
+            options.AccessKeys.Insert(0, AccessKeyOptions.WithAllGrants(root.AccessKeyId, root.SecretAccessKey));
 
             WebApplication built;
             try

@@ -333,13 +333,24 @@ public sealed partial class KeyManager : IDisposable
         }
     }
 
+    /// <summary>An audit record of a change a collaborator commits itself (access keys), stamped and named as the key manager's own.</summary>
+    public AuditEntry NewAuditEntry(string operation, string principal, string? context)
+    {
+        CheckPrincipal(principal);
+        return Entry(operation, principal, null, context, null, Ok);
+    }
+
+    /// <summary>Records a collaborator's refused change and returns the exception to throw (AuditUnavailable if even that fails).</summary>
+    public KmsException RecordRefusal(string operation, string principal, string? context, KmsException error) =>
+        Refused(operation, principal, null, context, error);
+
     private static void CheckPrincipal(string principal)
     {
         if (string.IsNullOrWhiteSpace(principal))
             throw new KmsException(KmsError.InvalidArgument, "Every operation needs the principal performing it.");
     }
 
-    private static string Json(params (string Name, object? Value)[] fields)
+    internal static string Json(params (string Name, object? Value)[] fields)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))

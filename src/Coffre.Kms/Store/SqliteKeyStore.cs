@@ -498,6 +498,9 @@ public sealed class SqliteKeyStore : IKeyStore
         }
     }
 
+    /// <summary>Appends one audit record inside another writer's transaction on keys.db (the access-key store), chained like every other.</summary>
+    internal static void AppendAuditInTransaction(SqliteConnection c, SqliteTransaction tx, AuditEntry entry) => Sql.AppendAudit(c, tx, [entry]);
+
     // ---- helpers -----------------------------------------------------------------------------
 
     private static void RestrictPermissions(string path)

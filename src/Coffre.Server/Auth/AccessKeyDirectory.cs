@@ -1,31 +1,88 @@
 using System.Diagnostics.CodeAnalysis;
+using Coffre.Kms.Access;
 using Coffre.Server.Signing;
 
 namespace Coffre.Server.Auth;
 
-/// <summary>The access keys the server accepts, from configuration plus the root credentials. Also the SigV4 secret lookup.</summary>
+/// <summary>
+/// The access keys the server accepts, and the SigV4 secret lookup: keys from configuration (and the root
+/// credentials), validated once, plus the keys stored in the key store, re-read by <see cref="Refresh"/> when the
+/// store's access-key generation moved (every <c>Coffre:AccessKeyRefreshInterval</c>, and at once after a change
+/// made through the admin API). A configured key wins over a stored key of the same id.
+/// </summary>
 public sealed class AccessKeyDirectory : ICredentialStore
 {
-    private readonly Dictionary<string, AccessKeyOptions> _keys = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, AccessPrincipal> NoKeys = new(StringComparer.Ordinal);
 
-    public AccessKeyDirectory(IEnumerable<AccessKeyOptions> keys)
+    private readonly Dictionary<string, AccessPrincipal> _configured = new(StringComparer.Ordinal);
+    private readonly AccessKeyManager? _stored;
+    private readonly Lock _refreshLock = new();
+    private volatile Dictionary<string, AccessPrincipal> _storedKeys = NoKeys;
+    private long _generation = -1;
+
+    /// <param name="configured">Coffre:AccessKeys (and the root credentials); every problem of every entry is reported in one exception.</param>
+    /// <param name="stored">The access keys of the key store, or null when the server serves configured keys only.</param>
+    public AccessKeyDirectory(IEnumerable<AccessKeyOptions> configured, AccessKeyManager? stored = null)
     {
-        foreach (var k in keys)
+        var problems = new List<string>();
+        var index = 0;
+        foreach (var k in configured)
         {
+            var where = $"Coffre:AccessKeys:{index++}" + (string.IsNullOrWhiteSpace(k.AccessKeyId) ? "" : $" ({k.AccessKeyId})");
             if (string.IsNullOrWhiteSpace(k.AccessKeyId) || string.IsNullOrEmpty(k.SecretAccessKey))
-                throw new InvalidOperationException("Every entry of Coffre:AccessKeys needs an AccessKeyId and a SecretAccessKey.");
-            if (k.SecretAccessKey.Length < 8)
-                throw new InvalidOperationException($"The secret of access key '{k.AccessKeyId}' is shorter than 8 characters.");
-            if (!_keys.TryAdd(k.AccessKeyId, k))
-                throw new InvalidOperationException($"The access key '{k.AccessKeyId}' is configured twice.");
+            {
+                problems.Add($"{where} needs an AccessKeyId and a SecretAccessKey.");
+                continue;
+            }
+            if (k.SecretAccessKey.Length < 8) problems.Add($"{where}: the secret is shorter than 8 characters.");
+            var grants = k.ToGrants();
+            problems.AddRange(AccessGrantRules.Problems(grants).Select(p => $"{where}: {p}"));
+            if (!_configured.TryAdd(k.AccessKeyId, new AccessPrincipal(k.AccessKeyId, k.SecretAccessKey, grants)))
+                problems.Add($"{where}: the access key '{k.AccessKeyId}' is configured twice.");
         }
+        if (problems.Count > 0)
+            throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
+        _stored = stored;
+        Refresh();
     }
 
-    public AccessKeyOptions? Find(string accessKeyId) => _keys.GetValueOrDefault(accessKeyId);
+    /// <summary>The default bound on how long a change made outside this server (the CLI on the same data directory) takes to apply.</summary>
+    public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromSeconds(2);
+
+    public AccessPrincipal? Find(string accessKeyId) =>
+        _configured.GetValueOrDefault(accessKeyId) ?? _storedKeys.GetValueOrDefault(accessKeyId);
 
     public bool TryGetSecret(string accessKeyId, [NotNullWhen(true)] out string? secretKey)
     {
         secretKey = Find(accessKeyId)?.SecretAccessKey;
         return secretKey is not null;
+    }
+
+    /// <summary>
+    /// Re-reads the stored access keys if their generation changed (one indexed read otherwise). Fails closed: if
+    /// the store cannot be read, the stored keys are dropped (configured keys keep working) and the failure is thrown.
+    /// </summary>
+    public void Refresh()
+    {
+        if (_stored is null) return;
+        lock (_refreshLock)
+        {
+            try
+            {
+                var generation = _stored.Generation();
+                if (generation == _generation) return;
+                var fresh = new Dictionary<string, AccessPrincipal>(StringComparer.Ordinal);
+                foreach (var k in _stored.LoadActive())
+                    fresh[k.AccessKeyId] = new AccessPrincipal(k.AccessKeyId, k.SecretAccessKey, k.Grants);
+                _storedKeys = fresh;
+                _generation = generation;
+            }
+            catch
+            {
+                _storedKeys = NoKeys;
+                _generation = -1;
+                throw;
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 using System.Net;
 using Coffre.Kms;
+using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
+using Coffre.Server.Admin;
 using Coffre.Server.Auth;
 using Coffre.Server.Kms;
 using Coffre.Server.Observability;
@@ -69,7 +71,8 @@ public static class CoffreServer
         var (address, port) = ParseListen(options.Listen);
         keys.AuditSynchronousNormal = options.AuditSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase);
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
-        var accessKeys = new AccessKeyDirectory(options.AccessKeys);
+        var storedAccessKeys = new AccessKeyManager(keys, new SqliteAccessKeyStore(Path.Combine(dataDirectory, KeyManager.StoreFileName)));
+        var accessKeys = new AccessKeyDirectory(options.AccessKeys, storedAccessKeys);
         var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System, dataKeys);
         var store = objects.Store;
 
@@ -90,11 +93,15 @@ public static class CoffreServer
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>())
+        builder.Services.AddSingleton(sp => new SigV4Verifier(accessKeys, sp.GetRequiredService<TimeProvider>(), SigV4Verifier.DefaultAllowedSkew,
+            ["s3", "kms", AdminApi.Service])
         {
             PinnedRegion = options.PinRegion ? options.Region : null,
         });
         builder.Services.AddSingleton(new HostNames(options.HostNames));
+        builder.Services.AddSingleton(storedAccessKeys);
+        builder.Services.AddSingleton<AdminApi>();
+        builder.Services.AddHostedService<AccessKeyRefresher>();
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
         var arns = new KmsArn(options.KmsAccountId);
@@ -139,6 +146,11 @@ public static class CoffreServer
         if (services.GetRequiredService<HostNames>().Refusal(http.Request.Host) is { } hostRefusal)
         {
             await Refuse(http, metrics, face, S3Error.InvalidRequest, hostRefusal);
+            return;
+        }
+        if (AdminApi.IsAdminRequest(http.Request))
+        {
+            await services.GetRequiredService<AdminApi>().HandleAsync(http);
             return;
         }
         // Every service but s3 signs the hash of its body (SigV4Verifier): such bodies are small, read (bounded) and hashed first.

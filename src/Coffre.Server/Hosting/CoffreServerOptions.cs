@@ -42,6 +42,10 @@ public sealed class CoffreServerOptions
 
     public List<AccessKeyOptions> AccessKeys { get; set; } = [];
 
+    /// <summary>How often stored access keys are re-read (when they changed): the bound on how long a revocation, rotation or
+    /// grant made with the CLI takes to reach a running server. Changes through the admin API apply at once.</summary>
+    public TimeSpan AccessKeyRefreshInterval { get; set; } = AccessKeyDirectory.DefaultRefreshInterval;
+
     public BackendOptions Backend { get; set; } = new();
 
     /// <summary>Rate limit of the background rewrap (objects per second), so that it never competes with clients; null: unlimited.</summary>

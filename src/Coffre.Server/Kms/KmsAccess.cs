@@ -1,37 +1,45 @@
+using Coffre.Kms.Access;
 using Coffre.Kms.Keys;
-using Coffre.Server.Auth;
 
 namespace Coffre.Server.Kms;
 
 /// <summary>
-/// Least privilege for the KMS face: an access key may perform the operations listed in its
-/// <c>KmsOperations</c> on the keys listed in its <c>KmsKeys</c> ("*" = all; an entry is a key id,
-/// name or alias, resolved at the time of the call, or a key/alias ARN). A refusal is recorded in the audit
-/// trail (<see cref="KeyManager.RecordDenied"/>) and answered AccessDeniedException; a restricted
-/// principal is never told whether a key it may not use exists.
+/// Least privilege for the KMS face, default deny: each operation needs the grant <see cref="KmsPermissions"/> names
+/// for it. Use (<c>KmsKeys</c>, narrowed by <c>KmsOperations</c>) never allows administration (<c>KmsAdminKeys</c>),
+/// and administration allows metadata reads but no cryptographic use. A key entry is a key id, name or alias,
+/// resolved at the time of the call, or a key/alias ARN; "*" is every key. A refusal is recorded in the audit trail
+/// (<see cref="KeyManager.RecordDenied"/>) and answered AccessDeniedException; a restricted principal is never
+/// told whether a key it may not use exists.
 /// </summary>
 public sealed class KmsAccess(KeyManager keys, KmsArn arns)
 {
-    public void Check(AccessKeyOptions access, string principal, string operation, string? keyRef)
+    public void Check(AccessGrants access, string principal, string operation, string? keyRef)
     {
-        if (!MayPerform(access, operation))
-            throw KmsErrors.From(keys.RecordDenied(operation, keyRef, principal, $"{operation} is not among its KmsOperations"));
-        if (keyRef is not null && !MayUseKey(access, keyRef))
-            throw KmsErrors.From(keys.RecordDenied(operation, keyRef, principal, "the key is not among its KmsKeys"));
+        var permission = KmsPermissions.Of(operation);
+        var mayUse = access.KmsKeys.Count > 0 && KmsPermissions.Allows(access.KmsOperations, operation);
+        var reason = permission switch
+        {
+            KmsPermission.CreateKey => access.KmsAdminKeys.Contains(AccessGrants.Any) ? null : "creating keys needs KmsAdminKeys [\"*\"]",
+            KmsPermission.Admin when keyRef is null => access.KmsAdminKeys.Count > 0 ? null : "it has no KmsAdminKeys",
+            KmsPermission.Admin => MatchesKey(access.KmsAdminKeys, keyRef) ? null : "the key is not among its KmsAdminKeys (administration is granted apart from use)",
+            KmsPermission.Use when !mayUse => $"{operation} is not granted by its KmsKeys and KmsOperations",
+            KmsPermission.Read when !mayUse && access.KmsAdminKeys.Count == 0 => $"{operation} is not granted by its KmsKeys and KmsOperations, nor by KmsAdminKeys",
+            _ when keyRef is null => null,
+            KmsPermission.Use => MatchesKey(access.KmsKeys, keyRef) ? null : "the key is not among its KmsKeys",
+            _ => (mayUse && MatchesKey(access.KmsKeys, keyRef)) || MatchesKey(access.KmsAdminKeys, keyRef) ? null : "the key is not among its KmsKeys or KmsAdminKeys",
+        };
+        if (reason is not null) throw KmsErrors.From(keys.RecordDenied(operation, keyRef, principal, reason));
     }
 
-    public static bool MayPerform(AccessKeyOptions access, string operation)
-    {
-        foreach (var op in access.KmsOperations)
-            if (op == "*" || op == "kms:*" || op == operation || (op.StartsWith("kms:", StringComparison.Ordinal) && op.AsSpan(4).SequenceEqual(operation)))
-                return true;
-        return false;
-    }
+    /// <summary>Whether the key (by id) may be listed to this principal (ListKeys, ListAliases filter, no audit of its own).</summary>
+    public bool MayList(AccessGrants access, string keyId) =>
+        MatchesKey(access.KmsAdminKeys, keyId)
+        || (access.KmsKeys.Count > 0 && KmsPermissions.Allows(access.KmsOperations, "DescribeKey") && MatchesKey(access.KmsKeys, keyId));
 
-    public bool MayUseKey(AccessKeyOptions access, string keyRef)
+    private bool MatchesKey(IReadOnlyList<string> allowed, string keyRef)
     {
-        var allowed = access.KmsKeys;
-        if (allowed.Contains("*")) return true;
+        if (allowed.Count == 0) return false;
+        if (allowed.Contains(AccessGrants.Any)) return true;
         var id = keys.TryResolveKeyId(keyRef);
         if (id is null) return false;
         foreach (var entry in allowed)
@@ -49,7 +57,4 @@ public sealed class KmsAccess(KeyManager keys, KmsArn arns)
         }
         return false;
     }
-
-    /// <summary>Whether the key (by id) may be listed to this principal (ListKeys, ListAliases filter, no audit of its own).</summary>
-    public bool MayList(AccessKeyOptions access, string keyId) => access.KmsKeys.Contains("*") || MayUseKey(access, keyId);
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Coffre.Kms;
+using Coffre.Kms.Access;
 using Coffre.Server.Auth;
 using Coffre.Server.Observability;
 using Coffre.Server.Signing;
@@ -14,7 +15,7 @@ namespace Coffre.Server.Kms;
 public sealed class KmsCall
 {
     public required string Principal { get; init; }
-    public required AccessKeyOptions Access { get; init; }
+    public required AccessGrants Access { get; init; }
     public required string Region { get; init; }
     public required string Operation { get; init; }
     public required KmsRequest Request { get; init; }
@@ -65,7 +66,7 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
             var call = new KmsCall
             {
                 Principal = auth.AccessKeyId,
-                Access = accessKeys.Find(auth.AccessKeyId)!,
+                Access = accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None, // revoked since the signature check: no grants
                 Region = auth.Region,
                 Operation = operation,
                 Request = KmsJson.Parse(body.Span),
@@ -122,11 +123,11 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
         return http.Response.Body.WriteAsync(body).AsTask();
     }
 
-    /// <summary>Reads the whole (small) body; null when it is larger than <see cref="MaxBodyBytes"/>.</summary>
-    public static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    /// <summary>Reads the whole (small) body; null when it is larger than <paramref name="maxBytes"/> (the admin API reads its own with this too).</summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes = MaxBodyBytes)
     {
         var length = request.ContentLength;
-        if (length > MaxBodyBytes) return null;
+        if (length > maxBytes) return null;
         if (length is { } n)
         {
             var exact = new byte[n];
@@ -145,7 +146,7 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
         {
             var got = await request.Body.ReadAsync(chunk).ConfigureAwait(false);
             if (got == 0) return ms.ToArray();
-            if (ms.Length + got > MaxBodyBytes) return null;
+            if (ms.Length + got > maxBytes) return null;
             ms.Write(chunk, 0, got);
         }
     }

@@ -12,7 +12,7 @@ public static class BucketOperations
 
     public static async Task ListBucketsAsync(S3Call call, string owner)
     {
-        var buckets = call.Store.ListBuckets().Where(b => call.MayUseBucket(b.Name)).ToList();
+        var buckets = call.Store.ListBuckets().Where(b => call.Access.MaySeeBucket(b.Name)).ToList();
         await WriteXml(call, "ListAllMyBucketsResult", w =>
         {
             WriteOwner(w, owner);

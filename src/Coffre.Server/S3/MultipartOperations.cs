@@ -45,7 +45,7 @@ public static class MultipartOperations
     private static async Task UploadPartCopyAsync(S3Call call, string uploadId, int number, string sourceHeader)
     {
         var (srcBucket, srcKey) = ObjectOperations.ParseCopySource(sourceHeader);
-        if (!call.MayUseBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
+        if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
         var source = call.Store.GetRecord(srcBucket, srcKey);
         ObjectOperations.CheckCopySourceConditions(call, source);
         long start = 0, end = source.Size;

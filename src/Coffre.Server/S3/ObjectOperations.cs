@@ -138,7 +138,7 @@ public static class ObjectOperations
     private static async Task CopyAsync(S3Call call, string sourceHeader)
     {
         var (srcBucket, srcKey) = ParseCopySource(sourceHeader);
-        if (!call.MayUseBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
+        if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
         var source = call.Store.GetRecord(srcBucket, srcKey);
         CheckCopySourceConditions(call, source);
         var directive = call.Header("x-amz-metadata-directive")?.ToUpperInvariant() ?? "COPY";

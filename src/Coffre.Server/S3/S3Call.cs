@@ -1,3 +1,4 @@
+using Coffre.Kms.Access;
 using Coffre.Objects;
 using Microsoft.AspNetCore.Http;
 
@@ -20,8 +21,8 @@ public sealed class S3Call
     /// <summary>Trailing headers of an aws-chunked body (x-amz-checksum-*), available once the body has been read.</summary>
     public required Func<IReadOnlyDictionary<string, string>> Trailers { get; init; }
 
-    /// <summary>The access check for the bucket named by the request (or the one passed for copy sources).</summary>
-    public required Func<string, bool> MayUseBucket { get; init; }
+    /// <summary>The principal's grants (ListBuckets shows the buckets it may read or write; a copy needs read on its source).</summary>
+    public required AccessGrants Access { get; init; }
 
     public required ObjectStore Store { get; init; }
 

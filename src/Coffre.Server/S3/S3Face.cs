@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Coffre.Crypto;
+using Coffre.Kms.Access;
 using Coffre.Objects;
 using Coffre.Server.Auth;
 using Coffre.Server.Observability;
@@ -27,8 +28,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         try
         {
             var (bucket, key) = S3Uri.ParsePath(http);
-            var access = accessKeys.Find(auth.AccessKeyId)!;
-            if (bucket is not null && !access.MayUseBucket(bucket))
+            // Revoked between the signature check and here: no grants.
+            var access = accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None;
+            if (bucket is null ? !access.HasBucketGrant : !access.MaySeeBucket(bucket))
                 throw new S3Exception(S3Error.AccessDenied);
             var body = auth.WrapBody(http.Request.Body);
             long received = 0;
@@ -42,11 +44,13 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Body = counting,
                 BodyLength = auth.DecodedContentLength ?? http.Request.ContentLength,
                 Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
-                MayUseBucket = access.MayUseBucket,
+                Access = access,
                 Store = store,
             };
             operation = Route(call, out var handler);
             RefuseCustomerKeys(call);
+            if (bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
+                throw new S3Exception(S3Error.AccessDenied);
             await handler().ConfigureAwait(false);
             metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
@@ -175,6 +179,16 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 throw new S3Exception(S3Error.NotImplemented,
                     "Coffre does not implement server-side encryption with customer-provided keys (SSE-C); it encrypts every object under its own keys. Send the request without the SSE-C headers.");
     }
+
+    /// <summary>
+    /// The operations a read grant allows (GET, HEAD, listings). Every other operation on a bucket, including any
+    /// added later, needs the write grant: PUT, DELETE, multipart uploads and their listings, bucket creation and
+    /// deletion, copy destinations (a copy's source is checked for read by the copy itself).
+    /// </summary>
+    private static readonly HashSet<string> ReadOperations = new(StringComparer.Ordinal)
+    {
+        "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
+    };
 
     private static readonly string[] Subresources =
         ["acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website", "logging", "notification", "replication",

@@ -53,7 +53,7 @@ public sealed class GatewayServer : IAsyncDisposable
         var options = new CoffreServerOptions
         {
             Listen = "127.0.0.1:0",
-            AccessKeys = [new AccessKeyOptions { AccessKeyId = AccessKey, SecretAccessKey = SecretKey }],
+            AccessKeys = [AccessKeyOptions.WithAllGrants(AccessKey, SecretKey)],
             MaintenanceInterval = TimeSpan.FromHours(1),
         };
         string? backendDirectory;

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Coffre.Kms.Access;
+
+namespace Coffre.Server.Admin;
+
+/// <summary>Grants as the admin API and the CLI carry them (JSON, camelCase). Absent lists are empty, except
+/// <see cref="KmsOperations"/> in a new key's grants, where absent means every use operation.</summary>
+public sealed record GrantsBody(
+    IReadOnlyList<string>? ReadBuckets = null,
+    IReadOnlyList<string>? WriteBuckets = null,
+    IReadOnlyList<string>? KmsKeys = null,
+    IReadOnlyList<string>? KmsOperations = null,
+    IReadOnlyList<string>? KmsAdminKeys = null,
+    bool Admin = false)
+{
+    /// <summary>The grants of a new access key.</summary>
+    public AccessGrants ToGrants() => new()
+    {
+        ReadBuckets = ReadBuckets ?? [], WriteBuckets = WriteBuckets ?? [], KmsKeys = KmsKeys ?? [],
+        KmsOperations = KmsOperations ?? [AccessGrants.Any], KmsAdminKeys = KmsAdminKeys ?? [], Admin = Admin,
+    };
+
+    /// <summary>A change to existing grants: only what is named.</summary>
+    public AccessGrants ToChange() => AccessGrants.Change(ReadBuckets, WriteBuckets, KmsKeys, KmsOperations, KmsAdminKeys, Admin);
+
+    public static GrantsBody From(AccessGrants g) => new(g.ReadBuckets, g.WriteBuckets, g.KmsKeys, g.KmsOperations, g.KmsAdminKeys, g.Admin);
+}
+
+public sealed record CreateAccessKeyBody(string? Description, GrantsBody? Grants);
+
+public sealed record GrantAccessKeyBody(GrantsBody? Add, GrantsBody? Remove);
+
+/// <summary>An access key as the admin API and `coffre access-key ... --json` show it; the secret only from create and rotate.</summary>
+public sealed record AccessKeyBody(
+    string AccessKeyId,
+    string? Description,
+    GrantsBody Grants,
+    DateTimeOffset Created,
+    string CreatedBy,
+    DateTimeOffset Updated,
+    DateTimeOffset? Revoked,
+    long Revision,
+    string? SecretAccessKey = null)
+{
+    public static AccessKeyBody From(AccessKeyInfo k, string? secret = null) =>
+        new(k.AccessKeyId, k.Description, GrantsBody.From(k.Grants), k.Created, k.CreatedBy, k.Updated, k.Revoked, k.Revision, secret);
+
+    public override string ToString() => $"AccessKeyBody({AccessKeyId})"; // never the secret
+}
+
+public sealed record AccessKeyListBody(IReadOnlyList<AccessKeyBody> AccessKeys);
+
+public sealed record AdminErrorBody(string Code, string Message);
+
+public static class AdminJson
+{
+    public const string ContentType = "application/json";
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}
