@@ -28,6 +28,11 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
     public const int MaxBodyBytes = 64 * 1024;
     private const string AccessKeysPath = PathPrefix + "/access-keys";
 
+    /// <summary>Every name <see cref="Route"/> returns, plus "Authenticate": the admin face's <c>operation</c> metric labels.</summary>
+    public static readonly IReadOnlyList<string> OperationNames =
+        ["Authenticate", "ListAccessKeys", "ShowAccessKey", AccessKeyManager.CreateOperation, AccessKeyManager.GrantOperation,
+         AccessKeyManager.RevokeOperation, AccessKeyManager.RotateOperation];
+
     public static bool IsAdminRequest(HttpRequest request) =>
         request.Path.StartsWithSegments(PathPrefix, StringComparison.Ordinal);
 
@@ -66,7 +71,7 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
         }
         finally
         {
-            metrics.Request("admin", operation, code, Stopwatch.GetElapsedTime(started));
+            metrics.Request(MetricFace.Admin, operation, code, Stopwatch.GetElapsedTime(started));
         }
     }
 

@@ -34,6 +34,9 @@ public static class AdminErrors
 
     public static string Code(AdminError e) => e.ToString();
 
+    /// <summary>Every code the admin API answers with, "OK" included: its <c>code</c> metric labels.</summary>
+    public static IEnumerable<string> AllCodes => ["OK", .. Enum.GetValues<AdminError>().Select(Code)];
+
     public static AdminError From(Coffre.Kms.KmsError e) => e switch
     {
         Coffre.Kms.KmsError.NotFound => AdminError.NotFound,

@@ -119,6 +119,7 @@ public static class CoffreServer
         metrics.Declare(MetricFace.S3, S3Face.OperationNames, S3Face.ResultCodes);
         metrics.Declare(MetricFace.Kms, ["Authenticate", "Unknown", .. kmsOperations.Names], ["OK", .. KmsErrors.AllTypes]);
         metrics.Declare(MetricFace.Other, ["Authenticate"], S3Face.ResultCodes);
+        metrics.Declare(MetricFace.Admin, AdminApi.OperationNames, AdminErrors.AllCodes);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
         metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
