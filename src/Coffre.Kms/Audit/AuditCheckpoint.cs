@@ -56,6 +56,22 @@ public sealed record AuditCheckpoint(int Version, long Number, long Sequence, by
     /// <summary>SHA-256 of the signed bytes: what the next checkpoint names as its previous one.</summary>
     public byte[] Digest() => SHA256.HashData(SignedBytes());
 
+    /// <summary>
+    /// Why this chained checkpoint cannot come right after <paramref name="before"/> (null: nothing before it), or null
+    /// when it can: numbers run 1, 2, 3..., each names the digest of the one before, and records never go backwards.
+    /// </summary>
+    public string? ChainBreak(AuditCheckpoint? before)
+    {
+        var expectedNumber = before is { Version: Chained } ? before.Number + 1 : 1;
+        if (Number != expectedNumber)
+            return $"{Label} follows {before?.Label ?? "nothing"}: checkpoint #{expectedNumber} is missing (removed)";
+        if (!CryptographicOperations.FixedTimeEquals(Previous, before?.Digest() ?? Genesis))
+            return $"{Label} does not follow {before?.Label ?? "nothing"}: a checkpoint between them was removed or replaced";
+        if (before is not null && Sequence < before.Sequence)
+            return $"{Label} covers record #{Sequence}, older than the record #{before.Sequence} of {before.Label}";
+        return null;
+    }
+
     public bool VerifySignature(byte[] publicKey)
     {
         using var ecdsa = ECDsa.Create();

@@ -90,16 +90,7 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
         {
             if (!c.VerifySignature(key.PublicKey))
                 return Broken(c, $"{c.Label} (record #{c.Sequence}) has an invalid signature (forged or modified checkpoint, or the signing key was replaced)");
-            if (c.Version == AuditCheckpoint.Chained)
-            {
-                var expectedNumber = before is { Version: AuditCheckpoint.Chained } ? before.Number + 1 : 1;
-                if (c.Number != expectedNumber)
-                    return Broken(c, $"{c.Label} follows {(before?.Label ?? "nothing")}: checkpoint #{expectedNumber} is missing (removed from keys.db)");
-                if (!CryptographicOperations.FixedTimeEquals(c.Previous, before?.Digest() ?? AuditCheckpoint.Genesis))
-                    return Broken(c, $"{c.Label} does not follow {(before?.Label ?? "nothing")}: a checkpoint between them was removed or replaced");
-                if (before is not null && c.Sequence < before.Sequence)
-                    return Broken(c, $"{c.Label} covers record #{c.Sequence}, older than the record #{before.Sequence} of {before.Label}");
-            }
+            if (c.Version == AuditCheckpoint.Chained && c.ChainBreak(before) is { } chainBreak) return Broken(c, chainBreak);
             var hash = store.RecordHash(c.Sequence);
             if (hash is null)
                 return Broken(c, $"record #{c.Sequence}, covered by {c.Label}, is missing (the trail was truncated)");
