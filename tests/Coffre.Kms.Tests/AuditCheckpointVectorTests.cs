@@ -119,7 +119,7 @@ public sealed class AuditCheckpointVectorTests
                 Invalid("the unchained checkpoint removed", chain[1], chain[2], chain[3]),
                 Invalid("checkpoint #3 with a modified record hash", chain[0], chain[1], chain[2], chain[3] with { Hash = RecordHash(11) })),
         };
-        return vector.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return vector.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
 
         JsonObject Invalid(string description, params AuditCheckpoint[] cs) =>
             new() { ["description"] = description, ["checkpoints"] = new JsonArray([.. cs.Select(c => (JsonNode)Node(c))]) };

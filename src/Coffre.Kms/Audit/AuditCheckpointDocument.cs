@@ -10,12 +10,15 @@ public static class AuditCheckpointDocument
 {
     public const string Format = "coffre-audit-checkpoint";
 
+    // Plain JSON for log files and SIEMs (no HTML-safe escaping: base64's '+' stays '+', so the key can be grepped).
+    private static readonly JsonSerializerOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Write(PublishedCheckpoint published)
     {
         var c = published.Checkpoint;
         return JsonSerializer.Serialize(new Document(Format, c.Version, c.Number, c.Sequence, Convert.ToHexStringLower(c.Hash),
             Convert.ToHexStringLower(c.Previous), c.TimeText, Convert.ToHexStringLower(c.Signature),
-            Convert.ToBase64String(published.PublicKey), AuditCheckpoint.Fingerprint(published.PublicKey)));
+            Convert.ToBase64String(published.PublicKey), AuditCheckpoint.Fingerprint(published.PublicKey)), Options);
     }
 
     /// <summary>The checkpoint in <paramref name="line"/>, or null when the line is not a well-formed chained checkpoint (a torn last line, another format).</summary>
