@@ -3,7 +3,7 @@
 
 usage: verify_kms.py DATA_DIR PASSPHRASE
 Unseals root.seal (§6.1), unwraps every stored key version (§6.2), verifies the audit chain (§8)
-and the signed audit checkpoints (§9).
+and the signed audit checkpoints, unchained and chained (§9).
 Prints one JSON object: {"deployment_id", "versions": {"<key id>/<version>": "<material hex>"}, "audit": n, "checkpoints": m}
 and exits 1 with a message on the first failure. Needs the `cryptography` package.
 """
@@ -53,17 +53,27 @@ def main(data_dir, passphrase):
         from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
         from cryptography.hazmat.primitives.serialization import load_der_public_key
         row = db.execute("SELECT public_key FROM audit_signing_key WHERE id = 1").fetchone()
-        for seq, hsh, t, sig in db.execute("SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq"):
+        # Unchained (v1) checkpoints first, then the chain (v2, §9): each names the SHA-256 of the one before.
+        checkpoints = [(b"coffre/v1/audit-checkpoint\0" + struct.pack(">Q", seq) + hsh + t.encode(), seq, hsh, sig, None, None)
+                       for seq, hsh, t, sig in db.execute("SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq")]
+        if "audit_checkpoint_chain" in tables:
+            checkpoints += [(b"coffre/v2/audit-checkpoint\0" + struct.pack(">QQ", num, seq) + hsh + prev + t.encode(), seq, hsh, sig, num, prev)
+                            for num, seq, hsh, prev, t, sig in db.execute(
+                                "SELECT number, seq, hash, previous, time, signature FROM audit_checkpoint_chain ORDER BY number")]
+        before, before_num = bytes(32), 0
+        for signed, seq, hsh, sig, num, prev in checkpoints:
             if row is None:
                 sys.exit("checkpoints exist but the signing key is missing")
-            signed = b"coffre/v1/audit-checkpoint\0" + struct.pack(">Q", seq) + hsh + t.encode()
             der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
             try:
                 load_der_public_key(row[0]).verify(der, signed, ec.ECDSA(h_.SHA256()))
             except Exception:
                 sys.exit(f"audit checkpoint of record {seq} has an invalid signature")
+            if num is not None and (num != before_num + 1 or prev != before):
+                sys.exit(f"audit checkpoint #{num} does not follow the one before it (a checkpoint was removed or replaced)")
             if hashes.get(seq) != hsh:
                 sys.exit(f"audit record {seq} is missing or differs from its signed checkpoint")
+            before, before_num = hashlib.sha256(signed).digest(), (num or 0)
             m += 1
     print(json.dumps({"deployment_id": deployment, "versions": versions, "audit": n, "checkpoints": m}))
 

@@ -11,6 +11,13 @@ public static class BlobKeys
     /// <summary>Largest metadata set, names plus values, in bytes (S3 allows 2 KiB of user metadata).</summary>
     public const int MaxMetadataBytes = 2048;
 
+    /// <summary>
+    /// Reserved for the audit checkpoints published to every backend (docs/format.md §9). The object store names its
+    /// blobs <c>objects/...</c>, so no object blob can land here, and garbage collection, which deletes only blobs the
+    /// catalog listed as its own, never touches them.
+    /// </summary>
+    public const string AuditCheckpointPrefix = "audit-checkpoints/";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Validates a key and returns its UTF-8 bytes. Any non-empty, well-formed string is a key.</summary>

@@ -25,14 +25,87 @@ public sealed class AuditCheckpointTests : IDisposable
     private long LastSequence() => _keys.ReadAudit(AuditFilter.All with { Limit = 100_000 }, TestEnvironment.Alice).Max(r => r.Sequence);
 
     [Fact]
-    public void A_checkpoint_of_an_intact_trail_verifies_and_is_not_repeated_without_new_records()
+    public void Checkpoints_of_an_intact_trail_are_chained_and_signed_at_every_call_even_without_new_records()
     {
-        var written = _checkpoints.Write();
-        Assert.NotNull(written);
+        var first = _checkpoints.Write()!;
+        _env.Clock.Advance(TimeSpan.FromMinutes(1));
+        var second = _checkpoints.Write()!; // a quiet minute still gets its checkpoint: that is how a stopped signer shows
+        Assert.Equal((1L, 2L), (first.Number, second.Number));
+        Assert.Equal(first.Sequence, second.Sequence);
+        Assert.Equal(AuditCheckpoint.Genesis, first.Previous);
+        Assert.Equal(first.Digest(), second.Previous);
         var verification = _checkpoints.Verify();
         Assert.True(verification.Ok, verification.Reason);
-        Assert.Equal(1, verification.RecordsChecked);
+        Assert.Equal(2, verification.RecordsChecked);
         Assert.Matches("^[0-9a-f]{64}$", _checkpoints.PublicKeyFingerprint());
+    }
+
+    [Fact]
+    public void A_checkpoint_removed_from_the_middle_of_the_chain_is_detected()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            _keys.GenerateDataKey("finance", null, TestEnvironment.Alice).Dispose();
+            _checkpoints.Write();
+        }
+        // Remove #2 and renumber #3 as #2: the number now runs on, but #3 names #2's digest, which nothing has any more.
+        _env.Sql("DELETE FROM audit_checkpoint_chain WHERE number = 2");
+        var gap = _checkpoints.Verify();
+        Assert.False(gap.Ok);
+        Assert.Contains("checkpoint #2 is missing", gap.Reason);
+        _env.Sql("UPDATE audit_checkpoint_chain SET number = 2 WHERE number = 3");
+        var renumbered = _checkpoints.Verify();
+        Assert.False(renumbered.Ok);
+        Assert.Contains("invalid signature", renumbered.Reason); // the number is signed
+    }
+
+    [Fact]
+    public void Unchained_checkpoints_of_an_older_data_directory_still_verify_and_the_chain_continues_from_the_newest()
+    {
+        // What a data directory from before chaining holds: v1 checkpoints in audit_checkpoints, signed with the same key.
+        _checkpoints.Write();
+        var key = new SqliteAuditCheckpointStore(_env.DbPath).GetSigningKey()!.Value;
+        _env.Sql("DELETE FROM audit_checkpoint_chain");
+        using var ecdsa = SigningKeyOf(key.WrappedPrivateKey, key.PublicKey);
+        var last = LastSequence();
+        var hash = RecordHashOf(last);
+        var v1 = new AuditCheckpoint(AuditCheckpoint.Unchained, 0, last, hash, [], "2025-03-01T09:00:00.0000000Z", []);
+        v1 = v1 with { Signature = ecdsa.SignData(v1.SignedBytes(), HashAlgorithmName.SHA256) };
+        _env.Sql($"INSERT INTO audit_checkpoints (seq, hash, time, signature) VALUES ({last}, X'{Convert.ToHexString(hash)}', '{v1.TimeText}', X'{Convert.ToHexString(v1.Signature)}')");
+        Assert.True(_checkpoints.Verify().Ok, _checkpoints.Verify().Reason);
+
+        var chained = _checkpoints.Write()!;
+        Assert.Equal(1, chained.Number);
+        Assert.Equal(v1.Digest(), chained.Previous);
+        Assert.True(_checkpoints.Verify().Ok, _checkpoints.Verify().Reason);
+        _env.Sql("DELETE FROM audit_checkpoints"); // the chain names the unchained checkpoint it followed
+        Assert.Contains("does not follow", _checkpoints.Verify().Reason);
+    }
+
+    [Fact]
+    public async Task A_signing_key_without_a_checkpoint_newer_than_two_intervals_is_a_finding()
+    {
+        var store = new SqliteAuditCheckpointStore(_env.DbPath);
+        _checkpoints.Write();
+        var fresh = await PublishedCheckpointCheck.RunAsync(store, [], null, _env.Clock.GetUtcNow() + TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), default);
+        Assert.Empty(fresh.Findings);
+        var stale = await PublishedCheckpointCheck.RunAsync(store, [], null, _env.Clock.GetUtcNow() + TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(2), default);
+        var finding = Assert.Single(stale.Findings);
+        Assert.Equal("signing-stopped", finding.Code);
+        Assert.Contains("2025-03-01T09:00:00", finding.Message);
+    }
+
+    [Fact]
+    public async Task A_signing_key_in_keys_db_other_than_the_pinned_one_is_a_finding()
+    {
+        _checkpoints.Write();
+        var pinned = _checkpoints.PublicKeyFingerprint()!;
+        // The attacker puts their own key in keys.db and re-signs every checkpoint with it: the local check passes...
+        ReplaceSigningKeyAndResign(out _);
+        Assert.True(_checkpoints.Verify().Ok);
+        // ...but not against the fingerprint the auditor kept.
+        var report = await PublishedCheckpointCheck.RunAsync(new SqliteAuditCheckpointStore(_env.DbPath), [], pinned, _env.Clock.GetUtcNow(), TimeSpan.FromMinutes(2), default);
+        Assert.Equal("signing-key-replaced", Assert.Single(report.Findings).Code);
     }
 
     [Fact]
@@ -87,7 +160,7 @@ public sealed class AuditCheckpointTests : IDisposable
         _keys.GenerateDataKey("finance", null, TestEnvironment.Alice).Dispose();
         var last = LastSequence();
         var forgedSignature = RandomNumberGenerator.GetBytes(64);
-        _env.Sql($"INSERT INTO audit_checkpoints (seq, hash, time, signature) SELECT seq, hash, '2025-03-01T09:00:00.0000000Z', X'{Convert.ToHexString(forgedSignature)}' FROM audit WHERE seq = {last}");
+        _env.Sql($"INSERT INTO audit_checkpoint_chain (number, seq, hash, previous, time, signature) SELECT 2, seq, hash, zeroblob(32), '2025-03-01T09:00:00.0000000Z', X'{Convert.ToHexString(forgedSignature)}' FROM audit WHERE seq = {last}");
         var verification = _checkpoints.Verify();
         Assert.False(verification.Ok);
         Assert.Equal(last, verification.FirstBadSequence);
@@ -103,8 +176,10 @@ public sealed class AuditCheckpointTests : IDisposable
         var last = LastSequence();
         var hash = _keys.ReadAudit(AuditFilter.All with { Limit = 100_000 }, TestEnvironment.Alice).Single(r => r.Sequence == last).Hash;
         const string time = "2025-03-01T09:00:00.0000000Z";
-        var signature = other.SignData(AuditCheckpointer.SignedBytes(last, hash, time), HashAlgorithmName.SHA256);
-        _env.Sql($"INSERT INTO audit_checkpoints (seq, hash, time, signature) VALUES ({last}, X'{Convert.ToHexString(hash)}', '{time}', X'{Convert.ToHexString(signature)}')");
+        var forged = new AuditCheckpoint(AuditCheckpoint.Chained, 2, last, hash, _checkpoints.Store.Newest()!.Digest(), time, []);
+        var signature = other.SignData(forged.SignedBytes(), HashAlgorithmName.SHA256);
+        _env.Sql($"INSERT INTO audit_checkpoint_chain (number, seq, hash, previous, time, signature) VALUES (2, {last}, X'{Convert.ToHexString(hash)}', " +
+            $"X'{Convert.ToHexString(forged.Previous)}', '{time}', X'{Convert.ToHexString(signature)}')");
         Assert.False(_checkpoints.Verify().Ok);
     }
 
@@ -116,5 +191,31 @@ public sealed class AuditCheckpointTests : IDisposable
         var d = new byte[32];
         _keys.UnwrapWithRoot(wrapped, "coffre/v1/audit-checkpoint-key"u8, d);
         Assert.Equal(-1, _env.StoreBytes().AsSpan().IndexOf(d));
+    }
+
+    private byte[] RecordHashOf(long sequence) => new SqliteAuditCheckpointStore(_env.DbPath).RecordHash(sequence)!;
+
+    private ECDsa SigningKeyOf(byte[] wrapped, byte[] publicKey)
+    {
+        var d = new byte[32];
+        _keys.UnwrapWithRoot(wrapped, "coffre/v1/audit-checkpoint-key"u8, d);
+        using var pub = ECDsa.Create();
+        pub.ImportSubjectPublicKeyInfo(publicKey, out _);
+        return ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = pub.ExportParameters(false).Q, D = d });
+    }
+
+    /// <summary>What an attacker without the root can do: put a key of their own in keys.db and re-sign the whole chain with it.</summary>
+    internal void ReplaceSigningKeyAndResign(out ECDsa attacker)
+    {
+        attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        _env.Sql($"UPDATE audit_signing_key SET public_key = X'{Convert.ToHexString(attacker.ExportSubjectPublicKeyInfo())}'");
+        var previous = AuditCheckpoint.Genesis;
+        foreach (var c in new SqliteAuditCheckpointStore(_env.DbPath).List())
+        {
+            var resigned = c with { Previous = previous };
+            resigned = resigned with { Signature = attacker.SignData(resigned.SignedBytes(), HashAlgorithmName.SHA256) };
+            _env.Sql($"UPDATE audit_checkpoint_chain SET previous = X'{Convert.ToHexString(resigned.Previous)}', signature = X'{Convert.ToHexString(resigned.Signature)}' WHERE number = {c.Number}");
+            previous = resigned.Digest();
+        }
     }
 }

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Security.Cryptography;
 using Coffre.Kms.Audit;
 using Coffre.Objects;
+using Coffre.Server.Audit;
+using Coffre.Server.Hosting;
 using Spectre.Console;
 
 namespace Coffre.Cli.Commands;
@@ -98,57 +101,139 @@ public static class AuditCommands
         }));
         audit.Subcommands.Add(export);
 
+        var publicKey = new Option<string?>("--public-key") { Description = "The checkpoint public key (PEM) you kept: findings if keys.db or a published checkpoint uses another" };
+        var fingerprint = new Option<string?>("--fingerprint") { Description = "The SHA-256 fingerprint of the checkpoint key you kept (as printed by `coffre audit checkpoint`)" };
+        var checkpointFiles = new Option<string[]>("--checkpoint-file")
+            { Description = "Also compare with the checkpoints in this file (e.g. your SIEM's copy); repeatable", AllowMultipleArgumentsPerToken = false };
+        var staleAfter = new Option<string?>("--stale-after") { Description = "A newest checkpoint older than this is a finding (default: two maintenance intervals)" };
         var verify = new Command("verify",
-            "Check the hash chain (any edited, deleted, inserted or reordered record is found and named) and the signed checkpoints " +
-            "(records cut off or rewritten up to a checkpoint, forged checkpoints). Exit code 6 when broken.");
-        verify.SetAction((r, ct) => CliContext.RunAsync(() =>
+            "Check the hash chain (any edited, deleted, inserted or reordered record is found and named), the chain of signed checkpoints " +
+            "(records cut off or rewritten up to a checkpoint, checkpoints forged or removed), and compare keys.db with the newest checkpoints " +
+            "published outside it (backend, checkpoint file): records or checkpoints removed since, a replaced signing key, signing that stopped. " +
+            "Exit code 6 on any finding.") { publicKey, fingerprint, checkpointFiles, staleAfter };
+        verify.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
+            var pinned = PinnedFingerprint(r.GetValue(publicKey), r.GetValue(fingerprint));
+            var options = CoffreConfiguration.Load(cli.DataDirectory);
+            var stale = r.GetValue(staleAfter) is { } text ? Durations.Parse(text) : 2 * options.MaintenanceInterval;
             using var keys = cli.OpenKeys();
             var chain = keys.VerifyAudit(CliContext.Principal);
             var checkpointer = Checkpointer(cli, keys);
             var signed = checkpointer.Verify();
+            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            PublishedCheckpointReport published;
+            try
+            {
+                var sinks = AuditCheckpointSinks.Create(options.Audit, backend);
+                sinks.AddRange((r.GetValue(checkpointFiles) ?? []).Select(f => new FileCheckpointSink(Path.GetFullPath(f))));
+                published = await PublishedCheckpointCheck.RunAsync(checkpointer.Store, sinks, pinned, DateTimeOffset.UtcNow, stale, ct);
+            }
+            finally
+            {
+                (backend as IDisposable)?.Dispose();
+            }
             var failed = !chain.Ok ? chain : !signed.Ok ? signed : null;
+            var ok = failed is null && published.Findings.Count == 0;
             if (cli.Json)
                 cli.WriteJson(new
                 {
-                    ok = failed is null,
+                    ok,
                     recordsChecked = chain.RecordsChecked,
                     checkpointsChecked = signed.RecordsChecked,
                     checkpointKeyFingerprint = checkpointer.PublicKeyFingerprint(),
                     firstBadSequence = failed?.FirstBadSequence,
                     reason = failed?.Reason,
+                    published = published.Sinks.Select(s => new
+                    {
+                        sink = s.Sink,
+                        number = s.Newest?.Checkpoint.Number,
+                        sequence = s.Newest?.Checkpoint.Sequence,
+                        time = s.Newest?.Checkpoint.TimeText,
+                        error = s.Error,
+                    }),
+                    findings = published.Findings.Select(f => new { code = f.Code, message = f.Message }),
                 });
-            else if (failed is null)
+            else if (ok)
+            {
                 Console.WriteLine($"Audit trail intact: {chain.RecordsChecked} records chained, {signed.RecordsChecked} signed checkpoint(s) verified" +
                     (checkpointer.PublicKeyFingerprint() is { } f ? $" (checkpoint key SHA-256 {f})." : "."));
+                foreach (var s in published.Sinks)
+                    Console.WriteLine(s.Newest is { Checkpoint: var c }
+                        ? $"Newest checkpoint published to {s.Sink}: #{c.Number} (record #{c.Sequence}, {c.TimeText}), present in keys.db."
+                        : $"No checkpoint published to {s.Sink} yet.");
+            }
             else
-                Console.Error.WriteLine($"coffre: audit trail broken at record #{failed.FirstBadSequence}: {failed.Reason}");
-            return Task.FromResult(failed is null ? ExitCodes.Ok : ExitCodes.AuditFailure);
+            {
+                if (failed is not null) Console.Error.WriteLine($"coffre: audit trail broken at record #{failed.FirstBadSequence}: {failed.Reason}");
+                foreach (var finding in published.Findings) Console.Error.WriteLine($"coffre: audit finding ({finding.Code}): {finding.Message}");
+            }
+            return ok ? ExitCodes.Ok : ExitCodes.AuditFailure;
         }));
         audit.Subcommands.Add(verify);
 
         var checkpoint = new Command("checkpoint",
-            "Sign a checkpoint of the newest audit record now (`coffre serve` does it every maintenance interval), and print the " +
-            "checkpoint key's public key: give its fingerprint to your auditors.");
-        checkpoint.SetAction((r, ct) => CliContext.RunAsync(() =>
+            "Sign a checkpoint of the newest audit record now and publish it to the backend and the checkpoint file (`coffre serve` does it " +
+            "every maintenance interval), and print the checkpoint key's public key: give its fingerprint to your auditors. " +
+            "Exit code 10 when a copy could not be published (the checkpoint is signed in keys.db all the same).");
+        checkpoint.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
+            var options = CoffreConfiguration.Load(cli.DataDirectory);
             using var keys = cli.OpenKeys();
             var checkpointer = Checkpointer(cli, keys);
-            var written = checkpointer.Write();
+            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            AuditCheckpoint? written;
+            IReadOnlyList<(string Sink, Exception Error)> unpublished;
+            try
+            {
+                (written, unpublished) = await new AuditCheckpointPublisher(checkpointer, AuditCheckpointSinks.Create(options.Audit, backend)).CheckpointAsync(ct);
+            }
+            finally
+            {
+                (backend as IDisposable)?.Dispose();
+            }
             if (cli.Json)
-                cli.WriteJson(new { sequence = written?.Sequence, time = written?.TimeText, publicKeyPem = checkpointer.PublicKeyPem(), fingerprint = checkpointer.PublicKeyFingerprint() });
+                cli.WriteJson(new
+                {
+                    number = written?.Number, sequence = written?.Sequence, time = written?.TimeText, publicKeyPem = checkpointer.PublicKeyPem(),
+                    fingerprint = checkpointer.PublicKeyFingerprint(), unpublished = unpublished.Select(u => new { sink = u.Sink, error = u.Error.Message }),
+                });
             else
             {
-                Console.WriteLine(written is null ? "The newest record is already checkpointed." : $"Signed checkpoint of record #{written.Sequence} at {written.TimeText}.");
+                Console.WriteLine(written is null ? "The audit trail is empty: nothing to checkpoint." : $"Signed checkpoint #{written.Number} of record #{written.Sequence} at {written.TimeText}.");
                 Console.WriteLine(checkpointer.PublicKeyPem());
                 Console.WriteLine($"SHA-256 fingerprint: {checkpointer.PublicKeyFingerprint()}");
             }
-            return Task.FromResult(ExitCodes.Ok);
+            foreach (var (sink, error) in unpublished)
+                Console.Error.WriteLine($"coffre: the checkpoint could not be published to {sink}: {error.Message}");
+            return unpublished.Count == 0 ? ExitCodes.Ok : ExitCodes.Failure;
         }));
         audit.Subcommands.Add(checkpoint);
         return audit;
+    }
+
+    /// <summary>The fingerprint an auditor pinned, from --public-key (a PEM file) and/or --fingerprint, which must agree.</summary>
+    private static string? PinnedFingerprint(string? publicKeyFile, string? fingerprint)
+    {
+        string? fromFile = null;
+        if (publicKeyFile is not null)
+        {
+            try
+            {
+                var pem = PemEncoding.Find(File.ReadAllText(publicKeyFile));
+                fromFile = AuditCheckpoint.Fingerprint(Convert.FromBase64String(File.ReadAllText(publicKeyFile)[pem.Base64Data]));
+            }
+            catch (ArgumentException)
+            {
+                throw new CliException(ExitCodes.Usage, $"{publicKeyFile} holds no PEM public key: give the file `coffre audit checkpoint` printed.");
+            }
+        }
+        if (fingerprint is not null && (fingerprint.Length != 64 || !fingerprint.All(char.IsAsciiHexDigit)))
+            throw new CliException(ExitCodes.Usage, $"--fingerprint '{fingerprint}' is not a SHA-256 fingerprint (64 hexadecimal digits).");
+        if (fromFile is not null && fingerprint is not null && !string.Equals(fromFile, fingerprint, StringComparison.OrdinalIgnoreCase))
+            throw new CliException(ExitCodes.Usage, $"--public-key has fingerprint {fromFile}, not the --fingerprint {fingerprint}: give one of them.");
+        return (fromFile ?? fingerprint)?.ToLowerInvariant();
     }
 
     private static AuditCheckpointer Checkpointer(CliContext cli, Coffre.Kms.Keys.KeyManager keys) =>

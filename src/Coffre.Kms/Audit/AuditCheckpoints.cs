@@ -1,12 +1,7 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
-using System.Text;
 using Coffre.Kms.Keys;
 
 namespace Coffre.Kms.Audit;
-
-/// <summary>A signed statement "the audit trail's record #Sequence has hash Hash", made at Time.</summary>
-public sealed record AuditCheckpoint(long Sequence, byte[] Hash, string TimeText, byte[] Signature);
 
 /// <summary>Storage of the checkpoint signing key (private half wrapped by the root of trust) and of checkpoints.</summary>
 public interface IAuditCheckpointStore
@@ -22,7 +17,16 @@ public interface IAuditCheckpointStore
     /// <summary>Hash of record <paramref name="sequence"/>, or null when there is no such record.</summary>
     byte[]? RecordHash(long sequence);
 
+    /// <summary>Appends a chained checkpoint; throws when its number is already taken (another writer signed first).</summary>
     void Add(AuditCheckpoint checkpoint);
+
+    /// <summary>The newest checkpoint: the chain's last, else the newest unchained one, else null.</summary>
+    AuditCheckpoint? Newest();
+
+    /// <summary>Chained checkpoint number <paramref name="number"/>, or null.</summary>
+    AuditCheckpoint? Chained(long number);
+
+    /// <summary>Every checkpoint: the unchained ones by record, then the chain by number.</summary>
     IReadOnlyList<AuditCheckpoint> List();
 }
 
@@ -31,59 +35,73 @@ public interface IAuditCheckpointStore
 /// an edit, a deletion, an insertion or a reordering; it cannot show that its newest records were
 /// cut off, nor stop someone with write access from recomputing every hash after an edit. A
 /// checkpoint, signed with an ECDSA P-256 key whose private half is sealed by the root of trust,
-/// pins a record's hash: removing or rewriting anything up to it is detected. Give auditors the
-/// public key's fingerprint so they can check that the key itself was not replaced.
+/// pins a record's hash: removing or rewriting anything up to it is detected. Checkpoints are
+/// chained to each other, so one removed or replaced in the middle is detected too; the newest ones
+/// can only be missed if they are also published outside keys.db (<see cref="AuditCheckpointPublisher"/>,
+/// <see cref="PublishedCheckpointCheck"/>).
 /// </summary>
 public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore store, TimeProvider? time = null)
 {
     private static readonly byte[] KeyAad = "coffre/v1/audit-checkpoint-key"u8.ToArray();
-    private static ReadOnlySpan<byte> Label => "coffre/v1/audit-checkpoint\0"u8;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    /// <summary>Signs a checkpoint of the newest record, unless it is already checkpointed. Returns it, or null when there was nothing new.</summary>
+    public IAuditCheckpointStore Store => store;
+
+    /// <summary>
+    /// Signs the next checkpoint of the chain, covering the newest record. It is signed even when no record was
+    /// added since the last one: a checkpoint at every interval is what lets an auditor tell a quiet trail from
+    /// a signer that was stopped. Returns null only when the trail is empty.
+    /// </summary>
     public AuditCheckpoint? Write()
     {
         var last = store.LastRecord();
         if (last is null) return null;
-        var existing = store.List();
-        if (existing.Count > 0 && existing[^1].Sequence >= last.Value.Sequence) return null;
         using var ecdsa = SigningKey();
-        var timeText = AuditChain.FormatTime(_time.GetUtcNow());
-        var signature = ecdsa.SignData(SignedBytes(last.Value.Sequence, last.Value.Hash, timeText), HashAlgorithmName.SHA256);
-        var checkpoint = new AuditCheckpoint(last.Value.Sequence, last.Value.Hash, timeText, signature);
+        var previous = store.Newest();
+        var unsigned = new AuditCheckpoint(AuditCheckpoint.Chained, previous is { Version: AuditCheckpoint.Chained } ? previous.Number + 1 : 1,
+            last.Value.Sequence, last.Value.Hash, previous?.Digest() ?? AuditCheckpoint.Genesis, AuditChain.FormatTime(_time.GetUtcNow()), []);
+        var checkpoint = unsigned with { Signature = ecdsa.SignData(unsigned.SignedBytes(), HashAlgorithmName.SHA256) };
         store.Add(checkpoint);
         return checkpoint;
     }
 
-    /// <summary>SHA-256 of the public key (SubjectPublicKeyInfo DER), hex: what an auditor keeps to pin the key.</summary>
-    public string? PublicKeyFingerprint() =>
-        store.GetSigningKey() is { } k ? Convert.ToHexStringLower(SHA256.HashData(k.PublicKey)) : null;
+    /// <summary>The signing key's public half (SubjectPublicKeyInfo DER), or null before the first checkpoint.</summary>
+    public byte[]? PublicKey() => store.GetSigningKey()?.PublicKey;
 
-    public string? PublicKeyPem() =>
-        store.GetSigningKey() is { } k ? PemEncoding.WriteString("PUBLIC KEY", k.PublicKey) : null;
+    /// <summary>SHA-256 of the public key, hex: what an auditor keeps to pin the key.</summary>
+    public string? PublicKeyFingerprint() => PublicKey() is { } k ? AuditCheckpoint.Fingerprint(k) : null;
 
-    /// <summary>Every checkpoint must verify under the public key and match the hash of the record it names, which must exist.</summary>
+    public string? PublicKeyPem() => PublicKey() is { } k ? PemEncoding.WriteString("PUBLIC KEY", k) : null;
+
+    /// <summary>
+    /// Every checkpoint must verify under the public key and match the hash of the record it names, which must exist;
+    /// chained checkpoints must be numbered 1, 2, 3... each naming the digest of the one before it (the first: the
+    /// newest unchained checkpoint, or none), and cover records in order.
+    /// </summary>
     public AuditVerification Verify()
     {
         var checkpoints = store.List();
         if (checkpoints.Count == 0) return new AuditVerification(true, 0, null, null);
         if (store.GetSigningKey() is not { } key)
             return new AuditVerification(false, 0, checkpoints[0].Sequence, "checkpoints exist but the checkpoint signing key is missing");
-        using var ecdsa = ECDsa.Create();
-        ecdsa.ImportSubjectPublicKeyInfo(key.PublicKey, out _);
         var checkedCount = 0L;
+        AuditCheckpoint? before = null;
         foreach (var c in checkpoints)
         {
-            if (!ecdsa.VerifyData(SignedBytes(c.Sequence, c.Hash, c.TimeText), c.Signature, HashAlgorithmName.SHA256))
-                return new AuditVerification(false, checkedCount, c.Sequence, $"the checkpoint of record #{c.Sequence} has an invalid signature (forged or modified checkpoint)");
+            if (!c.VerifySignature(key.PublicKey))
+                return Broken(c, $"{c.Label} (record #{c.Sequence}) has an invalid signature (forged or modified checkpoint, or the signing key was replaced)");
+            if (c.Version == AuditCheckpoint.Chained && c.ChainBreak(before) is { } chainBreak) return Broken(c, chainBreak);
             var hash = store.RecordHash(c.Sequence);
             if (hash is null)
-                return new AuditVerification(false, checkedCount, c.Sequence, $"record #{c.Sequence}, covered by a signed checkpoint, is missing (the trail was truncated)");
+                return Broken(c, $"record #{c.Sequence}, covered by {c.Label}, is missing (the trail was truncated)");
             if (!CryptographicOperations.FixedTimeEquals(hash, c.Hash))
-                return new AuditVerification(false, checkedCount, c.Sequence, $"record #{c.Sequence} differs from the one its signed checkpoint covers (the trail was rewritten)");
+                return Broken(c, $"record #{c.Sequence} differs from the one {c.Label} covers (the trail was rewritten)");
+            before = c;
             checkedCount++;
         }
         return new AuditVerification(true, checkedCount, null, null);
+
+        AuditVerification Broken(AuditCheckpoint c, string reason) => new(false, checkedCount, c.Sequence, reason);
     }
 
     private ECDsa SigningKey()
@@ -110,17 +128,5 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
         {
             CryptographicOperations.ZeroMemory(d);
         }
-    }
-
-    /// <summary>"coffre/v1/audit-checkpoint\0" || u64(sequence) || hash (32) || UTF-8 time.</summary>
-    public static byte[] SignedBytes(long sequence, byte[] hash, string timeText)
-    {
-        var time = Encoding.UTF8.GetBytes(timeText);
-        var bytes = new byte[Label.Length + 8 + hash.Length + time.Length];
-        Label.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(Label.Length), (ulong)sequence);
-        hash.CopyTo(bytes, Label.Length + 8);
-        time.CopyTo(bytes, Label.Length + 8 + hash.Length);
-        return bytes;
     }
 }

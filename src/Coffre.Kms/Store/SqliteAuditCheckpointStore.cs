@@ -3,7 +3,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Coffre.Kms.Store;
 
-/// <summary>Audit checkpoints and their signing key, in tables of keys.db beside the audit trail they cover.</summary>
+/// <summary>
+/// Audit checkpoints and their signing key, in tables of keys.db beside the audit trail they cover. Chained
+/// checkpoints go to <c>audit_checkpoint_chain</c>; <c>audit_checkpoints</c> holds the unchained ones of data
+/// directories from before chaining, read and verified but never written (docs/format.md §9).
+/// </summary>
 public sealed class SqliteAuditCheckpointStore : IAuditCheckpointStore
 {
     private readonly string _connectionString;
@@ -17,6 +21,9 @@ public sealed class SqliteAuditCheckpointStore : IAuditCheckpointStore
                 id INTEGER PRIMARY KEY CHECK (id = 1), public_key BLOB NOT NULL, wrapped_private_key BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS audit_checkpoints (
                 seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, time TEXT NOT NULL, signature BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS audit_checkpoint_chain (
+                number INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL, previous BLOB NOT NULL,
+                time TEXT NOT NULL, signature BLOB NOT NULL);
             """);
     }
 
@@ -54,18 +61,32 @@ public sealed class SqliteAuditCheckpointStore : IAuditCheckpointStore
     public void Add(AuditCheckpoint checkpoint)
     {
         using var c = Open();
-        using var cmd = Cmd(c, "INSERT INTO audit_checkpoints (seq, hash, time, signature) VALUES ($s, $h, $t, $g)",
-            ("$s", checkpoint.Sequence), ("$h", checkpoint.Hash), ("$t", checkpoint.TimeText), ("$g", checkpoint.Signature));
+        using var cmd = Cmd(c, "INSERT INTO audit_checkpoint_chain (number, seq, hash, previous, time, signature) VALUES ($n, $s, $h, $p, $t, $g)",
+            ("$n", checkpoint.Number), ("$s", checkpoint.Sequence), ("$h", checkpoint.Hash), ("$p", checkpoint.Previous),
+            ("$t", checkpoint.TimeText), ("$g", checkpoint.Signature));
         cmd.ExecuteNonQuery();
     }
 
-    public IReadOnlyList<AuditCheckpoint> List()
+    public AuditCheckpoint? Newest() =>
+        Query(ChainSelect + " ORDER BY number DESC LIMIT 1") is [var chained] ? chained
+        : Query(UnchainedSelect + " ORDER BY seq DESC LIMIT 1") is [var unchained] ? unchained : null;
+
+    public AuditCheckpoint? Chained(long number) => Query(ChainSelect + " WHERE number = $n", ("$n", number)) is [var c] ? c : null;
+
+    public IReadOnlyList<AuditCheckpoint> List() => [.. Query(UnchainedSelect + " ORDER BY seq"), .. Query(ChainSelect + " ORDER BY number")];
+
+    // Both selects give: version, number, seq, hash, previous, time, signature.
+    private const string UnchainedSelect = "SELECT 1, 0, seq, hash, X'', time, signature FROM audit_checkpoints";
+    private const string ChainSelect = "SELECT 2, number, seq, hash, previous, time, signature FROM audit_checkpoint_chain";
+
+    private List<AuditCheckpoint> Query(string sql, params (string, object)[] args)
     {
         using var c = Open();
-        using var cmd = Cmd(c, "SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq");
+        using var cmd = Cmd(c, sql, args);
         using var r = cmd.ExecuteReader();
         var list = new List<AuditCheckpoint>();
-        while (r.Read()) list.Add(new AuditCheckpoint(r.GetInt64(0), (byte[])r[1], r.GetString(2), (byte[])r[3]));
+        while (r.Read())
+            list.Add(new AuditCheckpoint(r.GetInt32(0), r.GetInt64(1), r.GetInt64(2), (byte[])r[3], (byte[])r[4], r.GetString(5), (byte[])r[6]));
         return list;
     }
 

@@ -5,6 +5,7 @@ using Coffre.Kms.Audit;
 using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
 using Coffre.Server.Admin;
+using Coffre.Server.Audit;
 using Coffre.Server.Auth;
 using Coffre.Server.Kms;
 using Coffre.Server.Observability;
@@ -89,7 +90,9 @@ public static class CoffreServer
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(objects.Rewrapper);
-        builder.Services.AddSingleton(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(Path.Combine(dataDirectory, KeyManager.StoreFileName))));
+        var checkpoints = new AuditCheckpointPublisher(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(Path.Combine(dataDirectory, KeyManager.StoreFileName))),
+            AuditCheckpointSinks.Create(options.Audit, objects.Blobs));
+        builder.Services.AddSingleton(checkpoints);
         builder.Services.AddSingleton(accessKeys);
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -112,6 +115,7 @@ public static class CoffreServer
         builder.Services.AddSingleton(kmsOperations);
         builder.Services.AddSingleton<KmsFace>();
         builder.Services.AddHostedService<MaintenanceService>();
+        builder.Services.AddHostedService<AuditCheckpointService>();
 
         var app = builder.Build();
         foreach (var repaired in repairedFiles) app.Logger.LogWarning("{Repaired}", repaired);
@@ -126,6 +130,10 @@ public static class CoffreServer
             () => keys.AuditCommitStatistics.Records);
         metrics.AddCounter("coffre_audit_commits_total", "Audit group commits (each one durable write of the key store).",
             () => keys.AuditCommitStatistics.Commits);
+        metrics.AddCounter("coffre_audit_checkpoint_publications_total", "Audit checkpoint copies published outside keys.db (one per sink per checkpoint).",
+            () => checkpoints.Published);
+        metrics.AddCounter("coffre_audit_checkpoint_publication_failures_total", "Audit checkpoint copies that could not be published (retried with the next checkpoint).",
+            () => checkpoints.Failures);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that

@@ -48,6 +48,9 @@ public sealed class CoffreServerOptions
 
     public BackendOptions Backend { get; set; } = new();
 
+    /// <summary>Where audit checkpoints are published outside keys.db.</summary>
+    public Audit.AuditOptions Audit { get; set; } = new();
+
     /// <summary>Rate limit of the background rewrap (objects per second), so that it never competes with clients; null: unlimited.</summary>
     public double? RewrapObjectsPerSecond { get; set; } = 200;
 

@@ -1,5 +1,4 @@
 using Coffre.Kms;
-using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Microsoft.Extensions.Hosting;
@@ -7,8 +6,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Coffre.Server.Hosting;
 
-/// <summary>Runs the periodic jobs: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs, and a signed audit checkpoint.</summary>
-public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, AuditCheckpointer checkpointer, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
+/// <summary>Runs the periodic jobs: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs. (Audit checkpoints: <see cref="Audit.AuditCheckpointService"/>.)</summary>
+public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -25,7 +24,6 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
                     KeyManager.SystemPrincipal, ct: stoppingToken).ConfigureAwait(false);
                 if (rewrap.Rewrapped > 0) log.LogInformation("Rewrap: {Count} object(s) moved to their key's primary version", rewrap.Rewrapped);
                 var collected = await store.CollectGarbageAsync(stoppingToken).ConfigureAwait(false);
-                checkpointer.Write();
                 if (rotated + destroyed + collected > 0)
                     log.LogInformation("Maintenance: {Rotated} key(s) rotated, {Destroyed} destroyed, {Collected} unreferenced blob(s) deleted", rotated, destroyed, collected);
             }

@@ -90,8 +90,7 @@ public sealed class RewrapTests
         clock.Advance(TimeSpan.FromDays(90));
 
         var options = new CoffreServerOptions { MaintenanceInterval = TimeSpan.FromHours(1), RewrapObjectsPerSecond = null };
-        var checkpointer = new AuditCheckpointer(env.Keys, new SqliteAuditCheckpointStore(Path.Combine(env.Directory, KeyManager.StoreFileName)), clock);
-        using var service = new MaintenanceService(env.Keys, env.Store, env.Rewrapper, checkpointer, options, clock, NullLogger<MaintenanceService>.Instance);
+        using var service = new MaintenanceService(env.Keys, env.Store, env.Rewrapper, options, clock, NullLogger<MaintenanceService>.Instance);
         await service.StartAsync(CancellationToken.None);
         var keyId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
