@@ -43,7 +43,7 @@ public sealed class XmlBodyLimitTests(XmlBodyLimitTests.Fixture fixture) : IClas
         // The limit that stopped the parse, not some later check on the parsed tree.
         Assert.Contains(reason, text);
         // A correctness bound, far above the milliseconds this takes and far below the 19 s it took.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"refusing took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"refusing took {clock.Elapsed}");
     }
 
     [Fact]
