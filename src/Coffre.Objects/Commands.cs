@@ -93,8 +93,13 @@ public sealed class ObjectStoreOptions
     /// <summary>S3's minimum size for every part but the last.</summary>
     public long MinimumPartSize { get; set; } = 5L * 1024 * 1024;
 
-    /// <summary>S3's limit for one PUT or one part.</summary>
-    public long MaxStreamSize { get; set; } = 5L * 1024 * 1024 * 1024;
+    /// <summary>S3's limit for one PUT or one part (5 GiB), applied to the plaintext received whatever its framing.</summary>
+    public long MaxStreamSize { get; set; } = MaxS3StreamSize;
+
+    /// <summary>S3's limit for a whole object (5 TiB), applied when a multipart upload is completed.</summary>
+    public long MaxObjectSize { get; set; } = 5L * 1024 * 1024 * 1024 * 1024;
+
+    public const long MaxS3StreamSize = 5L * 1024 * 1024 * 1024;
 
     /// <summary>How long an unreferenced blob is kept before deletion, so that reads of a replaced version in flight finish.</summary>
     public TimeSpan GarbageGracePeriod { get; set; } = TimeSpan.FromMinutes(15);

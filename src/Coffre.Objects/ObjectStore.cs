@@ -53,6 +53,7 @@ public sealed class ObjectStore(
 
     public async Task<ObjectRecord> PutObjectAsync(PutObjectCommand command, CancellationToken ct = default)
     {
+        RefuseTooLarge(command.Length);
         var bucket = RequireBucket(command.Bucket);
         ObjectNames.ValidateObject(command.Name);
         CheckCondition(command.Condition, bucket.Name, command.Name);
@@ -220,6 +221,7 @@ public sealed class ObjectStore(
     {
         if (command.PartNumber is < 1 or > MaxPartNumber)
             throw new ObjectStoreException(ObjectError.InvalidArgument, $"Part number must be an integer between 1 and {MaxPartNumber}.");
+        RefuseTooLarge(command.Length);
         var upload = RequireUpload(command.Bucket, command.Name, command.UploadId);
         var dataKey = await UnwrapAsync(upload.Bucket, upload.Name, upload.Key, command.Principal).ConfigureAwait(false);
         try
@@ -255,6 +257,8 @@ public sealed class ObjectStore(
                 throw new ObjectStoreException(ObjectError.InvalidPart, $"Part {number} was not uploaded, or its ETag does not match the one given.");
             parts.Add(part);
         }
+        if (parts.Sum(p => p.Size) is var total && total > options.MaxObjectSize)
+            throw new ObjectStoreException(ObjectError.EntityTooLarge, $"The parts add up to {total} bytes; the largest object accepted is {options.MaxObjectSize}.");
         for (var i = 0; i < parts.Count - 1; i++)
             if (parts[i].Size < options.MinimumPartSize)
                 throw new ObjectStoreException(ObjectError.EntityTooSmall, $"Part {parts[i].Number} is {parts[i].Size} bytes; every part but the last must be at least {options.MinimumPartSize} bytes.");
@@ -303,13 +307,16 @@ public sealed class ObjectStore(
     private async Task<StoredPart> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
         Stream body, long? length, ChecksumAlgorithm? checksum, Func<PlaintextDigests, ObjectStoreException?>? verify, CancellationToken ct)
     {
-        if (length > options.MaxStreamSize)
-            throw new ObjectStoreException(ObjectError.EntityTooLarge, $"The body is {length} bytes; the largest accepted is {options.MaxStreamSize}.");
         var blob = $"objects/{RandomId()}"; // hex only: never ends like a sidecar (BlobMetadata.SidecarSuffix)
         catalog.RecordPendingBlob(blob);
         using var digests = new PlaintextDigests(checksum);
         var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);
-        await using var source = new ObservedReadStream(body, digests.Append, leaveOpen: true);
+        // A body without a length (HTTP chunked) is cut off as soon as it passes the limit; its partial blob becomes garbage.
+        await using var source = new ObservedReadStream(body, chunk =>
+        {
+            digests.Append(chunk);
+            if (digests.Length > options.MaxStreamSize) throw TooLarge($"more than {options.MaxStreamSize}");
+        }, leaveOpen: true);
         await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
         var header = new HeaderCapture();
         await using var capture = new ObservedReadStream(encrypting, header.Observe, leaveOpen: true);
@@ -331,6 +338,15 @@ public sealed class ObjectStore(
         }
         return new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
     }
+
+    /// <summary>A body announced too large is refused before anything is read, a data key generated or an audit record written.</summary>
+    private void RefuseTooLarge(long? length)
+    {
+        if (length > options.MaxStreamSize) throw TooLarge(length.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private ObjectStoreException TooLarge(string size) =>
+        new(ObjectError.EntityTooLarge, $"The body is {size} bytes; the largest accepted for one PUT or part is {options.MaxStreamSize}.");
 
     private void CheckCondition(WriteCondition? condition, string bucket, string name)
     {

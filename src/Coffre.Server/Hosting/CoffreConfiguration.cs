@@ -50,6 +50,8 @@ public sealed class ObjectServices
     public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time, IDataKeyService? dataKeys = null)
     {
         EnsureThreadsForBlockingCommits();
+        if (options.MaxUploadSize is <= 0 or > ObjectStoreOptions.MaxS3StreamSize)
+            throw new InvalidOperationException($"Coffre:MaxUploadSize {options.MaxUploadSize} is outside 1..{ObjectStoreOptions.MaxS3StreamSize} bytes (S3's 5 GiB).");
         Blobs = CreateBackend(options.Backend, dataDirectory);
         Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
         dataKeys ??= new KmsDataKeyService(keys);
@@ -57,6 +59,7 @@ public sealed class ObjectServices
         {
             DefaultKey = options.DefaultKey,
             BucketKeys = options.BucketKeys,
+            MaxStreamSize = options.MaxUploadSize,
         }, time);
         Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);
     }

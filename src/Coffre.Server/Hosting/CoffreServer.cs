@@ -44,11 +44,13 @@ public static class CoffreServer
     /// caller learns the port when <see cref="CoffreServerOptions.Listen"/> asks for port 0.
     /// </summary>
     /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
+    /// <param name="logs">Where the gateway's logs go (a test's in-memory provider); null: nowhere.</param>
     public static async Task<(WebApplication App, string Endpoint)> StartInProcessAsync(CoffreServerOptions options, string dataDirectory, KeyManager keys,
-        Coffre.Objects.Keys.IDataKeyService? dataKeys = null)
+        Coffre.Objects.Keys.IDataKeyService? dataKeys = null, ILoggerProvider? logs = null)
     {
         var builder = CreateBuilder(dataDirectory);
         builder.Logging.ClearProviders();
+        if (logs is not null) builder.Logging.AddProvider(logs);
         var app = Build(options, dataDirectory, keys, builder, dataKeys);
         try
         {

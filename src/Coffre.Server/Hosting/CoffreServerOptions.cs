@@ -54,6 +54,12 @@ public sealed class CoffreServerOptions
     /// <summary>Rate limit of the background rewrap (objects per second), so that it never competes with clients; null: unlimited.</summary>
     public double? RewrapObjectsPerSecond { get; set; } = 200;
 
+    /// <summary>
+    /// The largest body of one PutObject or UploadPart, counted in plaintext bytes whatever the framing
+    /// (Content-Length, HTTP chunked, aws-chunked); at most S3's 5 GiB, the default. A lower value caps what one request may write.
+    /// </summary>
+    public long MaxUploadSize { get; set; } = Objects.ObjectStoreOptions.MaxS3StreamSize;
+
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

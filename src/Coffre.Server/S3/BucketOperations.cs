@@ -9,6 +9,9 @@ namespace Coffre.Server.S3;
 public static class BucketOperations
 {
     private const int MaxKeysLimit = 1000;
+    private const int MaxDeleteKeys = 1000; // S3's limit per DeleteObjects request
+    // Delete, Quiet, and per Object: Key, VersionId, ETag, LastModifiedTime, Size.
+    private const int MaxDeleteElements = 2 + MaxDeleteKeys * 6;
 
     public static async Task ListBucketsAsync(S3Call call, string owner)
     {
@@ -144,12 +147,12 @@ public static class BucketOperations
         var (algorithm, verify) = S3Integrity.FromRequest(call);
         using var digests = new Objects.Integrity.PlaintextDigests(algorithm);
         await using var digesting = new Objects.Streams.ObservedReadStream(call.Body, digests.Append, leaveOpen: true);
-        var xml = await S3Xml.ReadAsync(digesting, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
+        var xml = await S3Xml.ReadAsync(digesting, 2 * 1024 * 1024, MaxDeleteElements, call.Aborted).ConfigureAwait(false);
         if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
         if (xml.Name.LocalName != "Delete") throw new S3Exception(S3Error.MalformedXml);
         var quiet = string.Equals(xml.ChildValue("Quiet"), "true", StringComparison.OrdinalIgnoreCase);
         var keys = xml.Children("Object").Select(o => o.ChildValue("Key")).ToList();
-        if (keys.Count is 0 or > 1000 || keys.Any(k => string.IsNullOrEmpty(k))) throw new S3Exception(S3Error.MalformedXml);
+        if (keys.Count is 0 or > MaxDeleteKeys || keys.Any(k => string.IsNullOrEmpty(k))) throw new S3Exception(S3Error.MalformedXml);
 
         var results = new List<(string Key, S3Error? Error, string? Message)>();
         foreach (var key in keys)

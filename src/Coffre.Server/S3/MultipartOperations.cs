@@ -7,6 +7,9 @@ namespace Coffre.Server.S3;
 /// <summary>CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.</summary>
 public static class MultipartOperations
 {
+    // CompleteMultipartUpload, and per Part: PartNumber, ETag and at most the five checksum elements.
+    private const int MaxCompleteElements = 1 + ObjectStore.MaxPartNumber * 8;
+
     public static async Task CreateAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
@@ -65,7 +68,7 @@ public static class MultipartOperations
     {
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        var xml = await S3Xml.ReadAsync(call.Body, 2 * 1024 * 1024, call.Aborted).ConfigureAwait(false);
+        var xml = await S3Xml.ReadAsync(call.Body, 2 * 1024 * 1024, MaxCompleteElements, call.Aborted).ConfigureAwait(false);
         if (xml.Name.LocalName != "CompleteMultipartUpload") throw new S3Exception(S3Error.MalformedXml);
         var requested = new List<(int, string)>();
         foreach (var p in xml.Children("Part"))

@@ -10,6 +10,9 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error EntityTooSmall = new("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.");
     public static readonly S3Error EntityTooLarge = new("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.");
     public static readonly S3Error IncompleteBody = new("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.");
+    // Kestrel refused the request's HTTP framing (a bad chunk size, a body shorter than its Content-Length).
+    public static readonly S3Error MalformedBody = new("IncompleteBody", 400, "The request body's HTTP framing is malformed or ends early.");
+    public static readonly S3Error RequestTimeout = new("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period.");
     public static readonly S3Error InternalError = new("InternalError", 500, "We encountered an internal error. Please try again.");
     public static readonly S3Error InvalidAccessKeyId = new("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.");
     public static readonly S3Error InvalidArgument = new("InvalidArgument", 400, "Invalid Argument");

@@ -89,6 +89,14 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             log.LogError("Backend failure during {Operation}: {Message}", operation, e.Message);
             await WriteErrorAsync(http, new S3Error("ServiceUnavailable", 503, "The storage backend failed; please retry."), "The storage backend failed; please retry.", requestId, null).ConfigureAwait(false);
         }
+        catch (BadHttpRequestException e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel's verdict on the request's framing: the client's mistake, answered and logged without a stack trace.
+            var error = e.StatusCode == StatusCodes.Status408RequestTimeout ? S3Error.RequestTimeout : S3Error.MalformedBody;
+            code = error.Code;
+            log.LogInformation("Malformed request body during {Operation}: {Message}", operation, e.Message);
+            await WriteErrorAsync(http, error, $"{error.Message} ({e.Message})", requestId, null).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException && http.RequestAborted.IsCancellationRequested)
         {
             code = "ClientAborted";

@@ -44,8 +44,9 @@ public sealed class GatewayServer : IAsyncDisposable
 
     /// <summary>Starts a gateway. With <paramref name="s3Backend"/>, ciphertext goes to that S3 server (bucket created here); else to local disk.</summary>
     /// <param name="kmsOptions">Key manager options (default <see cref="KmsOptions.InsecureForTests"/>).</param>
+    /// <param name="logs">Receives the gateway's logs (e.g. <see cref="MemoryLogs"/>); by default they go nowhere.</param>
     public static async Task<GatewayServer> StartAsync(ExternalServer? s3Backend = null, Action<CoffreServerOptions>? configure = null,
-        KmsOptions? kmsOptions = null)
+        KmsOptions? kmsOptions = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("coffre-gw-").FullName;
         var keys = KeyManager.Initialize(dataDirectory, Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
@@ -78,7 +79,7 @@ public sealed class GatewayServer : IAsyncDisposable
         }
         configure?.Invoke(options);
 
-        var (app, address) = await CoffreServer.StartInProcessAsync(options, dataDirectory, keys);
+        var (app, address) = await CoffreServer.StartInProcessAsync(options, dataDirectory, keys, logs: logs);
         return new GatewayServer(app, address.TrimEnd('/'), dataDirectory, keys, options, backendDirectory);
     }
 

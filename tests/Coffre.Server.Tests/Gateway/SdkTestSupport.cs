@@ -78,33 +78,15 @@ internal static class SdkTestSupport
         string? contentSha256 = null, Func<byte[], string, string, string, byte[]>? chunkedBody = null)
     {
         var uri = new Uri(gateway.Endpoint + pathAndQuery);
-        var now = DateTimeOffset.UtcNow;
-        var timestamp = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var date = timestamp[..8];
         var payload = body ?? [];
-        var sha = contentSha256 ?? SigV4Canonicalizer.Sha256Hex(payload);
-        var all = new List<(string Name, string Value)>
-        {
-            ("host", uri.Authority), ("x-amz-date", timestamp), ("x-amz-content-sha256", sha),
-        };
-        foreach (var (n, v) in headers ?? []) all.Add((n.ToLowerInvariant(), v));
-        var ordered = all.OrderBy(h => h.Name, StringComparer.Ordinal).ToList();
-        var signedHeaders = string.Join(';', ordered.Select(h => h.Name));
-        var rawPath = uri.AbsolutePath;
-        var rawQuery = uri.Query.TrimStart('?');
-        var canonical = SigV4Canonicalizer.CanonicalRequest(method.Method, SigV4Canonicalizer.CanonicalUri(rawPath, true),
-            SigV4Canonicalizer.CanonicalQuery(rawQuery), ordered.Select(h => (h.Name, SigV4Canonicalizer.TrimAndCollapse(h.Value))).ToList(),
-            signedHeaders, sha);
-        var scope = SigV4Canonicalizer.Scope(date, "us-east-1", "s3");
-        var signingKey = SigV4Canonicalizer.DeriveSigningKey(secretKey, date, "us-east-1", "s3");
-        var signature = SigV4Canonicalizer.Sign(signingKey, SigV4Canonicalizer.StringToSign(timestamp, scope, canonical));
+        var signed = Sign(gateway, method.Method, pathAndQuery, contentSha256 ?? SigV4Canonicalizer.Sha256Hex(payload), headers, accessKey, secretKey);
         // aws-chunked: the body's chunks are signed in a chain seeded by the request signature.
-        if (chunkedBody is not null) payload = chunkedBody(signingKey, timestamp, scope, signature);
+        if (chunkedBody is not null) payload = chunkedBody(signed.SigningKey, signed.Timestamp, signed.Scope, signed.Signature);
 
         using var request = new HttpRequestMessage(method, uri);
         request.Content = new ByteArrayContent(payload);
         request.Content.Headers.ContentType = null;
-        foreach (var (n, v) in all)
+        foreach (var (n, v) in signed.Headers)
         {
             if (n == "host") continue;
             if (n.StartsWith("content-", StringComparison.Ordinal))
@@ -117,10 +99,33 @@ internal static class SdkTestSupport
                 request.Headers.TryAddWithoutValidation(n, v);
             }
         }
-        request.Headers.TryAddWithoutValidation("Authorization",
-            $"AWS4-HMAC-SHA256 Credential={accessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}");
         using var http = new HttpClient();
         return await http.SendAsync(request);
+    }
+
+    /// <summary>A SigV4-signed request's headers (host, x-amz-date, x-amz-content-sha256, the given ones, then Authorization), and its signing values.</summary>
+    public static (List<(string Name, string Value)> Headers, byte[] SigningKey, string Timestamp, string Scope, string Signature) Sign(
+        GatewayServer gateway, string method, string pathAndQuery, string contentSha256, IEnumerable<(string Name, string Value)>? headers = null,
+        string accessKey = GatewayServer.AccessKey, string secretKey = GatewayServer.SecretKey)
+    {
+        var uri = new Uri(gateway.Endpoint + pathAndQuery);
+        var timestamp = DateTimeOffset.UtcNow.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var date = timestamp[..8];
+        var all = new List<(string Name, string Value)>
+        {
+            ("host", uri.Authority), ("x-amz-date", timestamp), ("x-amz-content-sha256", contentSha256),
+        };
+        foreach (var (n, v) in headers ?? []) all.Add((n.ToLowerInvariant(), v));
+        var ordered = all.OrderBy(h => h.Name, StringComparer.Ordinal).ToList();
+        var signedHeaders = string.Join(';', ordered.Select(h => h.Name));
+        var canonical = SigV4Canonicalizer.CanonicalRequest(method, SigV4Canonicalizer.CanonicalUri(uri.AbsolutePath, true),
+            SigV4Canonicalizer.CanonicalQuery(uri.Query.TrimStart('?')), ordered.Select(h => (h.Name, SigV4Canonicalizer.TrimAndCollapse(h.Value))).ToList(),
+            signedHeaders, contentSha256);
+        var scope = SigV4Canonicalizer.Scope(date, "us-east-1", "s3");
+        var signingKey = SigV4Canonicalizer.DeriveSigningKey(secretKey, date, "us-east-1", "s3");
+        var signature = SigV4Canonicalizer.Sign(signingKey, SigV4Canonicalizer.StringToSign(timestamp, scope, canonical));
+        all.Add(("Authorization", $"AWS4-HMAC-SHA256 Credential={accessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}"));
+        return (all, signingKey, timestamp, scope, signature);
     }
 
     /// <summary>The S3 error code in an XML error body ("" when none).</summary>
