@@ -11,6 +11,7 @@ namespace Coffre.Fuzz.Targets;
 public sealed class S3XmlTarget : FuzzTarget
 {
     private const int MaxBytes = 2 * 1024 * 1024; // the limit both operations pass
+    private const int MaxElements = 80_001; // CompleteMultipartUpload's, the larger of the two (DeleteObjects: 6,002)
 
     public override string Name => "s3-xml";
 
@@ -18,7 +19,7 @@ public sealed class S3XmlTarget : FuzzTarget
     {
         try
         {
-            var xml = S3Xml.ReadAsync(new MemoryStream(input.ToArray()), MaxBytes, CancellationToken.None).GetAwaiter().GetResult();
+            var xml = S3Xml.ReadAsync(new MemoryStream(input.ToArray()), MaxBytes, MaxElements, CancellationToken.None).GetAwaiter().GetResult();
             _ = xml.ChildValue("Quiet");
             foreach (var o in xml.Children("Object"))
                 _ = (o.ChildValue("Key"), o.ChildValue("VersionId"));

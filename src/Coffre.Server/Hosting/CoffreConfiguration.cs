@@ -50,8 +50,6 @@ public sealed class ObjectServices
     public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time, IDataKeyService? dataKeys = null)
     {
         EnsureThreadsForBlockingCommits();
-        if (options.MaxUploadSize is <= 0 or > ObjectStoreOptions.MaxS3StreamSize)
-            throw new InvalidOperationException($"Coffre:MaxUploadSize {options.MaxUploadSize} is outside 1..{ObjectStoreOptions.MaxS3StreamSize} bytes (S3's 5 GiB).");
         Blobs = CreateBackend(options.Backend, dataDirectory);
         Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
         dataKeys ??= new KmsDataKeyService(keys);

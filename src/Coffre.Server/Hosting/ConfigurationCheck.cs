@@ -56,6 +56,8 @@ public static class ConfigurationCheck
         CheckBackend(options.Backend, Add);
         if (options.RewrapObjectsPerSecond is <= 0 or double.NaN)
             Add("RewrapObjectsPerSecond", $"{options.RewrapObjectsPerSecond} is not a positive rate (leave it empty for no limit).");
+        if (options.MaxUploadSize is <= 0 or > ObjectStoreOptions.MaxS3StreamSize)
+            Add("MaxUploadSize", $"{options.MaxUploadSize} is outside 1..{ObjectStoreOptions.MaxS3StreamSize} bytes (S3's 5 GiB).");
         if (options.AccessKeyRefreshInterval <= TimeSpan.Zero || options.AccessKeyRefreshInterval > TimeSpan.FromMinutes(5))
             Add("AccessKeyRefreshInterval", $"{options.AccessKeyRefreshInterval} is not between 0 and 5 minutes.");
         if (options.MaintenanceInterval <= TimeSpan.Zero)
