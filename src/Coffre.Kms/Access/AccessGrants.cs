@@ -37,7 +37,7 @@ public sealed record AccessGrants
     public bool MaySeeBucket(string bucket) => MayReadBucket(bucket) || MayWriteBucket(bucket);
     public bool HasBucketGrant => ReadBuckets.Count > 0 || WriteBuckets.Count > 0;
 
-    public static bool Matches(IReadOnlyList<string> granted, string name)
+    private static bool Matches(IReadOnlyList<string> granted, string name)
     {
         foreach (var g in granted)
             if (g == Any || string.Equals(g, name, StringComparison.Ordinal)) return true;

@@ -11,8 +11,6 @@ public sealed record AccessKeyInfo(
     DateTimeOffset? Revoked,
     long Revision)
 {
-    public bool IsRevoked => Revoked is not null;
-
     internal static AccessKeyInfo From(AccessKeyRecord r) =>
         new(r.AccessKeyId, r.Description, r.Grants, r.Created, r.CreatedBy, r.Updated, r.Revoked, r.Revision);
 }

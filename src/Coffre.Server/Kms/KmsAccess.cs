@@ -31,10 +31,9 @@ public sealed class KmsAccess(KeyManager keys, KmsArn arns)
         if (reason is not null) throw KmsErrors.From(keys.RecordDenied(operation, keyRef, principal, reason));
     }
 
-    /// <summary>Whether the key (by id) may be listed to this principal (ListKeys, ListAliases filter, no audit of its own).</summary>
-    public bool MayList(AccessGrants access, string keyId) =>
-        MatchesKey(access.KmsAdminKeys, keyId)
-        || (access.KmsKeys.Count > 0 && KmsPermissions.Allows(access.KmsOperations, "DescribeKey") && MatchesKey(access.KmsKeys, keyId));
+    /// <summary>Whether the key (by id) may be listed to this principal, once the listing itself was allowed by <see cref="Check"/>
+    /// (ListKeys, ListAliases filter, no audit of its own): a key it may use or administer.</summary>
+    public bool MayList(AccessGrants access, string keyId) => MatchesKey(access.KmsKeys, keyId) || MatchesKey(access.KmsAdminKeys, keyId);
 
     private bool MatchesKey(IReadOnlyList<string> allowed, string keyRef)
     {

@@ -50,8 +50,6 @@ public static class KmsPermissions
         ["UntagResource"] = KmsPermission.Admin,
     };
 
-    public static IEnumerable<string> Operations => Table.Keys;
-
     public static KmsPermission Of(string operation) =>
         Table.TryGetValue(operation, out var p) ? p : throw new ArgumentException($"No permission is defined for the KMS operation '{operation}'.", nameof(operation));
 

@@ -81,7 +81,7 @@ public sealed class AccessKeyManagerTests : IDisposable
         Assert.Equal(ReadReports, rotated.Key.Grants);
 
         var revoked = _access.Revoke(created.Key.AccessKeyId, "alice");
-        Assert.True(revoked.IsRevoked);
+        Assert.NotNull(revoked.Revoked);
         Assert.Empty(_access.LoadActive());
         Assert.Null(new SqliteAccessKeyStore(_env.DbPath).Find(created.Key.AccessKeyId)!.WrappedSecret);
         // A revoked key stays revoked: no grant, no rotation brings it back.

@@ -6,7 +6,10 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Access;
 using Coffre.Server.Auth;
+using Coffre.Server.Hosting;
+using Microsoft.Extensions.Configuration;
 using Coffre.Server.Tests.Gateway;
 using static Coffre.Server.Tests.Gateway.SdkTestSupport;
 
@@ -177,6 +180,26 @@ public sealed class AccessModelTests(AccessModelTests.Fixture fixture) : IClassF
         await Denied(() => s3.GetObjectAsync("shared", "doc"));
         using var kms = Kms(Legacy);
         await KmsDenied(() => kms.DescribeKeyAsync(new DescribeKeyRequest { KeyId = "default" }));
+    }
+
+    [Fact]
+    public void Grants_bound_from_configuration_are_exactly_what_it_says_and_nothing_for_a_bare_key()
+    {
+        const string k = "Coffre:AccessKeys:";
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [k + "0:AccessKeyId"] = "AKIABOUND", [k + "0:SecretAccessKey"] = Secret,
+            [k + "0:ReadBuckets:0"] = "reports", [k + "0:KmsKeys:0"] = "alias/app", [k + "0:KmsOperations:0"] = "Encrypt",
+            [k + "1:AccessKeyId"] = "AKIABARE", [k + "1:SecretAccessKey"] = Secret,
+        }).Build();
+        var options = CoffreConfiguration.Bind(configuration);
+        var bound = options.AccessKeys[0].ToGrants();
+        Assert.Equal(["reports"], bound.ReadBuckets);
+        Assert.Empty(bound.WriteBuckets);
+        Assert.Equal(["Encrypt"], bound.KmsOperations); // not appended to a default "*"
+        Assert.Empty(bound.KmsAdminKeys);
+        Assert.False(bound.Admin);
+        Assert.Equal(AccessGrants.None, options.AccessKeys[1].ToGrants());
     }
 
     [Fact]
