@@ -33,7 +33,8 @@ public sealed class KmsFace(KmsOperations operations, AccessKeyDirectory accessK
     /// <summary>Largest request body read (a 4096-byte plaintext is ~5.5 KiB of base64; contexts and tags add little).</summary>
     public const int MaxBodyBytes = 1 << 20;
 
-    /// <summary>True when a request is addressed to the KMS face (before authentication).</summary>
+    /// <summary>True when a request looks addressed to the KMS face: only to answer a refusal before authentication in the
+    /// KMS shape. Routing follows the service the request was signed for.</summary>
     public static bool IsKmsRequest(HttpRequest request)
     {
         var target = request.Headers["X-Amz-Target"];
