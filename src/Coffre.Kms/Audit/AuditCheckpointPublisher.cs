@@ -7,10 +7,9 @@ namespace Coffre.Kms.Audit;
 /// </summary>
 public sealed class AuditCheckpointPublisher(AuditCheckpointer checkpointer, IReadOnlyList<IAuditCheckpointSink> sinks)
 {
+    private readonly Dictionary<IAuditCheckpointSink, PublishedCheckpoint?> _lastPublished = new(); // one publisher run at a time
     private long _published;
     private long _failures;
-
-    public IReadOnlyList<IAuditCheckpointSink> Sinks => sinks;
 
     /// <summary>Checkpoint copies written to a sink since start.</summary>
     public long Published => Interlocked.Read(ref _published);
@@ -32,7 +31,9 @@ public sealed class AuditCheckpointPublisher(AuditCheckpointer checkpointer, IRe
         {
             try
             {
+                await RefuseForkAsync(sink, cancellationToken).ConfigureAwait(false);
                 await sink.PublishAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+                _lastPublished[sink] = checkpoint;
                 Interlocked.Increment(ref _published);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -42,5 +43,22 @@ public sealed class AuditCheckpointPublisher(AuditCheckpointer checkpointer, IRe
             }
         }
         return failed;
+    }
+
+    /// <summary>
+    /// Refuses to publish when the sink's newest checkpoint is not in keys.db's chain: the chain was cut (truncated, or
+    /// restored from a backup) and grew again. Publishing the new branch would, once its numbers pass the old ones, put
+    /// it on top of the old branch and hide the cut from `audit verify`; refused, the old branch stays the newest copy.
+    /// </summary>
+    private async Task RefuseForkAsync(IAuditCheckpointSink sink, CancellationToken cancellationToken)
+    {
+        if (!_lastPublished.TryGetValue(sink, out var last))
+            _lastPublished[sink] = last = await sink.ReadNewestAsync(cancellationToken).ConfigureAwait(false); // once per sink and process
+        if (last is null) return;
+        var mine = checkpointer.Store.Chained(last.Checkpoint.Number);
+        if (mine is null || !mine.Digest().AsSpan().SequenceEqual(last.Checkpoint.Digest()))
+            throw new InvalidOperationException($"{sink.Name} holds {last.Checkpoint.Label} (record #{last.Checkpoint.Sequence}), which is not in " +
+                "the chain of checkpoints in keys.db: that chain was cut (truncated, or keys.db restored from a backup). Publishing stays refused so " +
+                "that the cut stays visible; run `coffre audit verify`, then archive the published copies to publish again (docs/operations.md).");
     }
 }

@@ -20,10 +20,11 @@ public sealed class FileCheckpointSink(string path) : IAuditCheckpointSink
         file.Flush(flushToDisk: true);
     }
 
-    /// <summary>The line with the highest checkpoint number. A missing file is an error: it was configured, so it was deleted or moved.</summary>
+    /// <summary>The line with the highest checkpoint number; null when the file does not exist (yet).</summary>
     public async Task<PublishedCheckpoint?> ReadNewestAsync(CancellationToken cancellationToken)
     {
         PublishedCheckpoint? newest = null;
+        if (!File.Exists(path)) return null;
         using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, FileOptions.Asynchronous | FileOptions.SequentialScan));
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             if (AuditCheckpointDocument.TryRead(line) is { } c && (newest is null || c.Checkpoint.Number > newest.Checkpoint.Number))

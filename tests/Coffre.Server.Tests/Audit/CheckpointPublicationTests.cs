@@ -122,6 +122,40 @@ public sealed class CheckpointPublicationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_chain_cut_under_a_running_gateway_is_never_published_over_the_old_branch()
+    {
+        var backend = new LocalDiskBlobStore(Path.Combine(_outside, "objects"));
+        var file = Path.Combine(_outside, "checkpoints.jsonl");
+        IAuditCheckpointSink[] sinks = [new BlobStoreCheckpointSink(backend), new FileCheckpointSink(file)];
+        using var keys = KeyManager.Initialize(_data, Passphrase, KmsOptions.InsecureForTests);
+        keys.CreateKey("finance", null, KeyManager.SystemPrincipal);
+        var store = new SqliteAuditCheckpointStore(KeysDb);
+        var publisher = new AuditCheckpointPublisher(new AuditCheckpointer(keys, store), sinks);
+        for (var i = 0; i < 3; i++)
+        {
+            keys.GenerateDataKey("finance", null, "mallory").Dispose();
+            Assert.Empty((await publisher.CheckpointAsync(default)).Failed);
+        }
+
+        // Checkpoints #2 and #3 cut from keys.db while the gateway runs: it goes on signing #2', #3', #4', #5'...
+        Sql("DELETE FROM audit_checkpoint_chain WHERE number > 1");
+        for (var i = 0; i < 4; i++)
+        {
+            var (checkpoint, failed) = await publisher.CheckpointAsync(default);
+            Assert.Equal(i + 2, checkpoint!.Number);
+            Assert.Equal(2, failed.Count); // ...none of which reaches a sink, even once its number passes the old ones
+            Assert.All(failed, f => Assert.Contains("not in the chain of checkpoints in keys.db", f.Error.Message));
+        }
+        // A restarted gateway (a new publisher) reads the sinks again and refuses too.
+        var (_, afterRestart) = await new AuditCheckpointPublisher(new AuditCheckpointer(keys, store), sinks).CheckpointAsync(default);
+        Assert.Equal(2, afterRestart.Count);
+
+        var report = await Check(store, sinks);
+        Assert.All(report.Sinks, s => Assert.Equal(3, s.Newest!.Checkpoint.Number)); // the old branch is still the newest copy
+        Assert.Equal(2, report.Findings.Count(f => f.Code == "checkpoint-replaced" && f.Message.StartsWith("checkpoint #3 in keys.db differs")));
+    }
+
+    [Fact]
     public async Task The_gateway_publishes_at_start_counts_failed_publications_and_still_serves()
     {
         var unwritable = Path.Combine(_outside, "no-such-directory", "checkpoints.jsonl");

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
-using Coffre.Kms.Store;
 using Coffre.Objects;
 using Coffre.Server.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
