@@ -5,7 +5,7 @@
 #
 # Builds fuzz/Coffre.Fuzz, instruments Coffre's assemblies with sharpfuzz (a copy, under fuzz/.work), runs afl-fuzz
 # on each target for SECONDS from its seed corpus fuzz/corpus/<target>/, copies every crash or hang input to
-# fuzz/findings/<target>/, prints one line per target and "fuzz: N targets, C crashes, H hangs", and exits non-zero
+# fuzz/findings/<target>/ (replacing the previous run's), prints one line per target and "fuzz: N targets, C crashes, H hangs", and exits non-zero
 # when anything was found. FUZZ_JOBS (default 2) targets run at a time. Needs afl-fuzz (Debian: afl++).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,13 +42,15 @@ export DOTNET_TieredPGO=0              # steadier timings between executions
 
 fuzz_one() {
     local t=$1 out=$work/out/$1
-    rm -rf "$out"
+    rm -rf "$out" "fuzz/findings/$t"   # findings are those of the latest run
     mkdir -p "$out"
     # -t: one input takes milliseconds, so 5 s means a hang, not a slow machine; except that a seal may ask for up
     # to SealOptions.MaximumIterations of PBKDF2 (seconds, bounded), so sealed-root's hang is beyond that.
     local timeout=5000
     [[ $t == sealed-root ]] && timeout=30000
-    afl-fuzz -i "fuzz/corpus/$t" -o "$out" -t "$timeout" -m none -V "$seconds" -- dotnet "$bin/coffre-fuzz.dll" fuzz "$t" \
+    local dict=()
+    [[ -f fuzz/dict/$t.dict ]] && dict=(-x "fuzz/dict/$t.dict")   # the tokens the parser looks for
+    afl-fuzz -i "fuzz/corpus/$t" -o "$out" "${dict[@]}" -t "$timeout" -m none -V "$seconds" -- dotnet "$bin/coffre-fuzz.dll" fuzz "$t" \
         >"$out/afl.log" 2>&1 || { echo "$t: afl-fuzz failed, see $out/afl.log" >&2; tail -20 "$out/afl.log" >&2; return 1; }
 }
 
