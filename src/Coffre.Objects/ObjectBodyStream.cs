@@ -119,7 +119,15 @@ internal sealed class ObjectBodyStream : Stream
             fetch = Fetch(part, localStart, localEnd, ct);
         }
         _prefetch = null;
-        var blob = await fetch.ConfigureAwait(false);
+        BlobReadResult blob;
+        try
+        {
+            blob = await fetch.ConfigureAwait(false);
+        }
+        catch (BlobStoreException e)
+        {
+            throw BackendFailures.OnRead(e, _record.Bucket, _record.Name, part.Number);
+        }
         CheckLength(blob.TotalLength, part);
 
         // A part fetched while this one is read hides the backend's per-request latency.

@@ -302,6 +302,12 @@ public sealed class ObjectStore(
         return count;
     }
 
+    /// <summary>
+    /// Removes the backend's leftovers of interrupted writes (a crash or kill between writing and committing), once older
+    /// than the garbage grace period: no write in flight is that old without touching its file.
+    /// </summary>
+    public Task<BlobRecoveryReport> RecoverBackendAsync(CancellationToken ct = default) => blobs.RecoverAsync(options.GarbageGracePeriod, ct);
+
     // ---------------- internals ----------------
 
     private async Task<StoredPart> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
@@ -324,7 +330,14 @@ public sealed class ObjectStore(
         var metadata = BlobMetadata.For(key, partNumber);
         try
         {
-            await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
+            try
+            {
+                await blobs.PutAsync(blob, capture, cipherLength, metadata, ct).ConfigureAwait(false);
+            }
+            catch (BlobStoreException e)
+            {
+                throw BackendFailures.OnWrite(e);
+            }
             if (length is { } expected && digests.Length != expected)
                 throw new ObjectStoreException(ObjectError.InvalidArgument, $"The body had {digests.Length} bytes but {expected} were announced.");
             if (verify?.Invoke(digests) is { } failure)

@@ -22,8 +22,10 @@ public enum ObjectError
     KeyDisabled,
     /// <summary>The object's key or key version is pending destruction, destroyed, retired, or unknown.</summary>
     KeyInvalidState,
-    /// <summary>Stored ciphertext or its metadata failed authentication.</summary>
+    /// <summary>Stored ciphertext or its metadata failed authentication, or is missing at the backend: data is damaged or gone (not retryable).</summary>
     IntegrityFailure,
+    /// <summary>The storage backend could not be reached, timed out, or failed: an outage, the request may be retried.</summary>
+    BackendUnavailable,
     /// <summary>The key manager or its audit trail refused to answer.</summary>
     KeyServiceUnavailable,
     AccessDenied,

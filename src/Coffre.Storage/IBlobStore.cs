@@ -40,7 +40,17 @@ public interface IBlobStore
 
     /// <summary>Every blob whose key starts with <paramref name="prefix"/> (ordinal). Order is backend-defined.</summary>
     IAsyncEnumerable<BlobListEntry> ListAsync(string prefix = "", CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes what an interrupted write (a crash, a kill) can leave behind and no blob refers to, once older than
+    /// <paramref name="minimumAge"/>, so that a write still in flight is never touched. Backends that leave nothing do nothing.
+    /// </summary>
+    Task<BlobRecoveryReport> RecoverAsync(TimeSpan minimumAge, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new BlobRecoveryReport(0, 0));
 }
+
+/// <summary>What <see cref="IBlobStore.RecoverAsync"/> removed: temporary files, and bodies no record points to.</summary>
+public sealed record BlobRecoveryReport(int TempFilesDeleted, int OrphanBodiesDeleted);
 
 /// <summary>Length and metadata of a stored blob.</summary>
 public sealed record BlobInfo(string Key, long Length, IReadOnlyDictionary<string, string> Metadata);
@@ -97,8 +107,13 @@ public enum BlobStoreError
     LengthMismatch,
     /// <summary>The backend's stored state is inconsistent (e.g. a body file missing under its metadata).</summary>
     Corrupt,
-    /// <summary>The backend refused or failed the request.</summary>
+    /// <summary>The backend refused the request (a 4xx other than not-found: credentials, a missing bucket); fix its configuration.</summary>
     Backend,
+    /// <summary>
+    /// The backend could not be reached, did not answer within its deadline, or answered with a server error (5xx):
+    /// an outage, not lost data; the same request may succeed later.
+    /// </summary>
+    Unavailable,
 }
 
 public class BlobStoreException : Exception

@@ -7,9 +7,6 @@ using System.Text.Json.Serialization;
 
 namespace Coffre.Storage;
 
-/// <summary>What <see cref="LocalDiskBlobStore.RecoverAsync"/> removed.</summary>
-public sealed record LocalDiskRecoveryReport(int TempFilesDeleted, int OrphanBodiesDeleted);
-
 /// <summary>
 /// The embedded default backend: blobs as files under one root directory.
 /// Layout (see docs/storage.md): <c>root/blobs/&lt;fan&gt;/&lt;stem&gt;.m</c> is the metadata record (JSON: key,
@@ -321,18 +318,21 @@ public sealed class LocalDiskBlobStore : IBlobStore
     // ---------------------------------------------------------------- crash recovery
 
     /// <summary>
-    /// Removes what a crash can leave behind: ".tmp-*" files and body files that no metadata record points to.
-    /// Files of writes in progress in this process are left alone. Safe to call at any time; call it at startup.
+    /// Removes what a crash can leave behind: ".tmp-*" files and body files that no metadata record points to, last
+    /// written more than <paramref name="minimumAge"/> ago. Files of writes in progress in this process are left alone
+    /// whatever their age; the age spares those of another process (a write in flight keeps its file's time fresh).
+    /// Safe to call at any time: the gateway calls it at start and in every maintenance run.
     /// </summary>
-    public Task<LocalDiskRecoveryReport> RecoverAsync(CancellationToken cancellationToken = default)
+    public Task<BlobRecoveryReport> RecoverAsync(TimeSpan minimumAge, CancellationToken cancellationToken = default)
     {
+        var cutoff = DateTime.UtcNow - minimumAge;
         int temps = 0, orphans = 0;
         foreach (var dir in SafeEnumerate(() => Directory.EnumerateDirectories(_blobsRoot)))
         {
             foreach (var file in SafeEnumerate(() => Directory.EnumerateFiles(dir)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (_inFlight.ContainsKey(file)) continue;
+                if (_inFlight.ContainsKey(file) || File.GetLastWriteTimeUtc(file) > cutoff) continue;
                 var name = Path.GetFileName(file);
                 if (name.StartsWith(TempPrefix, StringComparison.Ordinal))
                 {
@@ -370,7 +370,7 @@ public sealed class LocalDiskBlobStore : IBlobStore
                 }
             }
         }
-        return Task.FromResult(new LocalDiskRecoveryReport(temps, orphans));
+        return Task.FromResult(new BlobRecoveryReport(temps, orphans));
     }
 
     // ---------------------------------------------------------------- helpers

@@ -98,7 +98,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                 };
                 request.Headers.ContentLength = filled;
                 CopyMetadata(metadata, request.Metadata);
-                await Call(key, () => _client.PutObjectAsync(request, cancellationToken)).ConfigureAwait(false);
+                await Call(key, t => _client.PutObjectAsync(request, t), cancellationToken).ConfigureAwait(false);
                 return;
             }
             await MultipartPutAsync(key, objectKey, content, length, metadata, buffer, filled, cancellationToken).ConfigureAwait(false);
@@ -114,7 +114,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     {
         var init = new InitiateMultipartUploadRequest { BucketName = _bucket, Key = objectKey, ContentType = ContentType };
         CopyMetadata(metadata, init.Metadata);
-        var upload = await Call(key, () => _client.InitiateMultipartUploadAsync(init, ct)).ConfigureAwait(false);
+        var upload = await Call(key, t => _client.InitiateMultipartUploadAsync(init, t), ct).ConfigureAwait(false);
         var parts = new List<PartETag>();
         var completed = false;
         try
@@ -139,7 +139,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                     InputStream = new MemoryStream(buffer, 0, filled, writable: false),
                     UseChunkEncoding = false,
                 };
-                var response = await Call(key, () => _client.UploadPartAsync(partRequest, ct)).ConfigureAwait(false);
+                var response = await Call(key, t => _client.UploadPartAsync(partRequest, t), ct).ConfigureAwait(false);
                 parts.Add(new PartETag(partNumber, response.ETag));
                 partNumber++;
                 filled = await FillAsync(content, buffer, partSize, ct).ConfigureAwait(false);
@@ -152,7 +152,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                 UploadId = upload.UploadId,
                 PartETags = parts,
             };
-            await Call(key, () => _client.CompleteMultipartUploadAsync(complete, ct)).ConfigureAwait(false);
+            await Call(key, t => _client.CompleteMultipartUploadAsync(complete, t), ct).ConfigureAwait(false);
             completed = true;
         }
         finally
@@ -161,10 +161,11 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             {
                 try
                 {
+                    using var deadline = new CancellationTokenSource(_options.RequestTimeout);
                     await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest
                     {
                         BucketName = _bucket, Key = objectKey, UploadId = upload.UploadId,
-                    }, CancellationToken.None).ConfigureAwait(false);
+                    }, deadline.Token).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -226,15 +227,11 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         GetObjectResponse response;
         try
         {
-            response = await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await Call(key, t => _client.GetObjectAsync(request, t), cancellationToken).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        catch (BlobStoreException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.RequestedRangeNotSatisfiable })
         {
             return await EmptyReadAsync(key, offset, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AmazonS3Exception e)
-        {
-            throw Map(key, e);
         }
         try
         {
@@ -292,17 +289,13 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         var objectKey = ObjectKey(key);
         try
         {
-            var response = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = objectKey }, cancellationToken)
-                .ConfigureAwait(false);
+            var response = await Call(key, t => _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = objectKey }, t),
+                cancellationToken).ConfigureAwait(false);
             return new BlobInfo(key, response.Headers.ContentLength, ReadMetadata(response.Metadata));
         }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+        catch (BlobStoreException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound } s3 && s3.ErrorCode != "NoSuchBucket")
         {
             return null;
-        }
-        catch (AmazonS3Exception e)
-        {
-            throw Map(key, e);
         }
     }
 
@@ -313,15 +306,11 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         var objectKey = ObjectKey(key);
         try
         {
-            await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = objectKey }, cancellationToken).ConfigureAwait(false);
+            await Call(key, t => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = objectKey }, t), cancellationToken).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey")
+        catch (BlobStoreException e) when (e.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
         {
             // already gone
-        }
-        catch (AmazonS3Exception e)
-        {
-            throw Map(key, e);
         }
     }
 
@@ -331,15 +320,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = _prefix + S3KeyCodec.ListingPrefix(prefix) };
         while (true)
         {
-            ListObjectsV2Response response;
-            try
-            {
-                response = await _client.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AmazonS3Exception e)
-            {
-                throw Map(null, e);
-            }
+            var response = await Call(null, t => _client.ListObjectsV2Async(request, t), cancellationToken).ConfigureAwait(false);
             foreach (var o in response.S3Objects ?? [])
             {
                 if (!o.Key.StartsWith(_prefix, StringComparison.Ordinal)) continue;
@@ -354,25 +335,46 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
 
     // ---------------------------------------------------------------- errors
 
-    private async Task<T> Call<T>(string? key, Func<Task<T>> action)
+    /// <summary>
+    /// One backend call under one deadline (<see cref="S3BlobStoreOptions.RequestTimeout"/>), the SDK's retries included,
+    /// with every failure but the caller's own cancellation translated to a <see cref="BlobStoreException"/>.
+    /// </summary>
+    private async Task<T> Call<T>(string? key, Func<CancellationToken, Task<T>> action, CancellationToken ct)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.RequestTimeout);
         try
         {
-            return await action().ConfigureAwait(false);
+            return await action(deadline.Token).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception e)
+        catch (Exception e) when (!ct.IsCancellationRequested && Translate(key, e) is { } failure)
         {
-            throw Map(key, e);
+            throw failure;
         }
     }
+
+    private BlobStoreException? Translate(string? key, Exception e) => e switch
+    {
+        AmazonS3Exception s3 => Map(key, s3),
+        // Only the deadline can have cancelled: the caller's cancellation is let through before.
+        OperationCanceledException => Unavailable(key, $"no answer within {_options.RequestTimeout.TotalSeconds:0.###} s (RequestTimeout), retries included", e),
+        HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException or AmazonClientException or AmazonServiceException =>
+            Unavailable(key, e.Message, e),
+        _ => null,
+    };
 
     private BlobStoreException Map(string? key, AmazonS3Exception e)
     {
         if (key is not null && (e.ErrorCode == "NoSuchKey" || (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode is null or "NotFound" or "")))
             return new BlobNotFoundException(Name, key, e);
         var what = e.ErrorCode == "NoSuchBucket" ? $"bucket '{_bucket}' does not exist" : $"{(int)e.StatusCode} {e.ErrorCode}: {e.Message}";
-        return new BlobStoreException(BlobStoreError.Backend, Name, key, $"S3 backend '{Name}' ({_options.Endpoint}): {what}", e);
+        // A server error or throttling is an outage that passes; any other refusal needs the configuration fixed.
+        var error = (int)e.StatusCode >= 500 || (int)e.StatusCode == 429 ? BlobStoreError.Unavailable : BlobStoreError.Backend;
+        return new BlobStoreException(error, Name, key, $"S3 backend '{Name}' ({_options.Endpoint}): {what}", e);
     }
+
+    private BlobStoreException Unavailable(string? key, string what, Exception inner) =>
+        new(BlobStoreError.Unavailable, Name, key, $"S3 backend '{Name}' ({_options.Endpoint}) is unavailable: {what}", inner);
 
     public void Dispose() => _client.Dispose();
 }

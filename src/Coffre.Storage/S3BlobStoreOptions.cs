@@ -41,8 +41,15 @@ public sealed partial class S3BlobStoreOptions
     /// <summary>Plain http:// to a host that is not loopback must be allowed explicitly (credentials stay secret under SigV4, but request metadata does not).</summary>
     public bool AllowInsecureHttp { get; set; }
 
-    /// <summary>Per-request timeout.</summary>
+    /// <summary>Timeout of one HTTP attempt (the SDK's own); <see cref="RequestTimeout"/> bounds all attempts together.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The deadline of one backend call, its retries included (until the response headers of a GET; a PUT's one
+    /// request, or each part's): past it the call fails as <see cref="BlobStoreError.Unavailable"/>. Without it a frozen
+    /// backend held a request for the SDK's attempts and back-off on top of each <see cref="Timeout"/> (151 s with 30 s).
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Every problem found, one precise message each; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -90,6 +97,7 @@ public sealed partial class S3BlobStoreOptions
         if (PartSize is < MinPartSize or > MaxPartSize)
             errors.Add($"PartSize: {PartSize} is outside [{MinPartSize}, {MaxPartSize}] bytes.");
         if (Timeout <= TimeSpan.Zero) errors.Add("Timeout: must be positive.");
+        if (RequestTimeout <= TimeSpan.Zero) errors.Add("RequestTimeout: must be positive.");
         return errors;
     }
 

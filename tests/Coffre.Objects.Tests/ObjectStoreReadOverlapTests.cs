@@ -72,12 +72,13 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
     public async Task A_backend_failure_on_the_early_fetch_surfaces_when_the_body_is_prepared()
     {
         await PutAsync("o", 50_000);
-        _blobs.Fail = new BlobStoreException(BlobStoreError.Backend, "local", "x", "backend down");
+        _blobs.Fail = new BlobStoreException(BlobStoreError.Unavailable, "local", "x", "backend down");
         var open = _store.OpenAsync(_store.GetRecord("bkt", "o"), "tester");
         _keys.Release();
 
         using var reader = await open; // the key is in; the metadata is readable without the backend
-        await Assert.ThrowsAsync<BlobStoreException>(() => reader.PrepareAsync());
+        var e = await Assert.ThrowsAsync<ObjectStoreException>(() => reader.PrepareAsync());
+        Assert.Equal(ObjectError.BackendUnavailable, e.Error); // an outage, not lost data
     }
 
     private static async Task WaitUntil(Func<bool> condition)

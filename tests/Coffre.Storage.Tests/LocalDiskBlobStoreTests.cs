@@ -128,12 +128,30 @@ public sealed class LocalDiskSpecificTests : IDisposable
             Assert.Equal(data, await TestData.ReadAllAsync(r));
         Assert.Null(await _store.HeadAsync("surv"));
 
-        var report = await _store.RecoverAsync();
-        Assert.Equal(new LocalDiskRecoveryReport(TempFilesDeleted: 4, OrphanBodiesDeleted: 2), report);
+        var report = await _store.RecoverAsync(TimeSpan.Zero);
+        Assert.Equal(new BlobRecoveryReport(TempFilesDeleted: 4, OrphanBodiesDeleted: 2), report);
         Assert.Equal(2, Directory.GetFiles(BlobsDir, "*", SearchOption.AllDirectories).Length);
         await using (var r = await _store.GetAsync("survivor"))
             Assert.Equal(data, await TestData.ReadAllAsync(r));
-        Assert.Equal(new LocalDiskRecoveryReport(0, 0), await _store.RecoverAsync());
+        Assert.Equal(new BlobRecoveryReport(0, 0), await _store.RecoverAsync(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task RecoverAsync_spares_leftovers_younger_than_the_minimum_age()
+    {
+        await Put("survivor", [1, 2, 3]);
+        var dir = Path.GetDirectoryName(Directory.GetFiles(BlobsDir, "*.m", SearchOption.AllDirectories).Single())!;
+        var old = Path.Combine(dir, ".tmp-0123456789abcdef01234567.d");
+        var fresh = Path.Combine(dir, ".tmp-aaaaaaaaaaaaaaaaaaaaaaaa.d");
+        File.WriteAllBytes(old, [1]);
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        File.WriteAllBytes(fresh, [2]);
+
+        Assert.Equal(new BlobRecoveryReport(1, 0), await _store.RecoverAsync(TimeSpan.FromHours(1)));
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(fresh));
+        await using var r = await _store.GetAsync("survivor");
+        Assert.Equal([1, 2, 3], await TestData.ReadAllAsync(r));
     }
 
     [Fact]

@@ -136,6 +136,11 @@ public static class CoffreServer
             () => checkpoints.Published);
         metrics.AddCounter("coffre_audit_checkpoint_publication_failures_total", "Audit checkpoint copies that could not be published (retried with the next checkpoint).",
             () => checkpoints.Failures);
+        var s3Face = app.Services.GetRequiredService<S3Face>();
+        metrics.AddCounter("coffre_integrity_failures_total", "S3 requests that found an object's ciphertext missing or damaged at the storage backend.",
+            () => s3Face.IntegrityFailures);
+        metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
+            () => s3Face.BackendUnavailable);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Coffre.Server.Hosting;
 
-/// <summary>Runs the periodic jobs: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs. (Audit checkpoints: <see cref="Audit.AuditCheckpointService"/>.)</summary>
+/// <summary>Runs the periodic jobs, first at start: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs, removal of interrupted writes' leftovers. (Audit checkpoints: <see cref="Audit.AuditCheckpointService"/>.)</summary>
 public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
     : BackgroundService
 {
@@ -24,6 +24,11 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
                     KeyManager.SystemPrincipal, ct: stoppingToken).ConfigureAwait(false);
                 if (rewrap.Rewrapped > 0) log.LogInformation("Rewrap: {Count} object(s) moved to their key's primary version", rewrap.Rewrapped);
                 var collected = await store.CollectGarbageAsync(stoppingToken).ConfigureAwait(false);
+                // The first run is at start: what a crash left is removed then, and again at every run.
+                var recovered = await store.RecoverBackendAsync(stoppingToken).ConfigureAwait(false);
+                if (recovered.TempFilesDeleted + recovered.OrphanBodiesDeleted > 0)
+                    log.LogInformation("Backend recovery: {Temp} temporary file(s) and {Orphans} unreferenced body file(s) of interrupted writes removed",
+                        recovered.TempFilesDeleted, recovered.OrphanBodiesDeleted);
                 if (rotated + destroyed + collected > 0)
                     log.LogInformation("Maintenance: {Rotated} key(s) rotated, {Destroyed} destroyed, {Collected} unreferenced blob(s) deleted", rotated, destroyed, collected);
             }

@@ -81,7 +81,7 @@ public static class ObjectOperations
         {
             await reader.Body.CopyToAsync(call.Response.Body, CopyBufferSize, call.Aborted).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException or Storage.BlobStoreException)
+        catch (Exception e) when (e is AuthenticationFailedException or IOException or ObjectStoreException)
         {
             // Nothing sent yet (the first segment failed): still time for a clean S3 error.
             if (!call.Response.HasStarted && e is not IOException) throw;

@@ -25,9 +25,11 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         http.Response.Headers["x-amz-request-id"] = requestId;
         var operation = "Unknown";
         var code = "OK";
+        var bucketAndKey = "";
         try
         {
             var (bucket, key) = S3Uri.ParsePath(http);
+            bucketAndKey = $"{bucket}/{key}";
             // Revoked between the signature check and here: no grants.
             var access = accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None;
             if (bucket is null ? !access.HasBucketGrant : !access.MaySeeBucket(bucket))
@@ -64,7 +66,12 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             var error = S3ErrorMap.From(e.Error);
             code = error.Code;
-            if (e.Error == ObjectError.IntegrityFailure) log.LogError(e, "Integrity failure on {Operation}", operation);
+            if (e.Error == ObjectError.IntegrityFailure) IntegrityFailure(operation, bucketAndKey, e.Message);
+            if (e.Error == ObjectError.BackendUnavailable)
+            {
+                Interlocked.Increment(ref _backendUnavailable);
+                log.LogWarning("Storage backend unavailable during {Operation} of {Object}: {Message}", operation, bucketAndKey, e.Message);
+            }
             await WriteErrorAsync(http, error, e.Message, requestId, null).ConfigureAwait(false);
         }
         catch (SigV4Exception e)
@@ -75,19 +82,16 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         catch (AuthenticationFailedException e)
         {
             code = "IntegrityFailure";
-            log.LogError("Integrity failure on {Operation}: {Message}", operation, e.Message);
+            IntegrityFailure(operation, bucketAndKey, e.Message);
             await WriteErrorAsync(http, S3Error.IntegrityFailure, e.Message, requestId, null).ConfigureAwait(false);
         }
         catch (ResponseAbortedException e)
         {
             code = "Aborted";
-            log.LogError("Response aborted during {Operation}: {Message}", operation, e.InnerException?.Message);
-        }
-        catch (Storage.BlobStoreException e)
-        {
-            code = "BackendError";
-            log.LogError("Backend failure during {Operation}: {Message}", operation, e.Message);
-            await WriteErrorAsync(http, new S3Error("ServiceUnavailable", 503, "The storage backend failed; please retry."), "The storage backend failed; please retry.", requestId, null).ConfigureAwait(false);
+            if (e.InnerException is AuthenticationFailedException or ObjectStoreException { Error: ObjectError.IntegrityFailure })
+                IntegrityFailure(operation, bucketAndKey, e.InnerException.Message);
+            else
+                log.LogError("Response aborted during {Operation}: {Message}", operation, e.InnerException?.Message);
         }
         catch (BadHttpRequestException e) when (!http.RequestAborted.IsCancellationRequested)
         {
@@ -113,6 +117,22 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             metrics.Request(MetricFace.S3, operation, code, Stopwatch.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>Reads that found an object's ciphertext missing or damaged at the backend (coffre_integrity_failures_total).</summary>
+    public long IntegrityFailures => Interlocked.Read(ref _integrityFailures);
+
+    /// <summary>Requests failed by a storage backend outage (coffre_backend_unavailable_total).</summary>
+    public long BackendUnavailable => Interlocked.Read(ref _backendUnavailable);
+
+    private long _integrityFailures;
+    private long _backendUnavailable;
+
+    /// <summary>Data lost or altered at the provider: logged (no stack trace: the message says what and where) and counted for alerting.</summary>
+    private void IntegrityFailure(string operation, string bucketAndKey, string message)
+    {
+        Interlocked.Increment(ref _integrityFailures);
+        log.LogError("Integrity failure during {Operation} of {Object}: {Message}", operation, bucketAndKey, message);
     }
 
     private string Route(S3Call call, out Func<Task> handler)
