@@ -1,3 +1,4 @@
+using Coffre.TestSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -44,28 +45,10 @@ public sealed class S3BlobStoreFailureTests
     [Fact]
     public async Task A_frozen_backend_is_Unavailable_after_the_deadline_and_a_caller_cancellation_stays_one()
     {
-        var frozen = new TcpListener(IPAddress.Loopback, 0);
-        frozen.Start();
-        var held = new List<TcpClient>();
-        using var stop = new CancellationTokenSource();
-        var accepting = Task.Run(async () =>
-        {
-            try { while (true) held.Add(await frozen.AcceptTcpClientAsync(stop.Token)); }
-            catch (OperationCanceledException) { }
-        });
-        try
-        {
-            using var store = Store(((IPEndPoint)frozen.LocalEndpoint).Port);
-            await AssertUnavailableAsync(() => store.GetAsync("k"));
-            using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.GetAsync("k", cancellationToken: caller.Token));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await accepting;
-            frozen.Stop();
-            foreach (var c in held) c.Dispose();
-        }
+        await using var frozen = new FrozenTcpServer();
+        using var store = Store(frozen.Port);
+        await AssertUnavailableAsync(() => store.GetAsync("k"));
+        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.GetAsync("k", cancellationToken: caller.Token));
     }
 }

@@ -1,3 +1,4 @@
+using Coffre.TestSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -70,29 +71,10 @@ public sealed class BackendFailureTests
     [Fact]
     public async Task A_frozen_backend_is_503_within_the_request_deadline()
     {
-        // Accepts connections and never answers.
-        var frozen = new TcpListener(IPAddress.Loopback, 0);
-        frozen.Start();
-        var held = new List<TcpClient>();
-        using var stop = new CancellationTokenSource();
-        var accepting = Task.Run(async () =>
-        {
-            try { while (true) held.Add(await frozen.AcceptTcpClientAsync(stop.Token)); }
-            catch (OperationCanceledException) { }
-        });
-        try
-        {
-            await using var gateway = await GatewayServer.StartAsync(configure: o => S3Backend(o, ((IPEndPoint)frozen.LocalEndpoint).Port, TimeSpan.FromSeconds(2)));
-            // Deadline 2 s; the bound is generous (a loaded machine), and far below the SDK's 4 attempts of 30 s.
-            await AssertPutIsServiceUnavailableAsync(gateway, TimeSpan.FromSeconds(15));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await accepting;
-            frozen.Stop();
-            foreach (var c in held) c.Dispose();
-        }
+        await using var frozen = new FrozenTcpServer();
+        await using var gateway = await GatewayServer.StartAsync(configure: o => S3Backend(o, frozen.Port, TimeSpan.FromSeconds(2)));
+        // Deadline 2 s; the bound is generous (a loaded machine), and far below the SDK's 4 attempts of 30 s.
+        await AssertPutIsServiceUnavailableAsync(gateway, TimeSpan.FromSeconds(15));
     }
 
     [Fact]
