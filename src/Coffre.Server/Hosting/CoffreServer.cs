@@ -159,6 +159,26 @@ public static class CoffreServer
         var claimed = SigV4Verifier.ClaimedService(request);
         var isKms = claimed == "kms" || (claimed is null && KmsFace.IsKmsRequest(http.Request));
         var face = isKms ? MetricFace.Kms : claimed is null or "s3" ? MetricFace.S3 : MetricFace.Other;
+        try
+        {
+            await DispatchAsync(http, services, metrics, request, face, isKms).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (!http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            // Kestrel's verdict on the framing of a body read before any face had the request (the KMS and admin bodies,
+            // read whole to be hashed): the client's mistake, a 400 without a stack trace, as the S3 face answers it.
+            var error = e.StatusCode == StatusCodes.Status408RequestTimeout ? S3Error.RequestTimeout : S3Error.MalformedBody;
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CoffreServer)).LogInformation("Malformed request body before authentication: {Message}", e.Message);
+            await Refuse(http, metrics, face, error, $"{error.Message} ({e.Message})");
+        }
+        catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException && http.RequestAborted.IsCancellationRequested)
+        {
+            metrics.Request(face, "Authenticate", "ClientAborted", TimeSpan.Zero);
+        }
+    }
+
+    private static async Task DispatchAsync(HttpContext http, IServiceProvider services, Metrics metrics, SigV4Request request, MetricFace face, bool isKms)
+    {
         if (services.GetRequiredService<HostNames>().Refusal(http.Request.Host) is { } hostRefusal)
         {
             await Refuse(http, metrics, face, S3Error.InvalidRequest, hostRefusal);

@@ -51,6 +51,24 @@ public sealed class MalformedFramingTests(MalformedFramingTests.Fixture fixture)
         return await http.GetStringAsync(Gateway.Endpoint + "/metrics");
     }
 
+    [Theory]
+    [InlineData("kms", "/", "ValidationException")]
+    [InlineData("coffre", "/_coffre/admin/access-keys", "IncompleteBody")]
+    public async Task A_bad_chunk_size_in_a_body_read_before_authentication_is_400(string service, string path, string code)
+    {
+        // KMS and admin bodies are read whole, to be hashed, before the signature is checked.
+        var date = DateTime.UtcNow.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+        var head = Encoding.ASCII.GetBytes(
+            $"POST {path} HTTP/1.1\r\nHost: {new Uri(Gateway.Endpoint).Authority}\r\nX-Amz-Target: TrentService.Decrypt\r\n" +
+            "Content-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\n" +
+            $"Authorization: AWS4-HMAC-SHA256 Credential={GatewayServer.AccessKey}/{date}/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n");
+        var response = await RawHttp.ExchangeAsync(Gateway, [head, "zz\r\n{}\r\n0\r\n\r\n"u8.ToArray()], shutdownSend: false, Wait);
+        Assert.NotNull(response);
+        Assert.Equal(400, response.Status);
+        Assert.Contains(code, response.Body, StringComparison.Ordinal);
+        AssertNoStackTraceLogged();
+    }
+
     [Fact]
     public async Task A_bad_chunk_size_is_400()
     {
