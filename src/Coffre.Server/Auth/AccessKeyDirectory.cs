@@ -24,7 +24,20 @@ public sealed class AccessKeyDirectory : ICredentialStore
     /// <param name="stored">The access keys of the key store, or null when the server serves configured keys only.</param>
     public AccessKeyDirectory(IEnumerable<AccessKeyOptions> configured, AccessKeyManager? stored = null)
     {
+        var keys = configured.ToList();
+        var problems = Problems(keys);
+        if (problems.Count > 0)
+            throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
+        foreach (var k in keys) _configured.Add(k.AccessKeyId, new AccessPrincipal(k.AccessKeyId, k.SecretAccessKey, k.ToGrants()));
+        _stored = stored;
+        Refresh();
+    }
+
+    /// <summary>Every problem of the configured access keys (Coffre:AccessKeys), one message each, naming the entry and never its secret.</summary>
+    public static IReadOnlyList<string> Problems(IEnumerable<AccessKeyOptions> configured)
+    {
         var problems = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var index = 0;
         foreach (var k in configured)
         {
@@ -35,15 +48,10 @@ public sealed class AccessKeyDirectory : ICredentialStore
                 continue;
             }
             if (k.SecretAccessKey.Length < 8) problems.Add($"{where}: the secret is shorter than 8 characters.");
-            var grants = k.ToGrants();
-            problems.AddRange(AccessGrantRules.Problems(grants).Select(p => $"{where}: {p}"));
-            if (!_configured.TryAdd(k.AccessKeyId, new AccessPrincipal(k.AccessKeyId, k.SecretAccessKey, grants)))
-                problems.Add($"{where}: the access key '{k.AccessKeyId}' is configured twice.");
+            problems.AddRange(AccessGrantRules.Problems(k.ToGrants()).Select(p => $"{where}: {p}"));
+            if (!seen.Add(k.AccessKeyId)) problems.Add($"{where}: the access key '{k.AccessKeyId}' is configured twice.");
         }
-        if (problems.Count > 0)
-            throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
-        _stored = stored;
-        Refresh();
+        return problems;
     }
 
     /// <summary>The default bound on how long a change made outside this server (the CLI on the same data directory) takes to apply.</summary>

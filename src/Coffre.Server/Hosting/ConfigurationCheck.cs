@@ -1,6 +1,7 @@
 using System.Net;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
+using Coffre.Server.Auth;
 
 namespace Coffre.Server.Hosting;
 
@@ -52,7 +53,7 @@ public static class ConfigurationCheck
             }
             if (string.IsNullOrWhiteSpace(key)) Add($"BucketKeys:{bucket}", "names no key.");
         }
-        CheckAccessKeys(options, Add);
+        errors.AddRange(AccessKeyDirectory.Problems(options.AccessKeys));
         CheckBackend(options.Backend, Add);
         if (options.RewrapObjectsPerSecond is <= 0 or double.NaN)
             Add("RewrapObjectsPerSecond", $"{options.RewrapObjectsPerSecond} is not a positive rate (leave it empty for no limit).");
@@ -72,20 +73,6 @@ public static class ConfigurationCheck
         if (errors.Count == 0) return;
         throw new InvalidOperationException(
             $"{errors.Count} problem(s) in the configuration:{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors));
-    }
-
-    private static void CheckAccessKeys(CoffreServerOptions options, Action<string, string> add)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < options.AccessKeys.Count; i++)
-        {
-            var k = options.AccessKeys[i];
-            if (string.IsNullOrWhiteSpace(k.AccessKeyId)) add($"AccessKeys:{i}:AccessKeyId", "required.");
-            else if (!seen.Add(k.AccessKeyId)) add($"AccessKeys:{i}:AccessKeyId", $"'{k.AccessKeyId}' is configured twice.");
-            // Never the secret itself in a message: only what is wrong with it.
-            if (string.IsNullOrEmpty(k.SecretAccessKey)) add($"AccessKeys:{i}:SecretAccessKey", "required.");
-            else if (k.SecretAccessKey.Length < 8) add($"AccessKeys:{i}:SecretAccessKey", "shorter than 8 characters.");
-        }
     }
 
     private static void CheckBackend(BackendOptions backend, Action<string, string> add)
