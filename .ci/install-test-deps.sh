@@ -7,6 +7,7 @@
 #   aws, s3cmd, rclone               real S3 clients (interop tests of the gateway)
 #   python3-cryptography             used by Python-side test helpers
 #   afl-fuzz     (afl++, Debian)     drives the fuzz targets of scripts/fuzz.sh
+#   nginx        (nginx-light)       load balancer in front of several instances (deploy/nginx)   tests/Coffre.TestSupport NginxServer
 #   postgresql   (15, Debian)        initdb/pg_ctl for the PostgreSQL tests   tests/Coffre.TestSupport PostgresServer
 set -euo pipefail
 
@@ -33,6 +34,7 @@ have s3cmd || apt_wanted+=(s3cmd)
 have rclone || apt_wanted+=(rclone)
 have afl-fuzz || apt_wanted+=(afl++)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_wanted+=(postgresql)
+[[ -x /usr/sbin/nginx ]] || apt_wanted+=(nginx-light)
 have node || apt_wanted+=(nodejs)         # Debian 12: node 18, enough for s3rver 3.x
 have npm || apt_wanted+=(npm)             # (a NodeSource nodejs already ships npm)
 if ! have moto_server && ! have pip && ! have pip3 && ! python3 -m pip --version >/dev/null 2>&1; then

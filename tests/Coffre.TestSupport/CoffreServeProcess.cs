@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Coffre.TestSupport;
+
+/// <summary>
+/// A real `coffre serve` child process (the coffre.dll built next to the test assembly) on a free
+/// loopback port, with fixed root credentials, for tests that run several instances or kill one.
+/// </summary>
+public sealed class CoffreServeProcess : IDisposable
+{
+    public const string AccessKey = "AKIACOFFRETESTROOT01";
+    public const string SecretKey = "coffre-test-root-secret-0000000000000001";
+    public const string Passphrase = "test passphrase (not secret)";
+
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+
+    private CoffreServeProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Port { get; }
+
+    public string Endpoint => $"http://127.0.0.1:{Port}";
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What the process wrote to stdout and stderr so far.</summary>
+    public string Log
+    {
+        get { lock (_log) return _log.ToString(); }
+    }
+
+    /// <summary>Starts `coffre serve --data <paramref name="dataDirectory"/>` and waits until /healthz answers 200.</summary>
+    /// <param name="environment">Extra variables (configuration as <c>Coffre__X__Y</c>); every inherited COFFRE* variable is removed first.</param>
+    public static async Task<CoffreServeProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null,
+        int? port = null)
+    {
+        var coffre = Path.Combine(AppContext.BaseDirectory, "coffre.dll");
+        if (!File.Exists(coffre)) throw new InvalidOperationException($"{coffre} is missing: the test project must reference src/Coffre.Cli");
+        var listenPort = port ?? FreePort();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataDirectory,
+        };
+        foreach (var a in new[] { coffre, "serve", "--data", dataDirectory, "--listen", $"127.0.0.1:{listenPort}" }) psi.ArgumentList.Add(a);
+        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("COFFRE", StringComparison.OrdinalIgnoreCase)).ToList())
+            psi.Environment.Remove(name);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["COFFRE_PASSPHRASE"] = Passphrase;
+        psi.Environment["COFFRE_ROOT_ACCESS_KEY"] = AccessKey;
+        psi.Environment["COFFRE_ROOT_SECRET_KEY"] = SecretKey;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        Directory.CreateDirectory(dataDirectory);
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start coffre serve");
+        process.StandardInput.Close();
+        var server = new CoffreServeProcess(process, listenPort);
+        await server.WaitHealthyAsync(TimeSpan.FromSeconds(90));
+        return server;
+    }
+
+    private async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"coffre serve exited with {_process.ExitCode}:\n{Log}");
+            try
+            {
+                using var response = await http.GetAsync($"{Endpoint}/healthz");
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"coffre serve was not healthy within {timeout}:\n{Log}");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as when a machine or a container dies.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_log) _log.AppendLine(line);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
