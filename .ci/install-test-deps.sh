@@ -6,6 +6,7 @@
 #   s3rver       (3.x, npm)          file-system S3 server          tests/Coffre.TestSupport S3rverServer
 #   aws, s3cmd, rclone               real S3 clients (interop tests of the gateway)
 #   python3-cryptography             used by Python-side test helpers
+#   python3-jsonschema               validates catalog/providers.json   tools/check_provider_catalog.py
 #   afl-fuzz     (afl++, Debian)     drives the fuzz targets of scripts/fuzz.sh
 #   nginx        (nginx-light)       load balancer in front of several instances (deploy/nginx)   tests/Coffre.TestSupport NginxServer
 #   postgresql   (15, Debian)        initdb/pg_ctl for the PostgreSQL tests   tests/Coffre.TestSupport PostgresServer
@@ -28,6 +29,7 @@ fi
 # ---- Debian packages ------------------------------------------------------------------------
 apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
+deb_installed python3-jsonschema || apt_wanted+=(python3-jsonschema)
 deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)
 have s3cmd || apt_wanted+=(s3cmd)

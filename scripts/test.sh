@@ -11,6 +11,10 @@ trap 'rm -f "$log"' EXIT
 
 # The independent verifier: Debian's Python and cryptography, reading only the spec's vectors.
 /usr/bin/python3 tools/verify_vectors.py testdata/vectors/format-v1.json | tee -a "$log"
+# The provider catalog: its schema and the checks a schema cannot express (docs/providers.md), then the
+# checker's own tests, which break a copy of the catalog in each way the checker must catch.
+/usr/bin/python3 tools/check_provider_catalog.py | tee -a "$log"
+/usr/bin/python3 tools/test_check_provider_catalog.py | tee -a "$log"
 
 status=0
 dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee -a "$log" || status=$?
