@@ -23,7 +23,8 @@ public static class GatewayAuditBench
     public static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> RunAsync(bool withAudit, int concurrency, int warmUpSeconds, int seconds, bool auditNormal = false)
     {
         var dir = Scratch.NewDirectory("coffre-bench-gateway-audit-");
-        using var keys = KeyManager.Initialize(dir, "bench passphrase", KmsOptions.InsecureForTests);
+        using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dir), "bench passphrase", KmsOptions.InsecureForTests);
+        var keys = deployment.Keys;
         keys.CreateKey("default", null, KeyManager.SystemPrincipal);
         var options = new CoffreServerOptions
         {
@@ -32,7 +33,7 @@ public static class GatewayAuditBench
             MaintenanceInterval = TimeSpan.FromHours(1),
             AuditSynchronous = auditNormal ? "NORMAL" : "FULL",
         };
-        var (server, endpoint) = await CoffreServer.StartInProcessAsync(options, dir, keys, withAudit ? null : new UnauditedDataKeysForBenchmark());
+        var (server, endpoint) = await CoffreServer.StartInProcessAsync(options, deployment, withAudit ? null : new UnauditedDataKeysForBenchmark());
         await using var app = server;
         using var s3 = new AmazonS3Client(new BasicAWSCredentials(AccessKey, Secret), new AmazonS3Config
         {

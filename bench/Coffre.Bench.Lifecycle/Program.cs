@@ -125,9 +125,10 @@ static void PrintCost(List<double> audited, List<double> unaudited)
 static async Task RewrapBench(string backend, CoffreServerOptions options, int small, int large, bool profile)
 {
     var dir = Scratch.NewDirectory("coffre-bench-rewrap-");
-    using var keys = KeyManager.Initialize(dir, "bench", KmsOptions.InsecureForTests);
+    using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dir), "bench", KmsOptions.InsecureForTests);
+    var keys = deployment.Keys;
     keys.CreateKey("default", null, "bench");
-    var services = new ObjectServices(options, dir, keys, TimeProvider.System);
+    var services = new ObjectServices(options, deployment, TimeProvider.System);
     services.Store.CreateBucket("small", "bench");
     services.Store.CreateBucket("large", "bench");
     var smallBody = RandomNumberGenerator.GetBytes(1024);
@@ -175,8 +176,8 @@ static async Task<CoffreServerOptions> MotoBackend(MotoServer moto, string bucke
 static async Task<(double Mean, double P50, double P99, int Count)> GetLatencyBench(bool withAudit, CoffreServerOptions backend, Options opts)
 {
     var dir = Scratch.NewDirectory("coffre-bench-get-");
-    using var keys = NewKeyManager(dir, opts);
-    var services = new ObjectServices(backend, dir, keys, TimeProvider.System, withAudit ? null : new UnauditedDataKeysForBenchmark());
+    using var deployment = await NewDeployment(dir, opts);
+    var services = new ObjectServices(backend, deployment, TimeProvider.System, withAudit ? null : new UnauditedDataKeysForBenchmark());
     var bucket = "get" + Guid.NewGuid().ToString("N")[..8];
     services.Store.CreateBucket(bucket, "bench");
     var body = RandomNumberGenerator.GetBytes(4096);
@@ -205,20 +206,20 @@ static Task Fill(ObjectStore store, string bucket, int count, byte[] body, int p
     Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, ct) =>
         await store.PutObjectAsync(new PutObjectCommand(bucket, $"o/{i:D6}", new MemoryStream(body, writable: false), body.Length, new ObjectMetadata(), "bench"), ct));
 
-static KeyManager NewKeyManager(string dir, Options opts)
+static async Task<Deployment> NewDeployment(string dir, Options opts)
 {
-    var keys = KeyManager.Initialize(dir, "bench", KmsOptions.InsecureForTests);
-    keys.AuditSynchronousNormal = opts.AuditNormal;
-    keys.CreateKey("default", null, "bench");
-    return keys;
+    var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dir), "bench", KmsOptions.InsecureForTests);
+    deployment.Keys.AuditSynchronousNormal = opts.AuditNormal;
+    deployment.Keys.CreateKey("default", null, "bench");
+    return deployment;
 }
 
 static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditBench(bool withAudit, Options opts)
 {
     var dir = Scratch.NewDirectory("coffre-bench-audit-");
-    using var keys = NewKeyManager(dir, opts);
-    IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(keys) : new UnauditedDataKeysForBenchmark();
-    var catalog = new ObjectCatalog(Path.Combine(dir, ObjectServices.CatalogFileName));
+    using var deployment = await NewDeployment(dir, opts);
+    IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(deployment.Keys) : new UnauditedDataKeysForBenchmark();
+    var catalog = deployment.OpenCatalog();
     var blobs = new LocalDiskBlobStore(Path.Combine(dir, "objects"));
     var store = new ObjectStore(catalog, blobs, dataKeys, new ObjectStoreOptions(), TimeProvider.System);
     store.CreateBucket("bench", "bench");
@@ -250,7 +251,7 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
     cpu = SystemCpu.BusyTime() - cpu;
     stop.Cancel();
     await Task.WhenAll(workers);
-    var (commits, records) = keys.AuditCommitStatistics;
+    var (commits, records) = deployment.Keys.AuditCommitStatistics;
     if (withAudit) Console.WriteLine($"<!-- audit: {commits} group commits, {(double)records / Math.Max(1, commits):F1} records each -->");
     return (counted / elapsed, cpu.TotalMicroseconds / counted);
 }
@@ -260,8 +261,8 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
 static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> DataKeysOnlyBench(bool withAudit, Options opts)
 {
     var dir = Scratch.NewDirectory("coffre-bench-kms-");
-    using var keys = NewKeyManager(dir, opts);
-    IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(keys) : new UnauditedDataKeysForBenchmark();
+    using var deployment = await NewDeployment(dir, opts);
+    IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(deployment.Keys) : new UnauditedDataKeysForBenchmark();
     var context = new Dictionary<string, string> { ["bucket"] = "bench", ["object"] = "x" };
     long pairs = 0;
     var measuring = false;

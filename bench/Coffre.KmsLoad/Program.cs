@@ -18,7 +18,8 @@ const string accessKey = "AKIACOFFREBENCH00001";
 const string secret = "coffre-bench-secret-00000000000000001";
 
 var data = Directory.CreateTempSubdirectory("coffre-kmsload-").FullName;
-var keys = KeyManager.Initialize(data, "bench passphrase", KmsOptions.InsecureForTests);
+using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data), "bench passphrase", KmsOptions.InsecureForTests);
+var keys = deployment.Keys;
 keys.CreateKey("default", null, KeyManager.SystemPrincipal);
 var keyId = keys.CreateKey("bench", "load test key", KeyManager.SystemPrincipal).Id;
 var options = new CoffreServerOptions
@@ -28,7 +29,7 @@ var options = new CoffreServerOptions
     MaintenanceInterval = TimeSpan.FromHours(1),
     AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
 };
-var (app, address) = await CoffreServer.StartInProcessAsync(options, data, keys);
+var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment);
 var endpoint = new Uri(address);
 ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
 Console.WriteLine($"# Coffre KMS face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +

@@ -32,14 +32,18 @@ public sealed class CliContext(string? dataOption, bool json)
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    public bool IsInitialized => File.Exists(Path.Combine(DataDirectory, KeyManager.SealFileName));
+    public bool IsInitialized => Deployment.IsInitialized(DataDirectory);
 
-    public KeyManager OpenKeys()
+    /// <summary>Where this command's deployment lives: the data directory, and the database if one is configured.</summary>
+    public DeploymentLocation Location => new(DataDirectory);
+
+    /// <summary>Opens the deployment (root of trust, key database, key manager) through the one composition root.</summary>
+    public Deployment Open()
     {
         if (!IsInitialized)
             throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
         foreach (var repaired in PrivateFiles.Enforce(DataDirectory)) Console.Error.WriteLine("coffre: " + repaired);
-        return KeyManager.Open(DataDirectory, ReadPassphrase(confirm: false));
+        return Deployment.Open(Location, ReadPassphrase(confirm: false));
     }
 
     /// <summary>The configuration `coffre serve` would use on this data directory, every problem in it listed at once.</summary>

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Coffre.Kms.Audit;
-using Coffre.Kms.Store;
+using Coffre.Sqlite.Kms;
 using Microsoft.Data.Sqlite;
 
 namespace Coffre.Cli.Tests;
@@ -24,6 +24,15 @@ public sealed class AuditCheckpointCliTests
     }
 
     private static string KeysDb(DataDirFixture fx) => Path.Combine(fx.Data, "keys.db");
+
+    private static string DeploymentIdOf(DataDirFixture fx)
+    {
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = KeysDb(fx), Pooling = false }.ToString());
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT value FROM meta WHERE name = 'deployment_id'";
+        return (string)cmd.ExecuteScalar()!;
+    }
 
     [Fact]
     public void Verify_reports_records_and_checkpoints_cut_from_keys_db_from_the_published_copies()
@@ -79,7 +88,10 @@ public sealed class AuditCheckpointCliTests
         // the backend's copies (they are inside the data directory): keys.db alone is consistent again.
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         Sql(fx, $"UPDATE audit_signing_key SET public_key = X'{Convert.ToHexString(attacker.ExportSubjectPublicKeyInfo())}'");
-        foreach (var c in new SqliteAuditCheckpointStore(KeysDb(fx)).List())
+        List<AuditCheckpoint> checkpoints;
+        using (var database = SqliteKeyDatabase.Open(KeysDb(fx), DeploymentIdOf(fx)))
+            checkpoints = [.. database.Audit.Checkpoints.List()];
+        foreach (var c in checkpoints)
             Sql(fx, $"UPDATE audit_checkpoint_chain SET signature = X'{Convert.ToHexString(attacker.SignData(c.SignedBytes(), HashAlgorithmName.SHA256))}' WHERE number = {c.Number}");
         Directory.Delete(Path.Combine(fx.Data, "objects"), recursive: true);
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Microsoft.Data.Sqlite;
+using Coffre.Server.Hosting;
 
 namespace Coffre.Cli.Tests;
 
@@ -143,8 +144,9 @@ public sealed class AuditTests
     {
         using var fx = new DataDirFixture();
         fx.Run("key", "create", "media").Ok();
-        using (var keys = KeyManager.Open(fx.Data, Cli.Passphrase))
+        using (var deployment = Deployment.Open(new DeploymentLocation(fx.Data), Cli.Passphrase))
         {
+            var keys = deployment.Keys;
             // What the gateway records for a PUT and a GET: data-key uses bound to bucket and object name.
             foreach (var (bucket, name) in new[] { ("photos", "a.jpg"), ("photos", "b.jpg"), ("scans", "a.jpg") })
             {

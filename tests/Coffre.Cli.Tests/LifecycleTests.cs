@@ -23,11 +23,11 @@ public sealed class LifecycleTests
     }
 
     /// <summary>A data directory the CLI can open (default PBKDF2 cost, passphrase <see cref="Cli.Passphrase"/>) with key "default".</summary>
-    private static KeyManager InitData(string data, TimeProvider? time = null)
+    private static Deployment InitData(string data, TimeProvider? time = null)
     {
-        var keys = KeyManager.Initialize(data, Cli.Passphrase, time: time);
-        keys.CreateKey("default", null, Principal);
-        return keys;
+        var deployment = Deployment.InitializeAsync(new DeploymentLocation(data), Cli.Passphrase, time: time).GetAwaiter().GetResult();
+        deployment.Keys.CreateKey("default", null, Principal);
+        return deployment;
     }
 
     private static async Task PutAllAsync(ObjectStore store, IEnumerable<int> items, Func<int, string> name)
@@ -48,9 +48,10 @@ public sealed class LifecycleTests
         using var dir = new TempDir();
         var data = dir["data"];
         string keyId;
-        using (var keys = InitData(data))
+        using (var deployment = InitData(data))
         {
-            var objects = new ObjectServices(new CoffreServerOptions(), data, keys, TimeProvider.System);
+            var keys = deployment.Keys;
+            var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
             objects.Store.CreateBucket(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, count), Name);
             keyId = keys.RotateKey("default", Principal).Id;
@@ -94,9 +95,9 @@ public sealed class LifecycleTests
 
         // Every object: exact content, primary version in the catalog, and the same version and
         // wrapped key in its sidecar (what the backend alone holds; the part blob keeps version 1).
-        using (var keys = KeyManager.Open(data, Cli.Passphrase))
+        using (var deployment = Deployment.Open(new DeploymentLocation(data), Cli.Passphrase))
         {
-            var objects = new ObjectServices(new CoffreServerOptions(), data, keys, TimeProvider.System);
+            var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
             {
                 var record = objects.Store.GetRecord(Bucket, Name(i));
@@ -123,13 +124,14 @@ public sealed class LifecycleTests
         var data = dir["data"];
         // Keys created ten days ago; "rotating" should have rotated daily: overdue now.
         var past = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow - TimeSpan.FromDays(10));
-        using (var keys = InitData(data, past))
+        using (var deployment = InitData(data, past))
         {
+            var keys = deployment.Keys;
             keys.CreateKey("rotating", null, Principal);
             keys.SetRotationPolicy("rotating", TimeSpan.FromDays(1), Principal);
             keys.CreateKey("quarterly", null, Principal);
             keys.SetRotationPolicy("quarterly", TimeSpan.FromDays(90), Principal);
-            var objects = new ObjectServices(new CoffreServerOptions(), data, keys, past);
+            var objects = new ObjectServices(new CoffreServerOptions(), deployment, past);
             objects.Store.CreateBucket(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, 3), Name);
             keys.RotateKey("default", Principal);
@@ -157,9 +159,10 @@ public sealed class LifecycleTests
     {
         using var dir = new TempDir();
         var data = dir["data"];
-        using (var keys = InitData(data))
+        using (var deployment = InitData(data))
         {
-            var objects = new ObjectServices(new CoffreServerOptions(), data, keys, TimeProvider.System);
+            var keys = deployment.Keys;
+            var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
             objects.Store.CreateBucket(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, 4), Name);
         }

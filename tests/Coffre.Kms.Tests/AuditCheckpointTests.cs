@@ -15,7 +15,7 @@ public sealed class AuditCheckpointTests : IDisposable
     public AuditCheckpointTests()
     {
         _keys = _env.Initialize();
-        _checkpoints = new AuditCheckpointer(_keys, new SqliteAuditCheckpointStore(_env.DbPath), _env.Clock);
+        _checkpoints = new AuditCheckpointer(_keys, _env.Deployment.Audit, _env.Clock);
         _keys.CreateKey("finance", null, TestEnvironment.Alice);
         for (var i = 0; i < 5; i++) _keys.GenerateDataKey("finance", null, TestEnvironment.Alice).Dispose();
     }
@@ -64,7 +64,7 @@ public sealed class AuditCheckpointTests : IDisposable
     {
         // What a data directory from before chaining holds: v1 checkpoints in audit_checkpoints, signed with the same key.
         _checkpoints.Write();
-        var key = new SqliteAuditCheckpointStore(_env.DbPath).GetSigningKey()!.Value;
+        var key = _env.Deployment.Audit.Checkpoints.GetSigningKey()!.Value;
         _env.Sql("DELETE FROM audit_checkpoint_chain");
         using var ecdsa = SigningKeyOf(key.WrappedPrivateKey, key.PublicKey);
         var last = LastSequence();
@@ -85,7 +85,7 @@ public sealed class AuditCheckpointTests : IDisposable
     [Fact]
     public async Task A_signing_key_without_a_checkpoint_newer_than_two_intervals_is_a_finding()
     {
-        var store = new SqliteAuditCheckpointStore(_env.DbPath);
+        var store = _env.Deployment.Audit;
         _checkpoints.Write();
         var fresh = await PublishedCheckpointCheck.RunAsync(store, [], null, _env.Clock.GetUtcNow() + TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), default);
         Assert.Empty(fresh.Findings);
@@ -104,7 +104,7 @@ public sealed class AuditCheckpointTests : IDisposable
         ReplaceSigningKeyAndResign(out _);
         Assert.True(_checkpoints.Verify().Ok);
         // ...but not against the fingerprint the auditor kept.
-        var report = await PublishedCheckpointCheck.RunAsync(new SqliteAuditCheckpointStore(_env.DbPath), [], pinned, _env.Clock.GetUtcNow(), TimeSpan.FromMinutes(2), default);
+        var report = await PublishedCheckpointCheck.RunAsync(_env.Deployment.Audit, [], pinned, _env.Clock.GetUtcNow(), TimeSpan.FromMinutes(2), default);
         Assert.Equal("signing-key-replaced", Assert.Single(report.Findings).Code);
     }
 
@@ -187,13 +187,13 @@ public sealed class AuditCheckpointTests : IDisposable
     public void The_checkpoint_private_key_is_stored_only_wrapped_by_the_root()
     {
         _checkpoints.Write();
-        var wrapped = new SqliteAuditCheckpointStore(_env.DbPath).GetSigningKey()!.Value.WrappedPrivateKey;
+        var wrapped = _env.Deployment.Audit.Checkpoints.GetSigningKey()!.Value.WrappedPrivateKey;
         var d = new byte[32];
         _keys.UnwrapWithRoot(wrapped, "coffre/v1/audit-checkpoint-key"u8, d);
         Assert.Equal(-1, _env.StoreBytes().AsSpan().IndexOf(d));
     }
 
-    private byte[] RecordHashOf(long sequence) => new SqliteAuditCheckpointStore(_env.DbPath).RecordHash(sequence)!;
+    private byte[] RecordHashOf(long sequence) => _env.Deployment.Audit.RecordHash(sequence)!;
 
     private ECDsa SigningKeyOf(byte[] wrapped, byte[] publicKey)
     {
@@ -210,7 +210,7 @@ public sealed class AuditCheckpointTests : IDisposable
         attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         _env.Sql($"UPDATE audit_signing_key SET public_key = X'{Convert.ToHexString(attacker.ExportSubjectPublicKeyInfo())}'");
         var previous = AuditCheckpoint.Genesis;
-        foreach (var c in new SqliteAuditCheckpointStore(_env.DbPath).List())
+        foreach (var c in _env.Deployment.Audit.Checkpoints.List())
         {
             var resigned = c with { Previous = previous };
             resigned = resigned with { Signature = attacker.SignData(resigned.SignedBytes(), HashAlgorithmName.SHA256) };

@@ -140,7 +140,7 @@ public class LifecycleTests
     public void Open_destroys_due_keys()
     {
         using var env = new TestEnvironment();
-        using (var m = KeyManager.Initialize(env.Directory, Passphrase, env.Options, env.Clock))
+        using (var m = env.Initialize())
         {
             m.CreateKey("k", null, Alice);
             m.ScheduleDestruction("k", TimeSpan.FromDays(1), Alice);

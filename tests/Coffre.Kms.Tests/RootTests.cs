@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Coffre.Kms.Keys;
 using Coffre.Kms.Root;
+using Coffre.Server.Hosting;
 
 namespace Coffre.Kms.Tests;
 
@@ -90,7 +91,7 @@ public class RootTests
         Assert.Equal(KmsError.WrongPassphrase, e.Error);
         Assert.Contains("passphrase does not unseal " + env.SealPath, e.Message, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("hunter2", e.ToString(), StringComparison.Ordinal);
-        var open = Assert.Throws<KmsException>(() => KeyManager.Open(env.Directory, "wrong", env.Clock, env.Options));
+        var open = Assert.Throws<KmsException>(() => Deployment.Open(env.Location, "wrong", env.Options, env.Clock));
         Assert.Equal(KmsError.WrongPassphrase, open.Error);
     }
 
@@ -102,7 +103,7 @@ public class RootTests
         var before = File.ReadAllBytes(env.SealPath);
         var e = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath, "other passphrase", SealOptions.InsecureForTests));
         Assert.Equal(KmsError.AlreadyInitialized, e.Error);
-        var e2 = Assert.Throws<KmsException>(() => KeyManager.Initialize(env.Directory, "other passphrase", env.Options, env.Clock));
+        var e2 = Assert.Throws<KmsException>(() => Deployment.InitializeAsync(env.Location, "other passphrase", env.Options, env.Clock).GetAwaiter().GetResult());
         Assert.Equal(KmsError.AlreadyInitialized, e2.Error);
         Assert.Equal(before, File.ReadAllBytes(env.SealPath));
         using var m = env.Open();

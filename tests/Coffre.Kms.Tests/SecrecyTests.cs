@@ -59,8 +59,7 @@ public class SecrecyTests
         var key = m.CreateKey("k", null, Alice);
         m.CreateKey("keep", null, Alice);
         byte[] wrapped;
-        using (var store = Store.SqliteKeyStore.Open(env.DbPath, m.DeploymentId))
-            wrapped = store.ListVersions(key.Id).Single().WrappedMaterial!;
+        wrapped = env.Deployment.Database.Keys.ListVersions(key.Id).Single().WrappedMaterial!;
         Assert.True(Contains(env.StoreBytes(), wrapped));
         m.ScheduleDestruction("k", TimeSpan.FromDays(1), Alice);
         env.Clock.Advance(TimeSpan.FromDays(1));

@@ -1,4 +1,6 @@
 using Coffre.Kms.Keys;
+using Coffre.Server.Hosting;
+using Coffre.Sqlite.Kms;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 
@@ -13,20 +15,24 @@ public sealed class TestEnvironment : IDisposable
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "coffre-kms-tests", Guid.NewGuid().ToString("N"));
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2025, 3, 1, 9, 0, 0, TimeSpan.Zero));
     public KmsOptions Options { get; }
-    private readonly List<KeyManager> _managers = new();
+    private readonly List<Deployment> _deployments = new();
 
     public TestEnvironment(KmsOptions? options = null) => Options = options ?? KmsOptions.InsecureForTests;
 
-    public string DbPath => Path.Combine(Directory, KeyManager.StoreFileName);
-    public string SealPath => Path.Combine(Directory, KeyManager.SealFileName);
+    public string DbPath => Path.Combine(Directory, SqliteKeyDatabase.FileName);
+    public string SealPath => Path.Combine(Directory, Deployment.SealFileName);
+    public DeploymentLocation Location => new(Directory);
 
-    public KeyManager Initialize() => Track(KeyManager.Initialize(Directory, Passphrase, Options, Clock));
-    public KeyManager Open() => Track(KeyManager.Open(Directory, Passphrase, Clock, Options));
+    /// <summary>The deployment of the last <see cref="Initialize"/> or <see cref="Open"/>.</summary>
+    public Deployment Deployment => _deployments[^1];
 
-    private KeyManager Track(KeyManager m)
+    public KeyManager Initialize() => Track(Deployment.InitializeAsync(Location, Passphrase, Options, Clock).GetAwaiter().GetResult()).Keys;
+    public KeyManager Open() => Track(Deployment.Open(Location, Passphrase, Options, Clock)).Keys;
+
+    private Deployment Track(Deployment d)
     {
-        _managers.Add(m);
-        return m;
+        _deployments.Add(d);
+        return d;
     }
 
     /// <summary>Runs raw SQL on keys.db, as an attacker or a broken disk would.</summary>
@@ -55,7 +61,7 @@ public sealed class TestEnvironment : IDisposable
 
     public void Dispose()
     {
-        foreach (var m in _managers) m.Dispose();
+        foreach (var d in _deployments) d.Dispose();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 

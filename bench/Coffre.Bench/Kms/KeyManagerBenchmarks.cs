@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Coffre.Kms.Keys;
+using Coffre.Server.Hosting;
 
 namespace Coffre.Bench.Kms;
 
@@ -17,6 +18,7 @@ public class KeyManagerBenchmarks
         new Dictionary<string, string> { ["bucket"] = "bench", ["key"] = "objects/0001" };
 
     private string _directory = "";
+    private Deployment _deployment = null!;
     private KeyManager _manager = null!;
     private WrappedDataKey _wrapped = null!;
 
@@ -27,7 +29,8 @@ public class KeyManagerBenchmarks
     public void Setup()
     {
         _directory = Path.Combine(Path.GetTempPath(), "coffre-bench-kms", Guid.NewGuid().ToString("N"));
-        _manager = KeyManager.Initialize(_directory, "benchmark passphrase", KmsOptions.InsecureForTests);
+        _deployment = Deployment.InitializeAsync(new DeploymentLocation(_directory), "benchmark passphrase", KmsOptions.InsecureForTests).GetAwaiter().GetResult();
+        _manager = _deployment.Keys;
         _manager.CreateKey("bench", null, "bench");
         using var dk = _manager.GenerateDataKey("bench", Context, "bench");
         _wrapped = dk.Wrapped;
@@ -36,7 +39,7 @@ public class KeyManagerBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        _manager.Dispose();
+        _deployment.Dispose();
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 

@@ -1,15 +1,14 @@
 using Coffre.Kms.Access;
-using Coffre.Kms.Keys;
-using Coffre.Kms.Store;
 using Coffre.Server.Admin;
 using Coffre.Server.Auth;
+using Coffre.Server.Hosting;
 
 namespace Coffre.Cli.AccessKeys;
 
 /// <summary>Access keys managed offline, in the data directory's key store; a running server picks the change up within its refresh interval.</summary>
-public sealed class LocalAccessKeyAdmin(KeyManager keys, string dataDirectory) : IAccessKeyAdmin
+public sealed class LocalAccessKeyAdmin(Deployment deployment) : IAccessKeyAdmin
 {
-    private readonly AccessKeyManager _manager = new(keys, new SqliteAccessKeyStore(Path.Combine(dataDirectory, KeyManager.StoreFileName)));
+    private readonly AccessKeyManager _manager = new(deployment.Keys, deployment.AccessKeys);
 
     public Task<AccessKeyBody> CreateAsync(CreateAccessKeyBody request, CancellationToken ct)
     {
@@ -51,5 +50,5 @@ public sealed class LocalAccessKeyAdmin(KeyManager keys, string dataDirectory) :
         }
     }
 
-    public void Dispose() => keys.Dispose();
+    public void Dispose() => deployment.Dispose();
 }

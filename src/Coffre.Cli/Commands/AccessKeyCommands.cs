@@ -112,7 +112,7 @@ public static class AccessKeyCommands
         var cli = GlobalOptions.Context(result);
         using IAccessKeyAdmin admin = result.GetValue(endpoint) is { } url
             ? new RemoteAccessKeyAdmin(url)
-            : new LocalAccessKeyAdmin(cli.OpenKeys(), cli.DataDirectory);
+            : new LocalAccessKeyAdmin(cli.Open());
         await body(cli, admin);
         return ExitCodes.Ok;
     });

@@ -52,7 +52,8 @@ public static class AuditCommands
         list.SetAction((r, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             var records = keys.ReadAudit(Filter(r, r.GetValue(limit)), CliContext.Principal);
             if (cli.Json)
             {
@@ -74,7 +75,8 @@ public static class AuditCommands
         tail.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             var filter = Filter(r, r.GetValue(lines)) with { Newest = true };
             await foreach (var a in keys.StreamAudit(filter, CliContext.Principal, r.GetValue(follow), FollowInterval, ct))
             {
@@ -91,7 +93,8 @@ public static class AuditCommands
         export.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             await foreach (var a in keys.StreamAudit(Filter(r, r.GetValue(exportLimit) ?? int.MaxValue), CliContext.Principal, r.GetValue(follow), FollowInterval, ct))
             {
                 Console.Out.WriteLine(JsonLine(a));
@@ -117,9 +120,10 @@ public static class AuditCommands
             var pinned = PinnedFingerprint(r.GetValue(publicKey), r.GetValue(fingerprint));
             var options = CoffreConfiguration.Load(cli.DataDirectory);
             var stale = r.GetValue(staleAfter) is { } text ? Durations.Parse(text) : 2 * options.MaintenanceInterval;
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             var chain = keys.VerifyAudit(CliContext.Principal);
-            var checkpointer = Checkpointer(cli, keys);
+            var checkpointer = Checkpointer(deployment);
             var signed = checkpointer.Verify();
             var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
             PublishedCheckpointReport published;
@@ -127,7 +131,7 @@ public static class AuditCommands
             {
                 var sinks = AuditCheckpointSinks.Create(options.Audit, backend);
                 sinks.AddRange((r.GetValue(checkpointFiles) ?? []).Select(f => new FileCheckpointSink(Path.GetFullPath(f))));
-                published = await PublishedCheckpointCheck.RunAsync(checkpointer.Store, sinks, pinned, DateTimeOffset.UtcNow, stale, ct);
+                published = await PublishedCheckpointCheck.RunAsync(checkpointer.Audit, sinks, pinned, DateTimeOffset.UtcNow, stale, ct);
             }
             finally
             {
@@ -180,8 +184,9 @@ public static class AuditCommands
         {
             var cli = GlobalOptions.Context(r);
             var options = CoffreConfiguration.Load(cli.DataDirectory);
-            using var keys = cli.OpenKeys();
-            var checkpointer = Checkpointer(cli, keys);
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
+            var checkpointer = Checkpointer(deployment);
             var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
             AuditCheckpoint? written;
             IReadOnlyList<(string Sink, Exception Error)> unpublished;
@@ -236,8 +241,7 @@ public static class AuditCommands
         return (fromFile ?? fingerprint)?.ToLowerInvariant();
     }
 
-    private static AuditCheckpointer Checkpointer(CliContext cli, Coffre.Kms.Keys.KeyManager keys) =>
-        new(keys, new Coffre.Kms.Store.SqliteAuditCheckpointStore(Path.Combine(cli.DataDirectory, Coffre.Kms.Keys.KeyManager.StoreFileName)));
+    private static AuditCheckpointer Checkpointer(Deployment deployment) => new(deployment.Keys, deployment.Audit);
 
     private static readonly TimeSpan FollowInterval = TimeSpan.FromSeconds(1);
 

@@ -25,7 +25,8 @@ public static class FileCommands
             var cli = GlobalOptions.Context(r);
             var (input, output) = (r.GetValue(Input)!, r.GetValue(Output)!);
             CheckPaths(input, output, r.GetValue(Force));
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             using var dataKey = keys.GenerateDataKey(r.GetValue(keyOption)!, FileContext, CliContext.Principal);
             var envelope = FileEnvelope.Encode(dataKey.Wrapped.KeyId, dataKey.Wrapped.KeyVersion, dataKey.Wrapped.Blob);
             var dek = dataKey.Plaintext.ToArray();
@@ -58,7 +59,8 @@ public static class FileCommands
             var cli = GlobalOptions.Context(r);
             var (input, output) = (r.GetValue(Input)!, r.GetValue(Output)!);
             CheckPaths(input, output, r.GetValue(Force));
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             FileEnvelope.Envelope? envelope = null;
             await WriteAtomicallyAsync(cli, input, output, "Decrypting", async (source, target, token) =>
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Coffre.Kms;
-using Coffre.Kms.Keys;
+using Coffre.Server.Hosting;
+using Coffre.Sqlite.Kms;
 
 namespace Coffre.Cli.Commands;
 
@@ -11,24 +12,25 @@ public static class InitCommand
         var command = new Command("init",
             "Create a data directory: generate the root key and seal it under a passphrase " +
             $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice).");
-        command.SetAction((result, ct) => CliContext.RunAsync(() =>
+        command.SetAction((result, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(result);
             if (cli.IsInitialized)
                 throw new CliException(ExitCodes.Conflict, $"{cli.DataDirectory} is already initialised; nothing was changed.");
             var passphrase = CliContext.ReadPassphrase(confirm: true);
-            using var keys = KeyManager.Initialize(cli.DataDirectory, passphrase);
+            using var deployment = await Deployment.InitializeAsync(cli.Location, passphrase);
+            var keys = deployment.Keys;
             if (cli.Json)
                 cli.WriteJson(new
                 {
                     dataDirectory = cli.DataDirectory,
                     deploymentId = keys.DeploymentId,
-                    sealFile = Path.Combine(cli.DataDirectory, KeyManager.SealFileName),
-                    keyStore = Path.Combine(cli.DataDirectory, KeyManager.StoreFileName),
+                    sealFile = Path.Combine(cli.DataDirectory, Deployment.SealFileName),
+                    keyStore = Path.Combine(cli.DataDirectory, SqliteKeyDatabase.FileName),
                 });
             else
                 Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}). Keep the passphrase safe: without it the data cannot be decrypted.");
-            return Task.FromResult(ExitCodes.Ok);
+            return ExitCodes.Ok;
         }));
         return command;
     }

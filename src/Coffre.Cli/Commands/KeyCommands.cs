@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
+using Coffre.Server.Hosting;
 using Spectre.Console;
 
 namespace Coffre.Cli.Commands;
@@ -86,12 +87,12 @@ public static class KeyCommands
         var destroy = new Command("destroy",
             "Schedule the destruction of every version of a key after a waiting period. When it happens, every object and " +
             "file still encrypted under the key becomes unreadable for ever (crypto-shredding).") { name, pending };
-        destroy.SetAction((r, ct) => Run(r, (cli, keys) =>
+        destroy.SetAction((r, ct) => Run(r, (cli, deployment) =>
         {
-            var info = keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
+            var info = deployment.Keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
             Show(cli, info, $"Key {info.Name} will be destroyed on {info.DestructionDate:u}; until then it is unusable and `coffre key cancel-destroy {info.Name}` restores it.");
             // Say exactly what becomes unreadable when the pending period ends (nothing is destroyed before).
-            if (!cli.Json) ReportCommands.WriteImpact(cli, info, null);
+            if (!cli.Json) ReportCommands.WriteImpact(cli, deployment, info, null);
         }));
         key.Subcommands.Add(destroy);
 
@@ -130,11 +131,14 @@ public static class KeyCommands
         return command;
     }
 
-    private static Task<int> Run(ParseResult result, Action<CliContext, KeyManager> body) => CliContext.RunAsync(() =>
+    private static Task<int> Run(ParseResult result, Action<CliContext, KeyManager> body) =>
+        Run(result, (CliContext cli, Deployment deployment) => body(cli, deployment.Keys));
+
+    private static Task<int> Run(ParseResult result, Action<CliContext, Deployment> body) => CliContext.RunAsync(() =>
     {
         var cli = GlobalOptions.Context(result);
-        using var keys = cli.OpenKeys();
-        body(cli, keys);
+        using var deployment = cli.Open();
+        body(cli, deployment);
         return Task.FromResult(ExitCodes.Ok);
     });
 

@@ -17,8 +17,9 @@ public static class ReportCommands
         keysCommand.SetAction((r, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.OpenKeys();
-            var counts = OpenCatalog(cli)?.CountByKeyVersion() ?? new Dictionary<(string, int), long>();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
+            var counts = OpenCatalog(deployment)?.CountByKeyVersion() ?? new Dictionary<(string, int), long>();
             var now = DateTimeOffset.UtcNow;
             var rows = keys.ListKeys(CliContext.Principal).Select(k => new
             {
@@ -55,9 +56,10 @@ public static class ReportCommands
         impact.SetAction((r, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(r);
-            using var keys = cli.OpenKeys();
+            using var deployment = cli.Open();
+            var keys = deployment.Keys;
             var info = keys.DescribeKey(r.GetValue(keyArg)!, CliContext.Principal);
-            WriteImpact(cli, info, r.GetValue(version));
+            WriteImpact(cli, deployment, info, r.GetValue(version));
             return Task.FromResult(ExitCodes.Ok);
         }));
         report.Subcommands.Add(impact);
@@ -65,9 +67,9 @@ public static class ReportCommands
     }
 
     /// <summary>The impact report, also printed by `coffre key destroy` before it schedules anything.</summary>
-    public static void WriteImpact(CliContext cli, KeyInfo key, int? version)
+    public static void WriteImpact(CliContext cli, Deployment deployment, KeyInfo key, int? version)
     {
-        var objects = OpenCatalog(cli)?.ObjectsUnderKey(key.Id, version) ?? [];
+        var objects = OpenCatalog(deployment)?.ObjectsUnderKey(key.Id, version) ?? [];
         var byBucket = objects.GroupBy(o => o.Bucket).Select(g => new
         {
             bucket = g.Key,
@@ -93,9 +95,7 @@ public static class ReportCommands
         }
     }
 
-    private static ObjectCatalog? OpenCatalog(CliContext cli)
-    {
-        var path = Path.Combine(cli.DataDirectory, ObjectServices.CatalogFileName);
-        return File.Exists(path) ? new ObjectCatalog(path) : null;
-    }
+    /// <summary>The catalog, if the deployment has one yet (a report does not create it).</summary>
+    private static ObjectCatalog? OpenCatalog(Deployment deployment) =>
+        File.Exists(Path.Combine(deployment.DataDirectory, ObjectServices.CatalogFileName)) ? deployment.OpenCatalog() : null;
 }

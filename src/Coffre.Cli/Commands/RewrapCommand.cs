@@ -20,8 +20,8 @@ public static class RewrapCommand
         {
             var cli = GlobalOptions.Context(r);
             var options = cli.LoadConfiguration();
-            using var keys = cli.OpenKeys();
-            var objects = new ObjectServices(options, cli.DataDirectory, keys, TimeProvider.System);
+            using var deployment = cli.Open();
+            var objects = new ObjectServices(options, deployment, TimeProvider.System);
             var request = new RewrapRequest(r.GetValue(bucket), r.GetValue(key), r.GetValue(rate));
             RewrapResult result;
             if (!cli.Json && !Console.IsOutputRedirected)

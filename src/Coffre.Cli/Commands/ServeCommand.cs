@@ -38,7 +38,8 @@ public static class ServeCommand
                 throw new CliException(ExitCodes.Failure, "invalid configuration: " + e.Message);
             }
 
-            using var keys = cli.IsInitialized ? cli.OpenKeys() : Initialize(cli);
+            using var deployment = cli.IsInitialized ? cli.Open() : await InitializeAsync(cli);
+            var keys = deployment.Keys;
             EnsureDefaultKey(keys, options.DefaultKey);
             var root = RootCredentials.Resolve(cli.DataDirectory, keys);
             options.AccessKeys.Insert(0, AccessKeyOptions.WithAllGrants(root.AccessKeyId, root.SecretAccessKey));
@@ -46,7 +47,7 @@ public static class ServeCommand
             WebApplication built;
             try
             {
-                built = CoffreServer.Build(options, cli.DataDirectory, keys, builder);
+                built = CoffreServer.Build(options, deployment, builder);
             }
             catch (InvalidOperationException e)
             {
@@ -99,13 +100,13 @@ public static class ServeCommand
                           "store it, then delete that file");
     }
 
-    private static KeyManager Initialize(CliContext cli)
+    private static async Task<Deployment> InitializeAsync(CliContext cli)
     {
         Console.WriteLine($"No data directory at {cli.DataDirectory}: initialising one. Choose the passphrase that seals the root key.");
         var passphrase = CliContext.ReadPassphrase(confirm: true);
-        var keys = KeyManager.Initialize(cli.DataDirectory, passphrase);
-        Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}).");
-        return keys;
+        var deployment = await Deployment.InitializeAsync(cli.Location, passphrase);
+        Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {deployment.Keys.DeploymentId}).");
+        return deployment;
     }
 
     private static void EnsureDefaultKey(KeyManager keys, string name)

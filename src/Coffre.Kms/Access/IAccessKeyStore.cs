@@ -3,8 +3,8 @@ using Coffre.Kms.Audit;
 namespace Coffre.Kms.Access;
 
 /// <summary>
-/// Persistence of access keys, beside the keys in the key store (SQLite now: <c>SqliteAccessKeyStore</c>; PostgreSQL
-/// later). Every write carries its audit record and commits both or neither, chained into the same audit trail as
+/// Persistence of access keys, beside the keys in the key database (<see cref="Store.IKeyDatabase"/>: SQLite or PostgreSQL).
+/// Every write carries its audit record and commits both or neither, chained into the same audit trail as
 /// key changes. A generation that moves with every committed change lets servers notice changes made by any process.
 /// Implementations throw <see cref="KmsException"/> only.
 /// </summary>

@@ -3,19 +3,14 @@ using Coffre.Kms.Keys;
 
 namespace Coffre.Kms.Audit;
 
-/// <summary>Storage of the checkpoint signing key (private half wrapped by the root of trust) and of checkpoints.</summary>
+/// <summary>Storage of the checkpoint signing key (private half wrapped by the root of trust) and of checkpoints,
+/// beside the audit chain they cover (<see cref="IAuditLog.Checkpoints"/>).</summary>
 public interface IAuditCheckpointStore
 {
     (byte[] PublicKey, byte[] WrappedPrivateKey)? GetSigningKey();
 
     /// <summary>Stores the signing key unless one exists; returns the one in force.</summary>
     (byte[] PublicKey, byte[] WrappedPrivateKey) SetSigningKeyIfAbsent(byte[] publicKey, byte[] wrappedPrivateKey);
-
-    /// <summary>Sequence number and hash of the newest audit record, or null when the trail is empty.</summary>
-    (long Sequence, byte[] Hash)? LastRecord();
-
-    /// <summary>Hash of record <paramref name="sequence"/>, or null when there is no such record.</summary>
-    byte[]? RecordHash(long sequence);
 
     /// <summary>Appends a chained checkpoint; throws when its number is already taken (another writer signed first).</summary>
     void Add(AuditCheckpoint checkpoint);
@@ -40,12 +35,16 @@ public interface IAuditCheckpointStore
 /// can only be missed if they are also published outside keys.db (<see cref="AuditCheckpointPublisher"/>,
 /// <see cref="PublishedCheckpointCheck"/>).
 /// </summary>
-public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore store, TimeProvider? time = null)
+public sealed class AuditCheckpointer(KeyManager keys, IAuditLog audit, TimeProvider? time = null)
 {
+    private readonly IAuditCheckpointStore _store = audit.Checkpoints;
     private static readonly byte[] KeyAad = "coffre/v1/audit-checkpoint-key"u8.ToArray();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public IAuditCheckpointStore Store => store;
+    public IAuditCheckpointStore Store => _store;
+
+    /// <summary>The audit chain the checkpoints cover.</summary>
+    public IAuditLog Audit => audit;
 
     /// <summary>
     /// Signs the next checkpoint of the chain, covering the newest record. It is signed even when no record was
@@ -54,19 +53,19 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
     /// </summary>
     public AuditCheckpoint? Write()
     {
-        var last = store.LastRecord();
+        var last = audit.Head();
         if (last is null) return null;
         using var ecdsa = SigningKey();
-        var previous = store.Newest();
+        var previous = _store.Newest();
         var unsigned = new AuditCheckpoint(AuditCheckpoint.Chained, previous is { Version: AuditCheckpoint.Chained } ? previous.Number + 1 : 1,
             last.Value.Sequence, last.Value.Hash, previous?.Digest() ?? AuditCheckpoint.Genesis, AuditChain.FormatTime(_time.GetUtcNow()), []);
         var checkpoint = unsigned with { Signature = ecdsa.SignData(unsigned.SignedBytes(), HashAlgorithmName.SHA256) };
-        store.Add(checkpoint);
+        _store.Add(checkpoint);
         return checkpoint;
     }
 
     /// <summary>The signing key's public half (SubjectPublicKeyInfo DER), or null before the first checkpoint.</summary>
-    public byte[]? PublicKey() => store.GetSigningKey()?.PublicKey;
+    public byte[]? PublicKey() => _store.GetSigningKey()?.PublicKey;
 
     /// <summary>SHA-256 of the public key, hex: what an auditor keeps to pin the key.</summary>
     public string? PublicKeyFingerprint() => PublicKey() is { } k ? AuditCheckpoint.Fingerprint(k) : null;
@@ -80,9 +79,9 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
     /// </summary>
     public AuditVerification Verify()
     {
-        var checkpoints = store.List();
+        var checkpoints = _store.List();
         if (checkpoints.Count == 0) return new AuditVerification(true, 0, null, null);
-        if (store.GetSigningKey() is not { } key)
+        if (_store.GetSigningKey() is not { } key)
             return new AuditVerification(false, 0, checkpoints[0].Sequence, "checkpoints exist but the checkpoint signing key is missing");
         var checkedCount = 0L;
         AuditCheckpoint? before = null;
@@ -91,7 +90,7 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
             if (!c.VerifySignature(key.PublicKey))
                 return Broken(c, $"{c.Label} (record #{c.Sequence}) has an invalid signature (forged or modified checkpoint, or the signing key was replaced)");
             if (c.Version == AuditCheckpoint.Chained && c.ChainBreak(before) is { } chainBreak) return Broken(c, chainBreak);
-            var hash = store.RecordHash(c.Sequence);
+            var hash = audit.RecordHash(c.Sequence);
             if (hash is null)
                 return Broken(c, $"record #{c.Sequence}, covered by {c.Label}, is missing (the trail was truncated)");
             if (!CryptographicOperations.FixedTimeEquals(hash, c.Hash))
@@ -107,12 +106,12 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditCheckpointStore sto
     private ECDsa SigningKey()
     {
         var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        if (store.GetSigningKey() is not { } key)
+        if (_store.GetSigningKey() is not { } key)
         {
             var parameters = ecdsa.ExportParameters(includePrivateParameters: true);
             var wrapped = keys.WrapWithRoot(parameters.D, KeyAad);
             CryptographicOperations.ZeroMemory(parameters.D);
-            key = store.SetSigningKeyIfAbsent(ecdsa.ExportSubjectPublicKeyInfo(), wrapped);
+            key = _store.SetSigningKeyIfAbsent(ecdsa.ExportSubjectPublicKeyInfo(), wrapped);
         }
         var d = new byte[32];
         try

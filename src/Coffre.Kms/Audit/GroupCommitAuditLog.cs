@@ -1,132 +1,62 @@
-using Coffre.Kms.Store;
+using Coffre.Persistence;
 
 namespace Coffre.Kms.Audit;
 
 /// <summary>
-/// Group commit for audit records of operations that change no state (data keys, Encrypt/Decrypt).
-/// Callers enqueue their records and wait (synchronously, or asynchronously with
-/// <see cref="AppendAsync"/>); one writer thread commits everything queued (up to
-/// <see cref="MaxBatch"/> records) in one transaction and then releases exactly those callers. There is
-/// no timer: the writer starts a commit as soon as a record is queued and it is idle; under load,
-/// batches form while the previous commit runs (its fsync, at synchronous=FULL).
+/// Group commit of audit records for operations that change no state (data keys, Encrypt/Decrypt, reads): callers
+/// await <see cref="AppendAsync"/>; the one group-commit primitive (<see cref="GroupCommit{TWork,TResult}"/>) hands
+/// everything queued (up to <see cref="MaxBatch"/> records) to the audit log as one append, one transaction, and
+/// completes each caller's task after that commit. Waiters hold no thread; there is no timer: a commit starts as soon
+/// as a record is queued and none is running, and under load batches form while the previous commit runs.
 /// </summary>
-/// <remarks>
-/// Each waiter is released individually (its own task) rather than by waking every waiter on each
-/// commit, and asynchronous callers hold no thread while they wait: with many concurrent callers the
-/// cost per record stays flat.
-/// </remarks>
-internal sealed class GroupCommitAuditLog(IKeyStore store, int maxBatch) : IDisposable
+internal sealed class GroupCommitAuditLog : IAsyncDisposable
 {
-    private sealed class Pending(AuditEntry[] entries) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    private const string UnavailableMessage =
+        "The audit trail could not be written, so the operation was refused (no audit, no answer). Check the key store's database, disk and permissions.";
+
+    private readonly IAuditLog _log;
+    private readonly GroupCommit<AuditEntry[], bool> _commit;
+    // Only the drain loop touches it, one batch at a time.
+    private readonly List<AuditEntry> _batch = [];
+
+    public GroupCommitAuditLog(IAuditLog log, int maxBatch)
     {
-        public AuditEntry[] Entries { get; } = entries;
+        _log = log;
+        _commit = new GroupCommit<AuditEntry[], bool>(CommitAsync, maxBatch, entries => entries.Length, Unavailable);
     }
 
-    private readonly object _gate = new();
-    private readonly Queue<Pending> _queue = new();
-    private Thread? _writer;
-    private bool _idle;
-    private bool _stopping;
-
-    private long _commits;
-    private long _records;
-
-    public int MaxBatch { get; } = Math.Max(1, maxBatch);
+    public int MaxBatch => _commit.MaxBatch;
 
     /// <summary>Group commits done and records they wrote (their ratio is the mean batch size).</summary>
-    public (long Commits, long Records) Statistics => (Interlocked.Read(ref _commits), Interlocked.Read(ref _records));
-
-    /// <summary>Returns once the entries are committed, in order and together; throws
-    /// <see cref="KmsException"/> (<see cref="KmsError.AuditUnavailable"/>) if they are not.</summary>
-    public void Append(params AuditEntry[] entries) => AppendAsync(entries).GetAwaiter().GetResult();
+    public (long Commits, long Records) Statistics => _commit.Statistics;
 
     /// <summary>Completes once the entries are committed, in order and together; faults with
     /// <see cref="KmsException"/> (<see cref="KmsError.AuditUnavailable"/>) if they are not.</summary>
     public Task AppendAsync(params AuditEntry[] entries)
     {
-        var mine = new Pending(entries);
-        lock (_gate)
+        try
         {
-            if (_stopping) throw Unavailable(new ObjectDisposedException(nameof(GroupCommitAuditLog)));
-            _queue.Enqueue(mine);
-            if (_writer is null)
-            {
-                _writer = new Thread(WriterLoop) { IsBackground = true, Name = "coffre-audit-writer" };
-                _writer.Start();
-            }
-            else if (_idle)
-            {
-                Monitor.Pulse(_gate);
-            }
+            return _commit.SubmitAsync(entries);
         }
-        return mine.Task;
+        catch (ObjectDisposedException e)
+        {
+            return Task.FromException(Unavailable(e));
+        }
     }
 
-    private void WriterLoop()
+    private async Task CommitAsync(GroupCommitBatch<AuditEntry[], bool> batch, CancellationToken cancellationToken)
     {
-        var all = new List<AuditEntry>(MaxBatch);
-        while (true)
-        {
-            List<Pending> batch;
-            lock (_gate)
-            {
-                while (_queue.Count == 0 && !_stopping)
-                {
-                    _idle = true;
-                    Monitor.Wait(_gate);
-                    _idle = false;
-                }
-                if (_queue.Count == 0) return;
-                batch = TakeBatch();
-            }
-            Exception? error = null;
-            try
-            {
-                all.Clear();
-                foreach (var p in batch) all.AddRange(p.Entries);
-                store.AppendAudit(all);
-                Interlocked.Increment(ref _commits);
-                Interlocked.Add(ref _records, all.Count);
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-            foreach (var p in batch)
-            {
-                // A fresh exception per waiter: one instance thrown on several threads would share a stack trace.
-                if (error is null) p.TrySetResult();
-                else p.TrySetException(Unavailable(error));
-            }
-        }
+        _batch.Clear();
+        for (var i = 0; i < batch.Count; i++) _batch.AddRange(batch[i]);
+        await _log.AppendAsync(_batch, cancellationToken).ConfigureAwait(false);
     }
 
-    private List<Pending> TakeBatch()
-    {
-        var batch = new List<Pending>();
-        var count = 0;
-        while (_queue.Count > 0 && (batch.Count == 0 || count + _queue.Peek().Entries.Length <= MaxBatch))
-        {
-            var p = _queue.Dequeue();
-            batch.Add(p);
-            count += p.Entries.Length;
-        }
-        return batch;
-    }
+    // A fresh exception per waiter (the primitive calls this once per caller): one instance thrown on several
+    // threads would share a stack trace.
+    private static KmsException Unavailable(Exception e) => e is KmsException { Error: KmsError.AuditUnavailable } k
+        ? new KmsException(KmsError.AuditUnavailable, k.Message, k)
+        : new KmsException(KmsError.AuditUnavailable, UnavailableMessage, e);
 
-    private static KmsException Unavailable(Exception e) =>
-        new(KmsError.AuditUnavailable, "The audit trail could not be written, so the operation was refused (no audit, no answer). Check the key store's disk and permissions.", e);
-
-    /// <summary>Commits what is queued, then stops the writer.</summary>
-    public void Dispose()
-    {
-        Thread? writer;
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-            writer = _writer;
-        }
-        writer?.Join();
-    }
+    /// <summary>Commits what is queued, then refuses more.</summary>
+    public ValueTask DisposeAsync() => _commit.DisposeAsync();
 }

@@ -20,9 +20,10 @@ public static class PublishedCheckpointCheck
 {
     /// <param name="pinnedFingerprint">SHA-256 of the public key the auditor kept, or null to trust the one in keys.db.</param>
     /// <param name="staleAfter">The newest checkpoint must be younger than this (two maintenance intervals).</param>
-    public static async Task<PublishedCheckpointReport> RunAsync(IAuditCheckpointStore store, IEnumerable<IAuditCheckpointSink> sinks,
+    public static async Task<PublishedCheckpointReport> RunAsync(IAuditLog audit, IEnumerable<IAuditCheckpointSink> sinks,
         string? pinnedFingerprint, DateTimeOffset now, TimeSpan staleAfter, CancellationToken cancellationToken)
     {
+        var store = audit.Checkpoints;
         var findings = new List<AuditFinding>();
         var readings = new List<SinkReading>();
         var localKey = store.GetSigningKey()?.PublicKey;
@@ -32,7 +33,7 @@ public static class PublishedCheckpointCheck
                 $"({pinnedFingerprint}): it was replaced, and checkpoints in keys.db signed with it prove nothing."));
         var trusted = pinnedFingerprint ?? localFingerprint;
         var localNewest = store.Newest();
-        var lastRecord = store.LastRecord();
+        var lastRecord = audit.Head();
         var newestTime = localNewest?.Time;
 
         foreach (var sink in sinks)
@@ -91,7 +92,7 @@ public static class PublishedCheckpointCheck
                 findings.Add(new("records-removed", $"The newest checkpoint published to {sink.Name} ({c.Label}) covers record #{c.Sequence} signed at " +
                     $"{c.TimeText}; the local trail ends at #{end} < {c.Sequence}: records #{end + 1}..#{c.Sequence} were removed."));
             }
-            else if (store.RecordHash(c.Sequence) is not { } hash || !CryptographicOperations.FixedTimeEquals(hash, c.Hash))
+            else if (audit.RecordHash(c.Sequence) is not { } hash || !CryptographicOperations.FixedTimeEquals(hash, c.Hash))
                 findings.Add(new("records-rewritten", $"Record #{c.Sequence} differs from the one {c.Label} published to {sink.Name} covers " +
                     "(the trail was rewritten up to there)."));
         }

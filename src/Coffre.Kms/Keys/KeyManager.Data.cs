@@ -25,7 +25,7 @@ public sealed partial class KeyManager
         var pending = GenerateDataKeyAuditPending(keyRef, context, principal);
         try
         {
-            pending.Recorded.GetAwaiter().GetResult();
+            Wait(pending.Recorded);
         }
         catch
         {
@@ -81,7 +81,7 @@ public sealed partial class KeyManager
     /// GenerateDataKeyWithoutPlaintext). The caller owns (and should zero) the plaintext.</summary>
     public EncryptedDataKey GenerateDataKeyCiphertext(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
         string principal, string operation = "GenerateDataKey") =>
-        GenerateDataKeyCiphertextAsync(keyRef, numberOfBytes, context, principal, operation).GetAwaiter().GetResult();
+        Wait(GenerateDataKeyCiphertextAsync(keyRef, numberOfBytes, context, principal, operation));
 
     /// <summary><see cref="GenerateDataKeyCiphertext"/> without holding a thread while the audit record is committed.</summary>
     public async Task<EncryptedDataKey> GenerateDataKeyCiphertextAsync(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
@@ -107,13 +107,16 @@ public sealed partial class KeyManager
             RandomNumberGenerator.Fill(dek);
             result = new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
         await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
         return result;
     }
 
+    /// <summary>Synchronous form of <see cref="GenerateRandomAsync"/> for the CLI and tests; request paths await <see cref="GenerateRandomAsync"/>.</summary>
+    public byte[] GenerateRandom(int numberOfBytes, string principal) => Wait(GenerateRandomAsync(numberOfBytes, principal));
+
     /// <summary>Random bytes from the key manager's generator (1..1024), audited like every other answer.</summary>
-    public byte[] GenerateRandom(int numberOfBytes, string principal)
+    public async Task<byte[]> GenerateRandomAsync(int numberOfBytes, string principal)
     {
         const string op = "GenerateRandom";
         try
@@ -122,16 +125,16 @@ public sealed partial class KeyManager
             if (numberOfBytes is < 1 or > 1024)
                 throw new KmsException(KmsError.InvalidArgument, $"GenerateRandom returns 1 to 1024 bytes ({numberOfBytes} asked).");
             var bytes = RandomNumberGenerator.GetBytes(numberOfBytes);
-            _audit.Append(Entry(op, principal, null, Json(("bytes", numberOfBytes)), null, Ok));
+            await _audit.AppendAsync(Entry(op, principal, null, Json(("bytes", numberOfBytes)), null, Ok)).ConfigureAwait(false);
             return bytes;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
     }
 
     /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
     /// The caller owns (and should zero) the returned 32 bytes.</summary>
     public byte[] UnwrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal) =>
-        UnwrapDataKeyAsync(wrapped, context, principal).GetAwaiter().GetResult();
+        Wait(UnwrapDataKeyAsync(wrapped, context, principal));
 
     /// <summary><see cref="UnwrapDataKey"/> without holding a thread while the audit record is committed
     /// (a thread blocked on the commit cannot serve other requests meanwhile).</summary>
@@ -150,13 +153,16 @@ public sealed partial class KeyManager
             target.Version = wrapped!.KeyVersion;
             dek = UnwrapCore(wrapped, context, target);
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
         await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
         return dek;
     }
 
+    /// <summary>Synchronous form of <see cref="RewrapDataKeyAsync"/> for the CLI and tests; request paths await <see cref="RewrapDataKeyAsync"/>.</summary>
+    public WrappedDataKey RewrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal) => Wait(RewrapDataKeyAsync(wrapped, context, principal));
+
     /// <summary>Re-wraps a data key under the key's current primary version (metadata-only rotation).</summary>
-    public WrappedDataKey RewrapDataKey(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
+    public async Task<WrappedDataKey> RewrapDataKeyAsync(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
     {
         const string op = "RewrapDataKey";
         var target = new Target(wrapped?.KeyId);
@@ -177,7 +183,7 @@ public sealed partial class KeyManager
                 using (var kek = Material(cached, version))
                     blob = KeyWrap.Wrap(kek.Bytes, dek, cached.Key.Id, version, EncryptionContext.Canonical(context));
                 var to = new Target(null) { KeyId = target.KeyId, KeyName = target.KeyName, Version = version };
-                _audit.Append(Entry(op + ".Unwrap", principal, target, json, null, Ok), Entry(op + ".Wrap", principal, to, json, null, Ok));
+                await _audit.AppendAsync(Entry(op + ".Unwrap", principal, target, json, null, Ok), Entry(op + ".Wrap", principal, to, json, null, Ok)).ConfigureAwait(false);
                 return new WrappedDataKey(cached.Key.Id, version, blob);
             }
             finally
@@ -185,7 +191,7 @@ public sealed partial class KeyManager
                 CryptographicOperations.ZeroMemory(dek);
             }
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
     }
 
     /// <summary>Encrypts up to 4096 bytes directly under the key's primary version; returns the
@@ -195,7 +201,7 @@ public sealed partial class KeyManager
         var copy = plaintext.ToArray();
         try
         {
-            return EncryptAsync(keyRef, copy, context, principal).GetAwaiter().GetResult();
+            return Wait(EncryptAsync(keyRef, copy, context, principal));
         }
         finally
         {
@@ -224,7 +230,7 @@ public sealed partial class KeyManager
             target.Version = version;
             blob = EncryptCore(cached, version, plaintext.Span, context);
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
         await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
         return blob;
     }
@@ -232,7 +238,7 @@ public sealed partial class KeyManager
     /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
     /// <param name="expectedKeyRef">When given (id, name or alias), the blob must name that key, else IncorrectKey.</param>
     public DecryptResult Decrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal, string? expectedKeyRef = null) =>
-        DecryptAsync(ciphertext.ToArray(), context, principal, expectedKeyRef).GetAwaiter().GetResult();
+        Wait(DecryptAsync(ciphertext.ToArray(), context, principal, expectedKeyRef));
 
     /// <summary><see cref="Decrypt"/> without holding a thread while the audit record is committed.</summary>
     public async Task<DecryptResult> DecryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal,
@@ -249,7 +255,7 @@ public sealed partial class KeyManager
             json = EncryptionContext.Json(context);
             plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, json, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
         await RecordOrErase(Entry(op, principal, target, json, null, Ok), plaintext).ConfigureAwait(false);
         return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
     }
@@ -257,6 +263,11 @@ public sealed partial class KeyManager
     /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version
     /// (the plaintext never leaves the key manager).</summary>
     public byte[] ReEncrypt(ReadOnlySpan<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
+        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null) =>
+        Wait(ReEncryptAsync(ciphertext.ToArray(), sourceContext, destinationKeyRef, destinationContext, principal, expectedSourceKeyRef));
+
+    /// <summary><see cref="ReEncrypt"/> without holding a thread while the audit records are committed.</summary>
+    public async Task<byte[]> ReEncryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
         string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null)
     {
         const string op = "ReEncrypt";
@@ -269,7 +280,7 @@ public sealed partial class KeyManager
             EncryptionContext.Check(sourceContext);
             EncryptionContext.Check(destinationContext);
             json = EncryptionContext.Json(sourceContext);
-            var plaintext = DecryptCore(ciphertext, sourceContext, source, expectedSourceKeyRef);
+            var plaintext = DecryptCore(ciphertext.Span, sourceContext, source, expectedSourceKeyRef);
             try
             {
                 var cached = Resolve(destinationKeyRef);
@@ -277,8 +288,8 @@ public sealed partial class KeyManager
                 var version = EncryptionVersion(cached);
                 destination.Version = version;
                 var blob = EncryptCore(cached, version, plaintext, destinationContext);
-                _audit.Append(Entry(op + ".Decrypt", principal, source, json, null, Ok),
-                    Entry(op + ".Encrypt", principal, destination, EncryptionContext.Json(destinationContext), null, Ok));
+                await _audit.AppendAsync(Entry(op + ".Decrypt", principal, source, json, null, Ok),
+                    Entry(op + ".Encrypt", principal, destination, EncryptionContext.Json(destinationContext), null, Ok)).ConfigureAwait(false);
                 return blob;
             }
             finally
@@ -288,7 +299,7 @@ public sealed partial class KeyManager
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable)
         {
-            throw Refused(op, principal, source.KeyId is null || destination.KeyId is not null ? destination : source, json, e);
+            throw await RefusedAsync(op, principal, source.KeyId is null || destination.KeyId is not null ? destination : source, json, e).ConfigureAwait(false);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Store;
@@ -7,8 +6,11 @@ namespace Coffre.Kms.Keys;
 
 public sealed partial class KeyManager
 {
+    /// <summary>Synchronous form of <see cref="CreateKeyAsync"/> for the CLI and tests; request paths await <see cref="CreateKeyAsync"/>.</summary>
+    public KeyInfo CreateKey(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null) => Wait(CreateKeyAsync(name, description, principal, tags));
+
     /// <summary>Creates a key with a first version (enabled, primary).</summary>
-    public KeyInfo CreateKey(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null)
+    public async Task<KeyInfo> CreateKeyAsync(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null)
     {
         const string op = "CreateKey";
         var target = new Target(name);
@@ -34,11 +36,13 @@ public sealed partial class KeyManager
             }
             return Info(key.Id);
         }
-        catch (DbException e) { throw Refused(op, principal, target, null, StoreFailure(e)); }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, null, e).ConfigureAwait(false); }
     }
 
-    public IReadOnlyList<KeyInfo> ListKeys(string principal)
+    /// <summary>Synchronous form of <see cref="ListKeysAsync"/> for the CLI and tests; request paths await <see cref="ListKeysAsync"/>.</summary>
+    public IReadOnlyList<KeyInfo> ListKeys(string principal) => Wait(ListKeysAsync(principal));
+
+    public async Task<IReadOnlyList<KeyInfo>> ListKeysAsync(string principal)
     {
         const string op = "ListKeys";
         try
@@ -46,14 +50,17 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             var aliases = _store.ListAliases();
             var list = _store.ListKeys().Select(k => Info(k, _store.ListVersions(k.Id), aliases)).ToList();
-            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            await _audit.AppendAsync(Entry(op, principal, null, null, null, Ok)).ConfigureAwait(false);
             return list;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
     }
 
+    /// <summary>Synchronous form of <see cref="DescribeKeyAsync"/> for the CLI and tests; request paths await <see cref="DescribeKeyAsync"/>.</summary>
+    public KeyInfo DescribeKey(string keyRef, string principal) => Wait(DescribeKeyAsync(keyRef, principal));
+
     /// <summary>Describes a key given its name, id or alias.</summary>
-    public KeyInfo DescribeKey(string keyRef, string principal)
+    public async Task<KeyInfo> DescribeKeyAsync(string keyRef, string principal)
     {
         const string op = "DescribeKey";
         var target = new Target(keyRef);
@@ -63,40 +70,52 @@ public sealed partial class KeyManager
             var key = ResolveRecord(keyRef, _store.FindKeyById, _store.FindKeyByName, _store.FindAlias);
             target.Set(key);
             var info = Info(key.Id);
-            _audit.Append(Entry(op, principal, target, null, null, Ok));
+            await _audit.AppendAsync(Entry(op, principal, target, null, null, Ok)).ConfigureAwait(false);
             return info;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, null, e).ConfigureAwait(false); }
     }
 
+    /// <summary>Synchronous form of <see cref="RotateKeyAsync"/> for the CLI and tests; request paths await <see cref="RotateKeyAsync"/>.</summary>
+    public KeyInfo RotateKey(string keyRef, string principal) => Wait(RotateKeyAsync(keyRef, principal));
+
     /// <summary>Adds a version and makes it the primary one (used by new encryptions and rewraps).</summary>
-    public KeyInfo RotateKey(string keyRef, string principal) =>
-        Change("RotateKey", keyRef, principal, null, (tx, key) =>
+    public Task<KeyInfo> RotateKeyAsync(string keyRef, string principal) =>
+        ChangeAsync("RotateKey", keyRef, principal, null, (tx, key) =>
         {
             CheckUsable(key);
             return Rotate(tx, key);
         });
 
-    public KeyInfo DisableKey(string keyRef, string principal) =>
-        Change("DisableKey", keyRef, principal, null, (_, key) => key.State switch
+    /// <summary>Synchronous form of <see cref="DisableKeyAsync"/> for the CLI and tests; request paths await <see cref="DisableKeyAsync"/>.</summary>
+    public KeyInfo DisableKey(string keyRef, string principal) => Wait(DisableKeyAsync(keyRef, principal));
+
+    public Task<KeyInfo> DisableKeyAsync(string keyRef, string principal) =>
+        ChangeAsync("DisableKey", keyRef, principal, null, (_, key) => key.State switch
         {
             KeyState.Enabled or KeyState.Disabled => (key with { State = KeyState.Disabled }, null),
             _ => throw NotChangeable(key),
         });
 
-    public KeyInfo EnableKey(string keyRef, string principal) =>
-        Change("EnableKey", keyRef, principal, null, (_, key) => key.State switch
+    /// <summary>Synchronous form of <see cref="EnableKeyAsync"/> for the CLI and tests; request paths await <see cref="EnableKeyAsync"/>.</summary>
+    public KeyInfo EnableKey(string keyRef, string principal) => Wait(EnableKeyAsync(keyRef, principal));
+
+    public Task<KeyInfo> EnableKeyAsync(string keyRef, string principal) =>
+        ChangeAsync("EnableKey", keyRef, principal, null, (_, key) => key.State switch
         {
             KeyState.Enabled or KeyState.Disabled => (key with { State = KeyState.Enabled }, null),
             _ => throw NotChangeable(key),
         });
 
+    /// <summary>Synchronous form of <see cref="ScheduleDestructionAsync"/> for the CLI and tests; request paths await <see cref="ScheduleDestructionAsync"/>.</summary>
+    public KeyInfo ScheduleDestruction(string keyRef, TimeSpan? pendingWindow, string principal) => Wait(ScheduleDestructionAsync(keyRef, pendingWindow, principal));
+
     /// <summary>Schedules destruction after <paramref name="pendingWindow"/> (default 7 days, at least 1 day).
     /// Until then the key cannot be used and the destruction can be cancelled.</summary>
-    public KeyInfo ScheduleDestruction(string keyRef, TimeSpan? pendingWindow, string principal)
+    public Task<KeyInfo> ScheduleDestructionAsync(string keyRef, TimeSpan? pendingWindow, string principal)
     {
         var window = pendingWindow ?? _options.DefaultDestructionDelay;
-        return Change("ScheduleDestruction", keyRef, principal, Json(("pending_seconds", (long)window.TotalSeconds)), (_, key) =>
+        return ChangeAsync("ScheduleDestruction", keyRef, principal, Json(("pending_seconds", (long)window.TotalSeconds)), (_, key) =>
         {
             if (window <= TimeSpan.Zero || (window < KmsOptions.MinimumDestructionDelay && !_options.AllowShortDestructionDelayForTests))
                 throw new KmsException(KmsError.InvalidArgument,
@@ -111,11 +130,14 @@ public sealed partial class KeyManager
         });
     }
 
+    /// <summary>Synchronous form of <see cref="CancelDestructionAsync"/> for the CLI and tests; request paths await <see cref="CancelDestructionAsync"/>.</summary>
+    public KeyInfo CancelDestruction(string keyRef, string principal, bool leaveDisabled = false) => Wait(CancelDestructionAsync(keyRef, principal, leaveDisabled));
+
     /// <summary>Cancels a scheduled destruction. The key returns to the state it had before, or, with
     /// <paramref name="leaveDisabled"/>, is left disabled (what AWS KMS's CancelKeyDeletion does: whoever cancels
     /// must enable the key on purpose).</summary>
-    public KeyInfo CancelDestruction(string keyRef, string principal, bool leaveDisabled = false) =>
-        Change("CancelDestruction", keyRef, principal, null, (_, key) =>
+    public Task<KeyInfo> CancelDestructionAsync(string keyRef, string principal, bool leaveDisabled = false) =>
+        ChangeAsync("CancelDestruction", keyRef, principal, null, (_, key) =>
         {
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
             if (key.State != KeyState.PendingDestruction)
@@ -124,9 +146,12 @@ public sealed partial class KeyManager
             return (key with { State = state, StateBeforeDestruction = null, DestructionDate = null }, null);
         });
 
+    /// <summary>Synchronous form of <see cref="DestroyDueKeysAsync"/> for the CLI and tests; request paths await <see cref="DestroyDueKeysAsync"/>.</summary>
+    public int DestroyDueKeys(string principal) => Wait(DestroyDueKeysAsync(principal));
+
     /// <summary>Destroys every key whose destruction date has passed: the material of all its
     /// versions is overwritten and erased (irreversible). Returns how many keys were destroyed.</summary>
-    public int DestroyDueKeys(string principal)
+    public async Task<int> DestroyDueKeysAsync(string principal)
     {
         var now = _time.GetUtcNow();
         var destroyed = 0;
@@ -145,15 +170,17 @@ public sealed partial class KeyManager
                 tx.Commit();
                 destroyed++;
             }
-            catch (DbException e) { throw Refused("DestroyKey", principal, target, null, StoreFailure(e)); }
-            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused("DestroyKey", principal, target, null, e); }
+            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync("DestroyKey", principal, target, null, e).ConfigureAwait(false); }
         }
         return destroyed;
     }
 
+    /// <summary>Synchronous form of <see cref="SetRotationPolicyAsync"/> for the CLI and tests; request paths await <see cref="SetRotationPolicyAsync"/>.</summary>
+    public KeyInfo SetRotationPolicy(string keyRef, TimeSpan? period, string principal) => Wait(SetRotationPolicyAsync(keyRef, period, principal));
+
     /// <summary>Sets (or clears, with null) the automatic rotation period; the next rotation is due one period from now.</summary>
-    public KeyInfo SetRotationPolicy(string keyRef, TimeSpan? period, string principal) =>
-        Change("SetRotationPolicy", keyRef, principal, Json(("period_seconds", period is { } p ? (long)p.TotalSeconds : null)), (_, key) =>
+    public Task<KeyInfo> SetRotationPolicyAsync(string keyRef, TimeSpan? period, string principal) =>
+        ChangeAsync("SetRotationPolicy", keyRef, principal, Json(("period_seconds", period is { } p ? (long)p.TotalSeconds : null)), (_, key) =>
         {
             if (period is { } p && p < TimeSpan.FromDays(1) && !_options.AllowShortDestructionDelayForTests)
                 throw new KmsException(KmsError.InvalidArgument, $"The rotation period of key '{key.Name}' must be at least 1 day.");
@@ -163,8 +190,11 @@ public sealed partial class KeyManager
             return (key with { RotationPeriod = period, NextRotation = period is { } r ? _time.GetUtcNow() + r : null }, null);
         });
 
+    /// <summary>Synchronous form of <see cref="RotateDueKeysAsync"/> for the CLI and tests; request paths await <see cref="RotateDueKeysAsync"/>.</summary>
+    public int RotateDueKeys(string principal) => Wait(RotateDueKeysAsync(principal));
+
     /// <summary>Rotates every enabled key whose rotation is due. Returns how many were rotated.</summary>
-    public int RotateDueKeys(string principal)
+    public async Task<int> RotateDueKeysAsync(string principal)
     {
         const string op = "RotateKey";
         CheckPrincipal(principal);
@@ -190,17 +220,19 @@ public sealed partial class KeyManager
                 tx.Commit();
                 rotated++;
             }
-            catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
-            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+            catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, context, e).ConfigureAwait(false); }
         }
         return rotated;
 
         static bool IsDue(KeyRecord k, DateTimeOffset now) => k.State == KeyState.Enabled && k.NextRotation <= now;
     }
 
+    /// <summary>Synchronous form of <see cref="SetMinimumDecryptionVersionAsync"/> for the CLI and tests; request paths await <see cref="SetMinimumDecryptionVersionAsync"/>.</summary>
+    public KeyInfo SetMinimumDecryptionVersion(string keyRef, int version, string principal) => Wait(SetMinimumDecryptionVersionAsync(keyRef, version, principal));
+
     /// <summary>Refuses decryption with versions below <paramref name="version"/> (1 ≤ version ≤ primary).</summary>
-    public KeyInfo SetMinimumDecryptionVersion(string keyRef, int version, string principal) =>
-        Change("SetMinimumDecryptionVersion", keyRef, principal, Json(("version", version)), (_, key) =>
+    public Task<KeyInfo> SetMinimumDecryptionVersionAsync(string keyRef, int version, string principal) =>
+        ChangeAsync("SetMinimumDecryptionVersion", keyRef, principal, Json(("version", version)), (_, key) =>
         {
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
             if (version < 1 || version > key.PrimaryVersion)
@@ -208,14 +240,20 @@ public sealed partial class KeyManager
             return (key with { MinimumDecryptionVersion = version }, null);
         });
 
-    public KeyInfo DisableKeyVersion(string keyRef, int version, string principal) =>
-        SetVersionState("DisableKeyVersion", keyRef, version, KeyVersionState.Disabled, principal);
+    /// <summary>Synchronous form of <see cref="DisableKeyVersionAsync"/> for the CLI and tests; request paths await <see cref="DisableKeyVersionAsync"/>.</summary>
+    public KeyInfo DisableKeyVersion(string keyRef, int version, string principal) => Wait(DisableKeyVersionAsync(keyRef, version, principal));
 
-    public KeyInfo EnableKeyVersion(string keyRef, int version, string principal) =>
-        SetVersionState("EnableKeyVersion", keyRef, version, KeyVersionState.Enabled, principal);
+    public Task<KeyInfo> DisableKeyVersionAsync(string keyRef, int version, string principal) =>
+        SetVersionStateAsync("DisableKeyVersion", keyRef, version, KeyVersionState.Disabled, principal);
 
-    private KeyInfo SetVersionState(string op, string keyRef, int version, KeyVersionState state, string principal) =>
-        Change(op, keyRef, principal, null, (tx, key) =>
+    /// <summary>Synchronous form of <see cref="EnableKeyVersionAsync"/> for the CLI and tests; request paths await <see cref="EnableKeyVersionAsync"/>.</summary>
+    public KeyInfo EnableKeyVersion(string keyRef, int version, string principal) => Wait(EnableKeyVersionAsync(keyRef, version, principal));
+
+    public Task<KeyInfo> EnableKeyVersionAsync(string keyRef, int version, string principal) =>
+        SetVersionStateAsync("EnableKeyVersion", keyRef, version, KeyVersionState.Enabled, principal);
+
+    private Task<KeyInfo> SetVersionStateAsync(string op, string keyRef, int version, KeyVersionState state, string principal) =>
+        ChangeAsync(op, keyRef, principal, null, (tx, key) =>
         {
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
             var record = tx.ListVersions(key.Id).FirstOrDefault(v => v.Version == version)
@@ -228,9 +266,12 @@ public sealed partial class KeyManager
 
     // ---- tags and authorization support -------------------------------------------------------
 
+    /// <summary>Synchronous form of <see cref="TagKeyAsync"/> for the CLI and tests; request paths await <see cref="TagKeyAsync"/>.</summary>
+    public KeyInfo TagKey(string keyRef, IReadOnlyDictionary<string, string> tags, string principal) => Wait(TagKeyAsync(keyRef, tags, principal));
+
     /// <summary>Adds or replaces tags of a key (at most 50 tags; keys 1–128, values 0–256 characters).</summary>
-    public KeyInfo TagKey(string keyRef, IReadOnlyDictionary<string, string> tags, string principal) =>
-        Change("TagKey", keyRef, principal, Json(("tags", string.Join(",", (tags ?? new Dictionary<string, string>()).Keys))), (_, key) =>
+    public Task<KeyInfo> TagKeyAsync(string keyRef, IReadOnlyDictionary<string, string> tags, string principal) =>
+        ChangeAsync("TagKey", keyRef, principal, Json(("tags", string.Join(",", (tags ?? new Dictionary<string, string>()).Keys))), (_, key) =>
         {
             ArgumentNullException.ThrowIfNull(tags);
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
@@ -245,9 +286,12 @@ public sealed partial class KeyManager
             return (key with { Tags = merged }, null);
         });
 
+    /// <summary>Synchronous form of <see cref="UntagKeyAsync"/> for the CLI and tests; request paths await <see cref="UntagKeyAsync"/>.</summary>
+    public KeyInfo UntagKey(string keyRef, IReadOnlyCollection<string> tagKeys, string principal) => Wait(UntagKeyAsync(keyRef, tagKeys, principal));
+
     /// <summary>Removes tags (by tag key) from a key; absent tags are ignored.</summary>
-    public KeyInfo UntagKey(string keyRef, IReadOnlyCollection<string> tagKeys, string principal) =>
-        Change("UntagKey", keyRef, principal, Json(("tags", string.Join(",", tagKeys ?? []))), (_, key) =>
+    public Task<KeyInfo> UntagKeyAsync(string keyRef, IReadOnlyCollection<string> tagKeys, string principal) =>
+        ChangeAsync("UntagKey", keyRef, principal, Json(("tags", string.Join(",", tagKeys ?? []))), (_, key) =>
         {
             ArgumentNullException.ThrowIfNull(tagKeys);
             if (key.State == KeyState.Destroyed) throw NotChangeable(key);
@@ -291,25 +335,34 @@ public sealed partial class KeyManager
     /// to pass over switched-off keys instead of recording one refused call per key and maintenance run.</summary>
     public bool IsEnabled(string keyRef) => TryResolveKeyId(keyRef) is { } id && Resolve(id).Key.State == KeyState.Enabled;
 
+    /// <summary>Synchronous form of <see cref="RecordDeniedAsync"/> for the CLI and tests; request paths await <see cref="RecordDeniedAsync"/>.</summary>
+    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null) => Wait(RecordDeniedAsync(operation, keyRef, principal, reason));
+
     /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
     /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
     /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>
-    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null)
+    public async Task<KmsException> RecordDeniedAsync(string operation, string? keyRef, string principal, string? reason = null)
     {
         var target = new Target(keyRef);
         if (keyRef is not null && TryResolveKeyId(keyRef) is { } id && Resolve(id).Key is { } key) target.Set(key);
         var message = $"Access key '{KeyNames.Shorten(principal)}' may not perform {operation}"
             + (keyRef is null ? "" : $" on key '{KeyNames.Shorten(keyRef)}'") + (reason is null ? "." : $": {reason}.");
-        return Refused(operation, principal, target, null, new KmsException(KmsError.AccessDenied, message));
+        return await RefusedAsync(operation, principal, target, null, new KmsException(KmsError.AccessDenied, message)).ConfigureAwait(false);
     }
 
     // ---- aliases ----------------------------------------------------------------------------
 
-    public AliasInfo CreateAlias(string alias, string keyRef, string principal) => SetAlias("CreateAlias", alias, keyRef, principal, create: true);
+    /// <summary>Synchronous form of <see cref="CreateAliasAsync"/> for the CLI and tests; request paths await <see cref="CreateAliasAsync"/>.</summary>
+    public AliasInfo CreateAlias(string alias, string keyRef, string principal) => Wait(CreateAliasAsync(alias, keyRef, principal));
 
-    public AliasInfo UpdateAlias(string alias, string keyRef, string principal) => SetAlias("UpdateAlias", alias, keyRef, principal, create: false);
+    public Task<AliasInfo> CreateAliasAsync(string alias, string keyRef, string principal) => SetAliasAsync("CreateAlias", alias, keyRef, principal, create: true);
 
-    private AliasInfo SetAlias(string op, string alias, string keyRef, string principal, bool create)
+    /// <summary>Synchronous form of <see cref="UpdateAliasAsync"/> for the CLI and tests; request paths await <see cref="UpdateAliasAsync"/>.</summary>
+    public AliasInfo UpdateAlias(string alias, string keyRef, string principal) => Wait(UpdateAliasAsync(alias, keyRef, principal));
+
+    public Task<AliasInfo> UpdateAliasAsync(string alias, string keyRef, string principal) => SetAliasAsync("UpdateAlias", alias, keyRef, principal, create: false);
+
+    private async Task<AliasInfo> SetAliasAsync(string op, string alias, string keyRef, string principal, bool create)
     {
         var target = new Target(keyRef);
         var context = Json(("alias", alias));
@@ -337,11 +390,13 @@ public sealed partial class KeyManager
             }
             return new AliasInfo(alias, key.Id, key.Name, record.Created);
         }
-        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, context, e).ConfigureAwait(false); }
     }
 
-    public void DeleteAlias(string alias, string principal)
+    /// <summary>Synchronous form of <see cref="DeleteAliasAsync"/> for the CLI and tests; request paths await <see cref="DeleteAliasAsync"/>.</summary>
+    public void DeleteAlias(string alias, string principal) => Wait(DeleteAliasAsync(alias, principal));
+
+    public async Task DeleteAliasAsync(string alias, string principal)
     {
         const string op = "DeleteAlias";
         var target = new Target(null);
@@ -357,11 +412,13 @@ public sealed partial class KeyManager
             tx.AppendAudit(Entry(op, principal, target, context, null, Ok));
             tx.Commit();
         }
-        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, context, e).ConfigureAwait(false); }
     }
 
-    public IReadOnlyList<AliasInfo> ListAliases(string principal)
+    /// <summary>Synchronous form of <see cref="ListAliasesAsync"/> for the CLI and tests; request paths await <see cref="ListAliasesAsync"/>.</summary>
+    public IReadOnlyList<AliasInfo> ListAliases(string principal) => Wait(ListAliasesAsync(principal));
+
+    public async Task<IReadOnlyList<AliasInfo>> ListAliasesAsync(string principal)
     {
         const string op = "ListAliases";
         try
@@ -369,27 +426,30 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             var names = _store.ListKeys().ToDictionary(k => k.Id, k => k.Name);
             var list = _store.ListAliases().Select(a => new AliasInfo(a.Alias, a.KeyId, names.GetValueOrDefault(a.KeyId, "?"), a.Created)).ToList();
-            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            await _audit.AppendAsync(Entry(op, principal, null, null, null, Ok)).ConfigureAwait(false);
             return list;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
     }
 
     // ---- audit ------------------------------------------------------------------------------
 
+    /// <summary>Synchronous form of <see cref="ReadAuditAsync"/> for the CLI and tests; request paths await <see cref="ReadAuditAsync"/>.</summary>
+    public IReadOnlyList<AuditRecord> ReadAudit(AuditFilter filter, string principal) => Wait(ReadAuditAsync(filter, principal));
+
     /// <summary>Reads audit records matching <paramref name="filter"/> (in sequence order). The read itself is recorded.</summary>
-    public IReadOnlyList<AuditRecord> ReadAudit(AuditFilter filter, string principal)
+    public async Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(AuditFilter filter, string principal)
     {
         const string op = "ReadAudit";
         try
         {
             CheckPrincipal(principal);
             ArgumentNullException.ThrowIfNull(filter);
-            var records = _store.ReadAudit(filter);
-            _audit.Append(Entry(op, principal, null, null, null, Ok));
+            var records = _auditLog.Read(filter);
+            await _audit.AppendAsync(Entry(op, principal, null, null, null, Ok)).ConfigureAwait(false);
             return records;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
     }
 
     /// <summary>
@@ -407,9 +467,9 @@ public sealed partial class KeyManager
         try
         {
             CheckPrincipal(principal);
-            _audit.Append(Entry(op, principal, null, Json(("follow", follow)), null, Ok));
+            await _audit.AppendAsync(Entry(op, principal, null, Json(("follow", follow)), null, Ok)).ConfigureAwait(false);
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
 
         // Reads only up to the tail seen first, then moves past it: a record committed meanwhile has a higher
         // sequence number and is found by the next read, none is skipped (one writer assigns sequences in commit order).
@@ -422,7 +482,7 @@ public sealed partial class KeyManager
             while (remaining > 0 && seen < tail)
             {
                 var take = filter.Newest && first ? remaining : Math.Min(page, remaining);
-                var records = _store.ReadAudit(filter with { AfterSequence = seen, ThroughSequence = tail, Limit = take, Newest = filter.Newest && first });
+                var records = _auditLog.Read(filter with { AfterSequence = seen, ThroughSequence = tail, Limit = take, Newest = filter.Newest && first });
                 first = false;
                 foreach (var r in records)
                 {
@@ -445,27 +505,30 @@ public sealed partial class KeyManager
             }
         }
 
-        long Tail() => _store.ReadAudit(new AuditFilter { Newest = true, Limit = 1 }) is [var last] ? last.Sequence : 0;
+        long Tail() => _auditLog.Head()?.Sequence ?? 0;
     }
 
+    /// <summary>Synchronous form of <see cref="VerifyAuditAsync"/> for the CLI and tests; request paths await <see cref="VerifyAuditAsync"/>.</summary>
+    public AuditVerification VerifyAudit(string principal) => Wait(VerifyAuditAsync(principal));
+
     /// <summary>Verifies the whole audit hash chain; returns the first bad record and why.</summary>
-    public AuditVerification VerifyAudit(string principal)
+    public async Task<AuditVerification> VerifyAuditAsync(string principal)
     {
         const string op = "VerifyAudit";
         try
         {
             CheckPrincipal(principal);
-            var result = AuditChain.Verify(_store.ReadAuditChain());
-            _audit.Append(Entry(op, principal, null, Json(("chain_ok", result.Ok), ("first_bad", result.FirstBadSequence)), null, Ok));
+            var result = AuditChain.Verify(_auditLog.ReadChain());
+            await _audit.AppendAsync(Entry(op, principal, null, Json(("chain_ok", result.Ok), ("first_bad", result.FirstBadSequence)), null, Ok)).ConfigureAwait(false);
             return result;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, null, null, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
     }
 
     // ---- helpers ----------------------------------------------------------------------------
 
     /// <summary>Runs a read-modify-write of one key in a store transaction with its audit record.</summary>
-    private KeyInfo Change(string op, string keyRef, string principal, string? context,
+    private async Task<KeyInfo> ChangeAsync(string op, string keyRef, string principal, string? context,
         Func<IKeyStoreTransaction, KeyRecord, (KeyRecord Updated, int? Version)> mutate)
     {
         var target = new Target(keyRef);
@@ -486,8 +549,7 @@ public sealed partial class KeyManager
             }
             return Info(id);
         }
-        catch (DbException e) { throw Refused(op, principal, target, context, StoreFailure(e)); }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw Refused(op, principal, target, context, e); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, context, e).ConfigureAwait(false); }
     }
 
     private (KeyRecord, int?) Rotate(IKeyStoreTransaction tx, KeyRecord key)

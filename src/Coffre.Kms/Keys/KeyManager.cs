@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -14,53 +13,54 @@ namespace Coffre.Kms.Keys;
 /// The key manager: named keys with versions, their lifecycle, data-key and small-data
 /// operations, and the audit trail ("no audit, no answer"). Every operation takes the
 /// <c>principal</c> performing it and is recorded, whether it succeeds or is refused.
-/// Thread-safe. Disposing it disposes the root of trust and the store.
+/// Thread-safe. Disposing it disposes the root of trust.
 /// </summary>
-public sealed partial class KeyManager : IDisposable
+public sealed partial class KeyManager : IDisposable, IAsyncDisposable
 {
-    public const string SealFileName = "root.seal";
-    public const string StoreFileName = SqliteKeyStore.FileName;
     /// <summary>Principal recorded for work done by the scheduler or on open.</summary>
     public const string SystemPrincipal = "coffre:system";
     private const string Ok = "ok";
 
     private readonly IRootOfTrust _root;
     private readonly IKeyStore _store;
+    private readonly IAuditLog _auditLog;
     private readonly TimeProvider _time;
     private readonly KmsOptions _options;
     private readonly GroupCommitAuditLog _audit;
     private volatile Snapshot _snapshot = new(-1);
     private bool _disposed;
 
-    /// <summary>Composes a key manager from a root of trust and a store (tests, other backends).</summary>
-    public KeyManager(IRootOfTrust root, IKeyStore store, TimeProvider? time = null, KmsOptions? options = null)
+    /// <summary>
+    /// Composes a key manager from a root of trust and the database holding keys and audit trail (opened by the
+    /// composition root, Coffre.Server's <c>Deployment</c>). Disposing the key manager disposes the root of
+    /// trust; the database stays its opener's to close.
+    /// </summary>
+    public KeyManager(IRootOfTrust root, IKeyDatabase database, TimeProvider? time = null, KmsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(root);
-        ArgumentNullException.ThrowIfNull(store);
-        if (root.DeploymentId != store.DeploymentId)
+        ArgumentNullException.ThrowIfNull(database);
+        if (root.DeploymentId != database.DeploymentId)
             throw new KmsException(KmsError.InvalidArgument,
-                $"The key store belongs to deployment {store.DeploymentId} but the root of trust to {root.DeploymentId}.");
+                $"The key store belongs to deployment {database.DeploymentId} but the root of trust to {root.DeploymentId}.");
         _root = root;
-        _store = store;
+        _store = database.Keys;
+        _auditLog = database.Audit;
         _time = time ?? TimeProvider.System;
         _options = options ?? KmsOptions.Default;
-        _audit = new GroupCommitAuditLog(store, _options.AuditBatchSize);
+        _audit = new GroupCommitAuditLog(_auditLog, _options.AuditBatchSize);
         if (_options.AuditSynchronousNormal) AuditSynchronousNormal = true;
     }
 
     /// <summary>Group commits of audit records done by this instance and the records they wrote (mean batch = Records / Commits).</summary>
     public (long Commits, long Records) AuditCommitStatistics => _audit.Statistics;
 
-    /// <summary>Whether group-committed audit records skip the fsync per commit (SQLite store only; default
-    /// false). Opt-in for throughput, at the cost of losing the last records on power failure.</summary>
+    /// <summary>Whether group-committed audit records skip the fsync per commit (where the audit log can:
+    /// <see cref="IAuditLog.CanRelaxDurability"/>; default false). Opt-in for throughput, at the cost of losing the
+    /// last records on power failure.</summary>
     public bool AuditSynchronousNormal
     {
-        get => _store is SqliteKeyStore s && s.AuditSynchronousNormal;
-        set
-        {
-            if (_store is SqliteKeyStore s) s.AuditSynchronousNormal = value;
-            else if (value) throw new KmsException(KmsError.InvalidArgument, "Relaxed audit durability is only available with the SQLite key store.");
-        }
+        get => _auditLog.RelaxedDurability;
+        set => _auditLog.RelaxedDurability = value;
     }
 
     public string DeploymentId => _root.DeploymentId;
@@ -75,60 +75,8 @@ public sealed partial class KeyManager : IDisposable
     /// <summary>Opens what <see cref="WrapWithRoot"/> sealed; throws KmsException(InvalidCiphertext) when it does not verify.</summary>
     public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material) => _root.Unwrap(wrapped, associatedData, material);
 
-    /// <summary>Creates a data directory: root.seal (sealed under <paramref name="passphrase"/>) and keys.db.</summary>
-    public static KeyManager Initialize(string dataDirectory, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
-    {
-        options ??= KmsOptions.Default;
-        Directory.CreateDirectory(dataDirectory);
-        var sealPath = Path.Combine(dataDirectory, SealFileName);
-        var storePath = Path.Combine(dataDirectory, StoreFileName);
-        if (File.Exists(sealPath) || File.Exists(storePath))
-            throw new KmsException(KmsError.AlreadyInitialized,
-                $"{Path.GetFullPath(dataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
-        var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
-        SqliteKeyStore store;
-        try
-        {
-            store = SqliteKeyStore.Create(storePath, root.DeploymentId);
-        }
-        catch
-        {
-            root.Dispose();
-            throw;
-        }
-        var manager = new KeyManager(root, store, time, options);
-        manager._audit.Append(manager.Entry("Initialize", SystemPrincipal, null, null, null, Ok));
-        return manager;
-    }
-
-    /// <summary>Unseals root.seal in <paramref name="dataDirectory"/>, opens keys.db and destroys keys whose destruction is due.</summary>
-    public static KeyManager Open(string dataDirectory, ReadOnlySpan<char> passphrase, TimeProvider? time = null, KmsOptions? options = null)
-    {
-        options ??= KmsOptions.Default;
-        var sealPath = Path.Combine(dataDirectory, SealFileName);
-        var root = SealedFileRoot.Unseal(sealPath, passphrase, options.Seal);
-        SqliteKeyStore store;
-        try
-        {
-            store = SqliteKeyStore.Open(Path.Combine(dataDirectory, StoreFileName), root.DeploymentId);
-        }
-        catch
-        {
-            root.Dispose();
-            throw;
-        }
-        var manager = new KeyManager(root, store, time, options);
-        try
-        {
-            manager.DestroyDueKeys(SystemPrincipal);
-        }
-        catch
-        {
-            manager.Dispose();
-            throw;
-        }
-        return manager;
-    }
+    /// <summary>Records the creation of the deployment: the first record of its audit trail.</summary>
+    public Task RecordInitializedAsync() => _audit.AppendAsync(Entry("Initialize", SystemPrincipal, null, null, null, Ok));
 
     // ---- cache of resolved keys ------------------------------------------------------------
     //
@@ -320,11 +268,11 @@ public sealed partial class KeyManager : IDisposable
             target?.KeyId, target?.KeyName is { } n ? KeyNames.Shorten(n) : null, version ?? target?.Version, context, result);
 
     /// <summary>Records a refused operation and returns the exception to throw (AuditUnavailable if even that fails).</summary>
-    private KmsException Refused(string operation, string principal, Target? target, string? context, KmsException error)
+    private async Task<KmsException> RefusedAsync(string operation, string principal, Target? target, string? context, KmsException error)
     {
         try
         {
-            _audit.Append(Entry(operation, principal, target, context, null, error.Error.ToString()));
+            await _audit.AppendAsync(Entry(operation, principal, target, context, null, error.Error.ToString())).ConfigureAwait(false);
             return error;
         }
         catch (KmsException audit) when (audit.Error == KmsError.AuditUnavailable)
@@ -332,6 +280,10 @@ public sealed partial class KeyManager : IDisposable
             return audit;
         }
     }
+
+    /// <summary>A synchronous caller's refusal: see <see cref="Wait{T}"/>.</summary>
+    private KmsException Refused(string operation, string principal, Target? target, string? context, KmsException error) =>
+        Wait(RefusedAsync(operation, principal, target, context, error));
 
     /// <summary>An audit record of a change a collaborator commits itself (access keys), stamped and named as the key manager's own.</summary>
     public AuditEntry NewAuditEntry(string operation, string principal, string? context)
@@ -343,6 +295,18 @@ public sealed partial class KeyManager : IDisposable
     /// <summary>Records a collaborator's refused change and returns the exception to throw (AuditUnavailable if even that fails).</summary>
     public KmsException RecordRefusal(string operation, string principal, string? context, KmsException error) =>
         Refused(operation, principal, null, context, error);
+
+    /// <summary>
+    /// Waits for an audited operation on behalf of a synchronous caller: the CLI, tests, and the synchronous
+    /// interfaces of collaborators (the object store's data-key service, the access-key manager). Request paths of the
+    /// KMS face call the asynchronous forms instead, so no request thread waits on a commit. The audit commit itself
+    /// never needs the waiting thread (the group commit's drain loop runs on the pool), so this cannot deadlock.
+    /// </summary>
+#pragma warning disable VSTHRD002 // justified above: the one synchronous bridge, for synchronous callers only
+    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+
+    private static void Wait(Task task) => task.GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
 
     private static void CheckPrincipal(string principal)
     {
@@ -373,17 +337,22 @@ public sealed partial class KeyManager : IDisposable
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static KmsException StoreFailure(DbException e) =>
-        new(KmsError.StoreUnavailable, $"The key store failed: {e.Message}", e);
-
-    public void Dispose()
+    /// <summary>Lets the queued audit records commit, then erases cached key material and disposes the root of trust.</summary>
+    public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;
-        _audit.Dispose();
+        await _audit.DisposeAsync().ConfigureAwait(false);
         _snapshot.Retire();
-        _store.Dispose();
         _root.Dispose();
+    }
+
+    /// <summary><see cref="DisposeAsync"/> for synchronous owners (the CLI's <c>using</c>, tests); waits for the last commit.</summary>
+    public void Dispose()
+    {
+#pragma warning disable VSTHRD002 // disposal at the end of a command or a test, not a request path
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
     }
 
     public override string ToString() => $"KeyManager(deployment {DeploymentId})";

@@ -19,9 +19,9 @@ public sealed record KmsOptions
     /// <summary>Most audit records committed in one group-commit transaction.</summary>
     public int AuditBatchSize { get; init; } = 512;
 
-    /// <summary>Opt-in: commit group-committed audit records with SQLite synchronous=NORMAL (no fsync per
-    /// commit). Default false (FULL): an answer is given only once its audit record is on disk. See
-    /// <see cref="Store.SqliteKeyStore.AuditSynchronousNormal"/> for what NORMAL risks.</summary>
+    /// <summary>Opt-in: commit group-committed audit records without waiting for the disk (SQLite
+    /// synchronous=NORMAL). Default false (FULL): an answer is given only once its audit record is on disk. See
+    /// <see cref="Audit.IAuditLog.RelaxedDurability"/> for what it risks.</summary>
     public bool AuditSynchronousNormal { get; init; }
 
     public static KmsOptions Default { get; } = new();

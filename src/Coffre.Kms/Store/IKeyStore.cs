@@ -33,16 +33,22 @@ public sealed record KeyVersionRecord(
 public sealed record AliasRecord(string Alias, string KeyId, DateTimeOffset Created);
 
 /// <summary>
-/// Persistent key store (SQLite now, PostgreSQL later). Holds key metadata, versions with material
-/// wrapped by the root key only, aliases and the audit chain. A monotonically increasing
-/// <see cref="ReadGeneration">generation</see> changes with every committed state change, so
-/// caches in any process sharing the store can tell cheaply when to re-read.
+/// Persistent key store: key metadata, versions with material wrapped by the root key only, aliases. A
+/// monotonically increasing <see cref="ReadGeneration">generation</see> changes with every committed state
+/// change, so caches in any process sharing the store can tell cheaply when to re-read. Implementations
+/// (SQLite, PostgreSQL) throw <see cref="KmsException"/> only: a failure of the database is
+/// <see cref="KmsError.StoreUnavailable"/> (the faces answer 503), never a driver's exception.
 /// </summary>
-public interface IKeyStore : IDisposable
+public interface IKeyStore
 {
     /// <summary>The deployment this store belongs to (must match the root of trust).</summary>
     string DeploymentId { get; }
 
+    /// <summary>
+    /// The generation of the last committed change this process knows of. Called by every key-manager operation,
+    /// so it must not cost a database round trip where one is expensive: an implementation shared by several
+    /// instances may answer from memory, kept current by change notifications, within the bound it documents.
+    /// </summary>
     long ReadGeneration();
     KeyRecord? FindKeyById(string id);
     KeyRecord? FindKeyByName(string name);
@@ -51,17 +57,8 @@ public interface IKeyStore : IDisposable
     IReadOnlyList<KeyVersionRecord> ListVersions(string keyId);
     IReadOnlyList<AliasRecord> ListAliases();
 
-    /// <summary>Starts a serialized read-write transaction (one writer at a time across processes).</summary>
+    /// <summary>Starts a serialized read-write transaction (one writer at a time across processes and instances).</summary>
     IKeyStoreTransaction BeginWrite();
-
-    /// <summary>Appends a batch of audit records in one transaction, chained after the current tail.
-    /// Throws <see cref="KmsException"/> (<see cref="KmsError.AuditUnavailable"/>) if they are not durably written.</summary>
-    void AppendAudit(IReadOnlyList<AuditEntry> entries);
-
-    IReadOnlyList<AuditRecord> ReadAudit(AuditFilter filter);
-
-    /// <summary>All records in sequence order, for verification.</summary>
-    IEnumerable<AuditRecord> ReadAuditChain();
 }
 
 /// <summary>A read-write transaction; disposed without <see cref="Commit"/> it rolls back.</summary>
@@ -82,9 +79,10 @@ public interface IKeyStoreTransaction : IDisposable
     void UpsertAlias(AliasRecord alias);
     bool DeleteAlias(string alias);
 
-    /// <summary>Appends an audit record in this transaction (committed or rolled back with the change).</summary>
+    /// <summary>Appends an audit record to the audit chain in this transaction (committed or rolled back with the change).</summary>
     void AppendAudit(AuditEntry entry);
 
-    /// <summary>Bumps the generation and commits.</summary>
+    /// <summary>Bumps the generation and commits; <see cref="KmsError.AuditUnavailable"/> if the change and its
+    /// audit record could not be committed (then neither was).</summary>
     void Commit();
 }

@@ -47,12 +47,12 @@ public sealed class ObjectServices
 
     /// <param name="dataKeys">The data-key service; by default the key manager's (audited). Another one is for
     /// benchmarks that measure what the audit costs.</param>
-    public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time, IDataKeyService? dataKeys = null)
+    public ObjectServices(CoffreServerOptions options, Deployment deployment, TimeProvider time, IDataKeyService? dataKeys = null)
     {
         EnsureThreadsForBlockingCommits();
-        Blobs = CreateBackend(options.Backend, dataDirectory);
-        Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
-        dataKeys ??= new KmsDataKeyService(keys);
+        Blobs = CreateBackend(options.Backend, deployment.DataDirectory);
+        Catalog = deployment.OpenCatalog(time);
+        dataKeys ??= new KmsDataKeyService(deployment.Keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {
             DefaultKey = options.DefaultKey,

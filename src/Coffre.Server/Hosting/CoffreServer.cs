@@ -2,7 +2,6 @@ using System.Net;
 using Coffre.Kms;
 using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
-using Coffre.Kms.Store;
 using Coffre.Kms.Keys;
 using Coffre.Server.Admin;
 using Coffre.Server.Audit;
@@ -45,13 +44,13 @@ public static class CoffreServer
     /// </summary>
     /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
     /// <param name="logs">Where the gateway's logs go (a test's in-memory provider); null: nowhere.</param>
-    public static async Task<(WebApplication App, string Endpoint)> StartInProcessAsync(CoffreServerOptions options, string dataDirectory, KeyManager keys,
+    public static async Task<(WebApplication App, string Endpoint)> StartInProcessAsync(CoffreServerOptions options, Deployment deployment,
         Coffre.Objects.Keys.IDataKeyService? dataKeys = null, ILoggerProvider? logs = null)
     {
-        var builder = CreateBuilder(dataDirectory);
+        var builder = CreateBuilder(deployment.DataDirectory);
         builder.Logging.ClearProviders();
         if (logs is not null) builder.Logging.AddProvider(logs);
-        var app = Build(options, dataDirectory, keys, builder, dataKeys);
+        var app = Build(options, deployment, builder, dataKeys);
         try
         {
             await app.StartAsync().ConfigureAwait(false);
@@ -65,18 +64,20 @@ public static class CoffreServer
     }
 
     /// <param name="dataKeys">See <see cref="ObjectServices"/>: null (the audited key manager) except in benchmarks.</param>
-    public static WebApplication Build(CoffreServerOptions options, string dataDirectory, KeyManager keys, WebApplicationBuilder builder,
+    public static WebApplication Build(CoffreServerOptions options, Deployment deployment, WebApplicationBuilder builder,
         Coffre.Objects.Keys.IDataKeyService? dataKeys = null)
     {
+        var dataDirectory = deployment.DataDirectory;
+        var keys = deployment.Keys;
         ConfigurationCheck.ThrowIfInvalid(options);
         PrivateFiles.RestrictProcessUmask();
         var repairedFiles = PrivateFiles.Enforce(dataDirectory);
         var (address, port) = ParseListen(options.Listen);
         keys.AuditSynchronousNormal = options.AuditSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase);
         // (ObjectServices raises the thread pool minimum for blocking commit waits.)
-        var storedAccessKeys = new AccessKeyManager(keys, new SqliteAccessKeyStore(Path.Combine(dataDirectory, KeyManager.StoreFileName)));
+        var storedAccessKeys = new AccessKeyManager(keys, deployment.AccessKeys);
         var accessKeys = new AccessKeyDirectory(options.AccessKeys, storedAccessKeys);
-        var objects = new ObjectServices(options, dataDirectory, keys, TimeProvider.System, dataKeys);
+        var objects = new ObjectServices(options, deployment, TimeProvider.System, dataKeys);
         var store = objects.Store;
 
         builder.WebHost.ConfigureKestrel(k =>
@@ -92,7 +93,7 @@ public static class CoffreServer
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(objects.Rewrapper);
-        var checkpoints = new AuditCheckpointPublisher(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(Path.Combine(dataDirectory, KeyManager.StoreFileName))),
+        var checkpoints = new AuditCheckpointPublisher(new AuditCheckpointer(keys, deployment.Audit),
             AuditCheckpointSinks.Create(options.Audit, objects.Blobs));
         builder.Services.AddSingleton(checkpoints);
         builder.Services.AddSingleton(accessKeys);

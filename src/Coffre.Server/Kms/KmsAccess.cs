@@ -13,7 +13,8 @@ namespace Coffre.Server.Kms;
 /// </summary>
 public sealed class KmsAccess(KeyManager keys, KmsArn arns)
 {
-    public void Check(AccessGrants access, string principal, string operation, string? keyRef)
+    /// <summary>Completes at once when allowed; when refused, once the refusal is recorded, with AccessDenied.</summary>
+    public ValueTask CheckAsync(AccessGrants access, string principal, string operation, string? keyRef)
     {
         var permission = KmsPermissions.Of(operation);
         var mayUse = access.KmsKeys.Count > 0 && KmsPermissions.Allows(access.KmsOperations, operation);
@@ -28,10 +29,13 @@ public sealed class KmsAccess(KeyManager keys, KmsArn arns)
             KmsPermission.Use => MatchesKey(access.KmsKeys, keyRef) ? null : "the key is not among its KmsKeys",
             _ => (mayUse && MatchesKey(access.KmsKeys, keyRef)) || MatchesKey(access.KmsAdminKeys, keyRef) ? null : "the key is not among its KmsKeys or KmsAdminKeys",
         };
-        if (reason is not null) throw KmsErrors.From(keys.RecordDenied(operation, keyRef, principal, reason));
+        return reason is null ? ValueTask.CompletedTask : DenyAsync(operation, keyRef, principal, reason);
     }
 
-    /// <summary>Whether the key (by id) may be listed to this principal, once the listing itself was allowed by <see cref="Check"/>
+    private async ValueTask DenyAsync(string operation, string? keyRef, string principal, string reason) =>
+        throw KmsErrors.From(await keys.RecordDeniedAsync(operation, keyRef, principal, reason).ConfigureAwait(false));
+
+    /// <summary>Whether the key (by id) may be listed to this principal, once the listing itself was allowed by <see cref="CheckAsync"/>
     /// (ListKeys, ListAliases filter, no audit of its own): a key it may use or administer.</summary>
     public bool MayList(AccessGrants access, string keyId) => MatchesKey(access.KmsKeys, keyId) || MatchesKey(access.KmsAdminKeys, keyId);
 

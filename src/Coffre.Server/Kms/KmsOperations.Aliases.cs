@@ -16,44 +16,44 @@ public sealed partial class KmsOperations
         return alias;
     }
 
-    private void CreateAlias(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask CreateAlias(KmsCall c, Utf8JsonWriter w)
     {
         var alias = AliasName(c.Request);
-        var target = AuthorizedKey(c, c.Request.TargetKeyId, "TargetKeyId");
+        var target = await AuthorizedKeyAsync(c, c.Request.TargetKeyId, "TargetKeyId");
         if (target.StartsWith(KeyNames.AliasPrefix, StringComparison.Ordinal))
             throw Invalid("TargetKeyId", "Member must be a key id or key ARN, not an alias");
-        _keys.CreateAlias(alias, target, c.Principal);
+        await _keys.CreateAliasAsync(alias, target, c.Principal);
     }
 
-    private void UpdateAlias(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask UpdateAlias(KmsCall c, Utf8JsonWriter w)
     {
         var alias = AliasName(c.Request);
-        var target = AuthorizedKey(c, c.Request.TargetKeyId, "TargetKeyId");
+        var target = await AuthorizedKeyAsync(c, c.Request.TargetKeyId, "TargetKeyId");
         if (target.StartsWith(KeyNames.AliasPrefix, StringComparison.Ordinal))
             throw Invalid("TargetKeyId", "Member must be a key id or key ARN, not an alias");
         // The principal must also be allowed the key the alias points to now (when it exists).
-        if (_keys.TryResolveKeyId(alias) is not null) _access.Check(c.Access, c.Principal, c.Operation, alias);
-        _keys.UpdateAlias(alias, target, c.Principal);
+        if (_keys.TryResolveKeyId(alias) is not null) await _access.CheckAsync(c.Access, c.Principal, c.Operation, alias);
+        await _keys.UpdateAliasAsync(alias, target, c.Principal);
     }
 
-    private void DeleteAlias(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask DeleteAlias(KmsCall c, Utf8JsonWriter w)
     {
         var alias = AliasName(c.Request);
-        AuthorizeOperation(c);
-        if (_keys.TryResolveKeyId(alias) is not null) _access.Check(c.Access, c.Principal, c.Operation, alias);
-        _keys.DeleteAlias(alias, c.Principal);
+        await AuthorizeOperationAsync(c);
+        if (_keys.TryResolveKeyId(alias) is not null) await _access.CheckAsync(c.Access, c.Principal, c.Operation, alias);
+        await _keys.DeleteAliasAsync(alias, c.Principal);
     }
 
-    private void ListAliases(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ListAliases(KmsCall c, Utf8JsonWriter w)
     {
-        AuthorizeOperation(c);
+        await AuthorizeOperationAsync(c);
         string? filter = null;
         if (c.Request.KeyId is { } keyId)
         {
-            var keyRef = AuthorizedKey(c, keyId);
+            var keyRef = await AuthorizedKeyAsync(c, keyId);
             filter = _keys.TryResolveKeyId(keyRef) ?? throw new KmsFaceException(KmsErrors.NotFound, $"Key '{keyId}' does not exist.");
         }
-        var aliases = _keys.ListAliases(c.Principal)
+        var aliases = (await _keys.ListAliasesAsync(c.Principal))
             .Where(a => (filter is null || a.KeyId == filter) && _access.MayList(c.Access, a.KeyId))
             .OrderBy(a => a.Alias, StringComparer.Ordinal).ToList();
         var (start, count) = Page(c.Request, aliases.Count);

@@ -13,7 +13,7 @@ public sealed partial class KmsOperations
     private async ValueTask Encrypt(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
-        var keyRef = AuthorizedKey(c, r.KeyId);
+        var keyRef = await AuthorizedKeyAsync(c, r.KeyId);
         var plaintext = r.Plaintext ?? throw Missing("Plaintext");
         if (plaintext.Length == 0) throw Invalid("Plaintext", "Member must have length greater than or equal to 1");
         if (plaintext.Length > MaxPlaintext) throw Invalid("Plaintext", $"Member must have length less than or equal to {MaxPlaintext}");
@@ -45,12 +45,12 @@ public sealed partial class KmsOperations
     /// The blob's key is checked even when a KeyId is given: a caller who may not use it is answered exactly as without
     /// a KeyId (AccessDenied), never told which key it is.
     /// </summary>
-    private string? AuthorizeCiphertext(KmsCall c, byte[] blob, string? keyId, string field)
+    private async ValueTask<string?> AuthorizeCiphertextAsync(KmsCall c, byte[] blob, string? keyId, string field)
     {
-        var expected = keyId is null ? null : AuthorizedKey(c, keyId, field);
+        var expected = keyId is null ? null : await AuthorizedKeyAsync(c, keyId, field);
         // The key named by the blob (unverified; the key manager verifies). An unreadable blob names no key: the
         // operation check still applies and the key manager answers InvalidCiphertext.
-        _access.Check(c.Access, c.Principal, c.Operation, CiphertextBlob.TryReadKeyId(blob, out var named) ? named : null);
+        await _access.CheckAsync(c.Access, c.Principal, c.Operation, CiphertextBlob.TryReadKeyId(blob, out var named) ? named : null);
         return expected;
     }
 
@@ -60,7 +60,7 @@ public sealed partial class KmsOperations
         var blob = Ciphertext(r);
         if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
-        var expected = AuthorizeCiphertext(c, blob, r.KeyId, "KeyId");
+        var expected = await AuthorizeCiphertextAsync(c, blob, r.KeyId, "KeyId");
         var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected).ConfigureAwait(false);
         try
         {
@@ -74,15 +74,15 @@ public sealed partial class KmsOperations
         }
     }
 
-    private void ReEncrypt(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ReEncrypt(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
         var blob = Ciphertext(r);
         CheckAlgorithm(r.SourceEncryptionAlgorithm, "SourceEncryptionAlgorithm");
         CheckAlgorithm(r.DestinationEncryptionAlgorithm, "DestinationEncryptionAlgorithm");
-        var expected = AuthorizeCiphertext(c, blob, r.SourceKeyId is null ? null : r.SourceKeyId, "SourceKeyId");
-        var destination = AuthorizedKey(c, r.DestinationKeyId, "DestinationKeyId");
-        var output = _keys.ReEncrypt(blob, r.SourceEncryptionContext, destination, r.DestinationEncryptionContext, c.Principal, expected);
+        var expected = await AuthorizeCiphertextAsync(c, blob, r.SourceKeyId is null ? null : r.SourceKeyId, "SourceKeyId");
+        var destination = await AuthorizedKeyAsync(c, r.DestinationKeyId, "DestinationKeyId");
+        var output = await _keys.ReEncryptAsync(blob, r.SourceEncryptionContext, destination, r.DestinationEncryptionContext, c.Principal, expected);
         CiphertextBlob.TryReadKeyId(blob, out var sourceId);
         CiphertextBlob.TryReadKeyId(output, out var destinationId);
         w.WriteBase64String("CiphertextBlob", output);
@@ -99,7 +99,7 @@ public sealed partial class KmsOperations
     private async ValueTask DataKey(KmsCall c, Utf8JsonWriter w, bool withPlaintext)
     {
         var r = c.Request;
-        var keyRef = AuthorizedKey(c, r.KeyId);
+        var keyRef = await AuthorizedKeyAsync(c, r.KeyId);
         int bytes;
         if (r.NumberOfBytes is not null && r.KeySpec is not null)
             throw new KmsFaceException(KmsErrors.Validation, "Please specify either number of bytes or key spec, not both.");
@@ -131,14 +131,14 @@ public sealed partial class KmsOperations
         }
     }
 
-    private void GenerateRandom(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask GenerateRandom(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
-        AuthorizeOperation(c);
+        await AuthorizeOperationAsync(c);
         if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
         var n = r.NumberOfBytes ?? throw Missing("NumberOfBytes");
         if (n is < 1 or > 1024) throw Invalid("NumberOfBytes", "Member must have value between 1 and 1024", n);
-        var bytes = _keys.GenerateRandom(n, c.Principal);
+        var bytes = await _keys.GenerateRandomAsync(n, c.Principal);
         w.WriteBase64String("Plaintext", bytes);
         CryptographicOperations.ZeroMemory(bytes);
     }

@@ -9,10 +9,10 @@ public sealed partial class KmsOperations
     /// <summary>Tag naming the Coffre key created by CreateKey; otherwise the name is "kms-" + 16 hex digits.</summary>
     public const string NameTag = "coffre:name";
 
-    private void CreateKey(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask CreateKey(KmsCall c, Utf8JsonWriter w)
     {
         var r = c.Request;
-        AuthorizeOperation(c);
+        await AuthorizeOperationAsync(c);
         if (r.KeyUsage is not null && r.KeyUsage != "ENCRYPT_DECRYPT")
             throw new KmsFaceException(KmsErrors.UnsupportedOperation, $"KeyUsage {r.KeyUsage} is not supported: Coffre keys are symmetric ENCRYPT_DECRYPT keys.");
         foreach (var spec in new[] { r.KeySpec, r.CustomerMasterKeySpec })
@@ -25,20 +25,20 @@ public sealed partial class KmsOperations
         if (r.Description is { Length: > 8192 }) throw Invalid("Description", "Member must have length less than or equal to 8192");
         var tags = r.Tags?.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
         var name = tags is not null && tags.Remove(NameTag, out var n) ? n : "kms-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var info = _keys.CreateKey(name, r.Description, c.Principal, tags);
+        var info = await _keys.CreateKeyAsync(name, r.Description, c.Principal, tags);
         WriteKeyMetadata(w, c.Region, info);
     }
 
-    private void DescribeKey(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask DescribeKey(KmsCall c, Utf8JsonWriter w)
     {
-        var keyRef = AuthorizedKey(c, c.Request.KeyId);
-        WriteKeyMetadata(w, c.Region, _keys.DescribeKey(keyRef, c.Principal));
+        var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);
+        WriteKeyMetadata(w, c.Region, await _keys.DescribeKeyAsync(keyRef, c.Principal));
     }
 
-    private void ListKeys(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ListKeys(KmsCall c, Utf8JsonWriter w)
     {
-        AuthorizeOperation(c);
-        var visible = _keys.ListKeys(c.Principal)
+        await AuthorizeOperationAsync(c);
+        var visible = (await _keys.ListKeysAsync(c.Principal))
             .Where(k => k.State != KeyState.Destroyed && _access.MayList(c.Access, k.Id))
             .OrderBy(k => k.Created).ThenBy(k => k.Id, StringComparer.Ordinal).ToList();
         var (start, count) = Page(c.Request, visible.Count);
@@ -54,26 +54,26 @@ public sealed partial class KmsOperations
         WritePageEnd(w, start, count, visible.Count);
     }
 
-    private void EnableKey(KmsCall c, Utf8JsonWriter w) => _keys.EnableKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+    private async ValueTask EnableKey(KmsCall c, Utf8JsonWriter w) => await _keys.EnableKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
 
-    private void DisableKey(KmsCall c, Utf8JsonWriter w) => _keys.DisableKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+    private async ValueTask DisableKey(KmsCall c, Utf8JsonWriter w) => await _keys.DisableKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
 
-    private void ScheduleKeyDeletion(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ScheduleKeyDeletion(KmsCall c, Utf8JsonWriter w)
     {
-        var keyRef = AuthorizedKey(c, c.Request.KeyId);
+        var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);
         var days = c.Request.PendingWindowInDays ?? 30;
         if (days is < 7 or > 30) throw Invalid("PendingWindowInDays", "Member must have value between 7 and 30", days);
-        var info = _keys.ScheduleDestruction(keyRef, TimeSpan.FromDays(days), c.Principal);
+        var info = await _keys.ScheduleDestructionAsync(keyRef, TimeSpan.FromDays(days), c.Principal);
         w.WriteString("KeyId", _arns.Key(c.Region, info.Id));
         if (info.DestructionDate is { } d) KmsJson.WriteTime(w, "DeletionDate", d);
         w.WriteString("KeyState", KeyStateName(info.State));
         w.WriteNumber("PendingWindowInDays", days);
     }
 
-    private void CancelKeyDeletion(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask CancelKeyDeletion(KmsCall c, Utf8JsonWriter w)
     {
         // AWS KMS leaves a key whose deletion is cancelled Disabled (the CLI's cancel-destroy restores the previous state).
-        var info = _keys.CancelDestruction(AuthorizedKey(c, c.Request.KeyId), c.Principal, leaveDisabled: true);
+        var info = await _keys.CancelDestructionAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal, leaveDisabled: true);
         w.WriteString("KeyId", _arns.Key(c.Region, info.Id));
     }
 }

@@ -7,20 +7,20 @@ public sealed partial class KmsOperations
     /// <summary>AWS: automatic rotation every 90–2560 days, 365 by default.</summary>
     public const int DefaultRotationDays = 365;
 
-    private void EnableKeyRotation(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask EnableKeyRotation(KmsCall c, Utf8JsonWriter w)
     {
-        var keyRef = AuthorizedKey(c, c.Request.KeyId);
+        var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);
         var days = c.Request.RotationPeriodInDays ?? DefaultRotationDays;
         if (days is < 90 or > 2560) throw Invalid("RotationPeriodInDays", "Member must have value between 90 and 2560", days);
-        _keys.SetRotationPolicy(keyRef, TimeSpan.FromDays(days), c.Principal);
+        await _keys.SetRotationPolicyAsync(keyRef, TimeSpan.FromDays(days), c.Principal);
     }
 
-    private void DisableKeyRotation(KmsCall c, Utf8JsonWriter w) =>
-        _keys.SetRotationPolicy(AuthorizedKey(c, c.Request.KeyId), null, c.Principal);
+    private async ValueTask DisableKeyRotation(KmsCall c, Utf8JsonWriter w) =>
+        await _keys.SetRotationPolicyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), null, c.Principal);
 
-    private void GetKeyRotationStatus(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask GetKeyRotationStatus(KmsCall c, Utf8JsonWriter w)
     {
-        var info = _keys.DescribeKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+        var info = await _keys.DescribeKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
         w.WriteBoolean("KeyRotationEnabled", info.RotationPeriod is not null);
         w.WriteString("KeyId", _arns.Key(c.Region, info.Id));
         if (info.RotationPeriod is { } p)
@@ -30,18 +30,18 @@ public sealed partial class KmsOperations
         }
     }
 
-    private void RotateKeyOnDemand(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask RotateKeyOnDemand(KmsCall c, Utf8JsonWriter w)
     {
-        var info = _keys.RotateKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+        var info = await _keys.RotateKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
         w.WriteString("KeyId", info.Id);
     }
 
     /// <summary>One entry per version after the first (each version but the first was made by a rotation).
     /// Coffre does not record whether a rotation was automatic; it reports AUTOMATIC when the key has a
     /// rotation policy and ON_DEMAND otherwise.</summary>
-    private void ListKeyRotations(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ListKeyRotations(KmsCall c, Utf8JsonWriter w)
     {
-        var info = _keys.DescribeKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+        var info = await _keys.DescribeKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
         var rotations = info.Versions.Where(v => v.Version > 1).OrderBy(v => v.Version).ToList();
         var (start, count) = Page(c.Request, rotations.Count);
         w.WriteStartArray("Rotations");

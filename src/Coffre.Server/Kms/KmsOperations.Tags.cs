@@ -4,24 +4,24 @@ namespace Coffre.Server.Kms;
 
 public sealed partial class KmsOperations
 {
-    private void TagResource(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask TagResource(KmsCall c, Utf8JsonWriter w)
     {
-        var keyRef = AuthorizedKey(c, c.Request.KeyId);
+        var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);
         var tags = c.Request.Tags ?? throw Missing("Tags");
         if (tags.Any(t => t.Key.StartsWith("aws:", StringComparison.Ordinal)))
             throw new KmsFaceException(KmsErrors.TagException, "Tag keys beginning with 'aws:' are reserved.");
-        _keys.TagKey(keyRef, tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal), c.Principal);
+        await _keys.TagKeyAsync(keyRef, tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal), c.Principal);
     }
 
-    private void UntagResource(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask UntagResource(KmsCall c, Utf8JsonWriter w)
     {
-        var keyRef = AuthorizedKey(c, c.Request.KeyId);
-        _keys.UntagKey(keyRef, c.Request.TagKeys ?? throw Missing("TagKeys"), c.Principal);
+        var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);
+        await _keys.UntagKeyAsync(keyRef, c.Request.TagKeys ?? throw Missing("TagKeys"), c.Principal);
     }
 
-    private void ListResourceTags(KmsCall c, Utf8JsonWriter w)
+    private async ValueTask ListResourceTags(KmsCall c, Utf8JsonWriter w)
     {
-        var info = _keys.DescribeKey(AuthorizedKey(c, c.Request.KeyId), c.Principal);
+        var info = await _keys.DescribeKeyAsync(await AuthorizedKeyAsync(c, c.Request.KeyId), c.Principal);
         var tags = info.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
         var (start, count) = Page(c.Request, tags.Count);
         w.WriteStartArray("Tags");

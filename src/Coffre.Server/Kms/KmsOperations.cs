@@ -26,41 +26,35 @@ public sealed partial class KmsOperations
         _access = access;
         _table = new(StringComparer.Ordinal)
         {
-            ["CreateKey"] = Sync(CreateKey),
-            ["DescribeKey"] = Sync(DescribeKey),
-            ["ListKeys"] = Sync(ListKeys),
-            ["EnableKey"] = Sync(EnableKey),
-            ["DisableKey"] = Sync(DisableKey),
-            ["ScheduleKeyDeletion"] = Sync(ScheduleKeyDeletion),
-            ["CancelKeyDeletion"] = Sync(CancelKeyDeletion),
-            ["CreateAlias"] = Sync(CreateAlias),
-            ["UpdateAlias"] = Sync(UpdateAlias),
-            ["DeleteAlias"] = Sync(DeleteAlias),
-            ["ListAliases"] = Sync(ListAliases),
+            ["CreateKey"] = CreateKey,
+            ["DescribeKey"] = DescribeKey,
+            ["ListKeys"] = ListKeys,
+            ["EnableKey"] = EnableKey,
+            ["DisableKey"] = DisableKey,
+            ["ScheduleKeyDeletion"] = ScheduleKeyDeletion,
+            ["CancelKeyDeletion"] = CancelKeyDeletion,
+            ["CreateAlias"] = CreateAlias,
+            ["UpdateAlias"] = UpdateAlias,
+            ["DeleteAlias"] = DeleteAlias,
+            ["ListAliases"] = ListAliases,
             ["Encrypt"] = Encrypt,
             ["Decrypt"] = Decrypt,
-            ["ReEncrypt"] = Sync(ReEncrypt),
+            ["ReEncrypt"] = ReEncrypt,
             ["GenerateDataKey"] = GenerateDataKey,
             ["GenerateDataKeyWithoutPlaintext"] = GenerateDataKeyWithoutPlaintext,
-            ["GenerateRandom"] = Sync(GenerateRandom),
-            ["EnableKeyRotation"] = Sync(EnableKeyRotation),
-            ["DisableKeyRotation"] = Sync(DisableKeyRotation),
-            ["GetKeyRotationStatus"] = Sync(GetKeyRotationStatus),
-            ["RotateKeyOnDemand"] = Sync(RotateKeyOnDemand),
-            ["ListKeyRotations"] = Sync(ListKeyRotations),
-            ["TagResource"] = Sync(TagResource),
-            ["UntagResource"] = Sync(UntagResource),
-            ["ListResourceTags"] = Sync(ListResourceTags),
+            ["GenerateRandom"] = GenerateRandom,
+            ["EnableKeyRotation"] = EnableKeyRotation,
+            ["DisableKeyRotation"] = DisableKeyRotation,
+            ["GetKeyRotationStatus"] = GetKeyRotationStatus,
+            ["RotateKeyOnDemand"] = RotateKeyOnDemand,
+            ["ListKeyRotations"] = ListKeyRotations,
+            ["TagResource"] = TagResource,
+            ["UntagResource"] = UntagResource,
+            ["ListResourceTags"] = ListResourceTags,
         };
     }
 
     public IEnumerable<string> Names => _table.Keys;
-
-    private static Func<KmsCall, Utf8JsonWriter, ValueTask> Sync(Action<KmsCall, Utf8JsonWriter> handler) => (c, w) =>
-    {
-        handler(c, w);
-        return ValueTask.CompletedTask;
-    };
 
     public bool TryGet(string operation, [NotNullWhen(true)] out Func<KmsCall, Utf8JsonWriter, ValueTask>? handler) =>
         _table.TryGetValue(operation, out handler);
@@ -68,14 +62,14 @@ public sealed partial class KmsOperations
     // ---- helpers ------------------------------------------------------------------------------
 
     /// <summary>The key-manager reference of a request's key member, after checking the principal may use it.</summary>
-    private string AuthorizedKey(KmsCall c, string? keyId, string field = "KeyId")
+    private async ValueTask<string> AuthorizedKeyAsync(KmsCall c, string? keyId, string field = "KeyId")
     {
         var keyRef = _arns.ToKeyRef(keyId, field);
-        _access.Check(c.Access, c.Principal, c.Operation, keyRef);
+        await _access.CheckAsync(c.Access, c.Principal, c.Operation, keyRef);
         return keyRef;
     }
 
-    private void AuthorizeOperation(KmsCall c) => _access.Check(c.Access, c.Principal, c.Operation, null);
+    private ValueTask AuthorizeOperationAsync(KmsCall c) => _access.CheckAsync(c.Access, c.Principal, c.Operation, null);
 
     internal static KmsFaceException Invalid(string member, string constraint, object? value = null) =>
         new(KmsErrors.Validation, value is null

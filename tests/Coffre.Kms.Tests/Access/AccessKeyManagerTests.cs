@@ -18,7 +18,7 @@ public sealed class AccessKeyManagerTests : IDisposable
     public AccessKeyManagerTests()
     {
         _keys = _env.Initialize();
-        _access = new AccessKeyManager(_keys, new SqliteAccessKeyStore(_env.DbPath), _env.Clock);
+        _access = new AccessKeyManager(_keys, _env.Deployment.AccessKeys, _env.Clock);
     }
 
     private byte[] StoreFiles() =>
@@ -83,7 +83,7 @@ public sealed class AccessKeyManagerTests : IDisposable
         var revoked = _access.Revoke(created.Key.AccessKeyId, "alice");
         Assert.NotNull(revoked.Revoked);
         Assert.Empty(_access.LoadActive());
-        Assert.Null(new SqliteAccessKeyStore(_env.DbPath).Find(created.Key.AccessKeyId)!.WrappedSecret);
+        Assert.Null(_env.Deployment.AccessKeys.Find(created.Key.AccessKeyId)!.WrappedSecret);
         // A revoked key stays revoked: no grant, no rotation brings it back.
         Assert.Equal(KmsError.Conflict, Assert.Throws<KmsException>(() => _access.Rotate(created.Key.AccessKeyId, "alice")).Error);
         Assert.Equal(KmsError.Conflict, Assert.Throws<KmsException>(() => _access.Grant(created.Key.AccessKeyId, ReadReports, AccessGrants.None, "alice")).Error);

@@ -12,6 +12,7 @@ using Coffre.Server.Signing;
 using Coffre.Server.Tests.Gateway;
 using Microsoft.Extensions.DependencyInjection;
 using static Coffre.Server.Tests.Gateway.SdkTestSupport;
+using Coffre.Sqlite.Kms;
 
 namespace Coffre.Server.Tests.Admin;
 
@@ -150,7 +151,8 @@ public sealed class AdminApiTests(AdminApiTests.Fixture fixture) : IClassFixture
     public async Task A_key_revoked_by_another_process_is_refused_within_the_refresh_interval()
     {
         // Another writer of the same keys.db (as `coffre access-key` offline): this server learns of it only by polling.
-        var offline = new AccessKeyManager(Gateway.Keys, new SqliteAccessKeyStore(Path.Combine(Gateway.DataDirectory, "keys.db")));
+        using var database = SqliteKeyDatabase.Open(Path.Combine(Gateway.DataDirectory, SqliteKeyDatabase.FileName), Gateway.Keys.DeploymentId);
+        var offline = new AccessKeyManager(Gateway.Keys, database.AccessKeys);
         var created = offline.Create(new AccessGrants { ReadBuckets = ["apps"] }, "offline", "cli:test");
         using var s3 = Client(Gateway, c => c.MaxErrorRetry = 0, accessKey: created.Key.AccessKeyId, secretKey: created.SecretAccessKey);
         Assert.True(await Eventually(async () => await Code(() => s3.ListObjectsV2Async(new() { BucketName = "apps" })) is null),

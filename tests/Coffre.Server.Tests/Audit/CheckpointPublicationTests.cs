@@ -9,6 +9,8 @@ using Coffre.Server.Tests.Gateway;
 using Coffre.Storage;
 using Coffre.TestSupport;
 using Microsoft.Data.Sqlite;
+using Coffre.Sqlite.Kms;
+using Coffre.Server.Hosting;
 
 namespace Coffre.Server.Tests.Audit;
 
@@ -29,7 +31,8 @@ public sealed class CheckpointPublicationTests : IDisposable
             try { Directory.Delete(d, recursive: true); } catch (IOException) { }
     }
 
-    private string KeysDb => Path.Combine(_data, KeyManager.StoreFileName);
+    private string KeysDb => Path.Combine(_data, SqliteKeyDatabase.FileName);
+    private DeploymentLocation Location => new(_data);
 
     [Fact]
     public async Task Records_and_checkpoints_cut_from_keys_db_are_reported_from_the_local_backend_and_the_file()
@@ -60,10 +63,11 @@ public sealed class CheckpointPublicationTests : IDisposable
         var file = Path.Combine(_outside, "checkpoints.jsonl");
         IAuditCheckpointSink[] sinks = [new BlobStoreCheckpointSink(backend), new FileCheckpointSink(file)];
         AuditCheckpoint? first, second;
-        using (var keys = KeyManager.Initialize(_data, Passphrase, KmsOptions.InsecureForTests))
+        using (var deployment = await Deployment.InitializeAsync(Location, Passphrase, KmsOptions.InsecureForTests))
         {
+            var keys = deployment.Keys;
             keys.CreateKey("finance", null, KeyManager.SystemPrincipal);
-            var publisher = new AuditCheckpointPublisher(new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(KeysDb)), sinks);
+            var publisher = new AuditCheckpointPublisher(new AuditCheckpointer(keys, deployment.Audit), sinks);
             (first, var failed) = await publisher.CheckpointAsync(default);
             Assert.Empty(failed);
             for (var i = 0; i < 3; i++) keys.GenerateDataKey("finance", null, "mallory").Dispose(); // the extraction to hide
@@ -72,19 +76,17 @@ public sealed class CheckpointPublicationTests : IDisposable
             Assert.Equal(4, publisher.Published);
         }
         Assert.Equal(2, File.ReadAllLines(file).Length);
-        var store = new SqliteAuditCheckpointStore(KeysDb);
+        using var reopened = Deployment.Open(Location, Passphrase, KmsOptions.InsecureForTests);
+        var store = reopened.Audit;
         Assert.Empty((await Check(store, sinks)).Findings);
 
         // The attack: with the gateway stopped, delete the newest records and every checkpoint after them.
         Sql($"DELETE FROM audit WHERE seq > {first!.Sequence}; DELETE FROM audit_checkpoint_chain WHERE number > {first.Number}");
-        using (var keys = KeyManager.Open(_data, Passphrase, options: KmsOptions.InsecureForTests))
-        {
-            Assert.True(keys.VerifyAudit("auditor").Ok);                                            // the shorter chain is a valid chain
-            Assert.True(new AuditCheckpointer(keys, store).Verify().Ok);                           // and so is the shorter chain of checkpoints
-        }
+        Assert.True(reopened.Keys.VerifyAudit("auditor").Ok);                                  // the shorter chain is a valid chain
+        Assert.True(new AuditCheckpointer(reopened.Keys, store).Verify().Ok);                  // and so is the shorter chain of checkpoints
 
         var report = await Check(store, sinks);
-        var end = store.LastRecord()!.Value.Sequence;
+        var end = store.Head()!.Value.Sequence;
         foreach (var sink in sinks)
         {
             Assert.Contains(report.Findings, f => f.Code == "records-removed" && f.Message.Contains(sink.Name)
@@ -99,8 +101,8 @@ public sealed class CheckpointPublicationTests : IDisposable
     {
         var backend = new LocalDiskBlobStore(Path.Combine(_outside, "objects"));
         var sink = new BlobStoreCheckpointSink(backend);
-        using var keys = KeyManager.Initialize(_data, Passphrase, KmsOptions.InsecureForTests);
-        var checkpointer = new AuditCheckpointer(keys, new SqliteAuditCheckpointStore(KeysDb));
+        using var deployment = await Deployment.InitializeAsync(Location, Passphrase, KmsOptions.InsecureForTests);
+        var checkpointer = new AuditCheckpointer(deployment.Keys, deployment.Audit);
         var publisher = new AuditCheckpointPublisher(checkpointer, [sink]);
         var (first, _) = await publisher.CheckpointAsync(default);
         var published = new PublishedCheckpoint(first!, checkpointer.PublicKey()!);
@@ -127,9 +129,10 @@ public sealed class CheckpointPublicationTests : IDisposable
         var backend = new LocalDiskBlobStore(Path.Combine(_outside, "objects"));
         var file = Path.Combine(_outside, "checkpoints.jsonl");
         IAuditCheckpointSink[] sinks = [new BlobStoreCheckpointSink(backend), new FileCheckpointSink(file)];
-        using var keys = KeyManager.Initialize(_data, Passphrase, KmsOptions.InsecureForTests);
+        using var deployment = await Deployment.InitializeAsync(Location, Passphrase, KmsOptions.InsecureForTests);
+        var keys = deployment.Keys;
         keys.CreateKey("finance", null, KeyManager.SystemPrincipal);
-        var store = new SqliteAuditCheckpointStore(KeysDb);
+        var store = deployment.Audit;
         var publisher = new AuditCheckpointPublisher(new AuditCheckpointer(keys, store), sinks);
         for (var i = 0; i < 3; i++)
         {
@@ -180,7 +183,7 @@ public sealed class CheckpointPublicationTests : IDisposable
         return true;
     }
 
-    private static Task<PublishedCheckpointReport> Check(IAuditCheckpointStore store, IAuditCheckpointSink[] sinks) =>
+    private static Task<PublishedCheckpointReport> Check(IAuditLog store, IAuditCheckpointSink[] sinks) =>
         PublishedCheckpointCheck.RunAsync(store, sinks, null, DateTimeOffset.UtcNow, LongAgo, default);
 
     private void Sql(string sql)

@@ -23,6 +23,8 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public string Endpoint { get; }
     public string DataDirectory { get; }
+    /// <summary>What the gateway runs on (root of trust, key database, key manager).</summary>
+    public Deployment Deployment { get; }
     public KeyManager Keys { get; }
     public CoffreServerOptions Options { get; }
 
@@ -32,12 +34,13 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>Where the backend keeps its bytes on disk (local disk root, or the s3rver directory), for canary scans.</summary>
     public string? BackendDirectory { get; }
 
-    private GatewayServer(WebApplication app, string endpoint, string dataDirectory, KeyManager keys, CoffreServerOptions options, string? backendDirectory)
+    private GatewayServer(WebApplication app, string endpoint, Deployment deployment, CoffreServerOptions options, string? backendDirectory)
     {
         _app = app;
         Endpoint = endpoint;
-        DataDirectory = dataDirectory;
-        Keys = keys;
+        Deployment = deployment;
+        DataDirectory = deployment.DataDirectory;
+        Keys = deployment.Keys;
         Options = options;
         BackendDirectory = backendDirectory;
     }
@@ -49,7 +52,8 @@ public sealed class GatewayServer : IAsyncDisposable
         KmsOptions? kmsOptions = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("coffre-gw-").FullName;
-        var keys = KeyManager.Initialize(dataDirectory, Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
+        var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dataDirectory), Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
+        var keys = deployment.Keys;
         keys.CreateKey("default", "test default key", KeyManager.SystemPrincipal);
         var options = new CoffreServerOptions
         {
@@ -79,8 +83,8 @@ public sealed class GatewayServer : IAsyncDisposable
         }
         configure?.Invoke(options);
 
-        var (app, address) = await CoffreServer.StartInProcessAsync(options, dataDirectory, keys, logs: logs);
-        return new GatewayServer(app, address.TrimEnd('/'), dataDirectory, keys, options, backendDirectory);
+        var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment, logs: logs);
+        return new GatewayServer(app, address.TrimEnd('/'), deployment, options, backendDirectory);
     }
 
     /// <summary>An AWSSDK.S3 client on its default settings (aws-chunked bodies with trailing checksums), path-style.</summary>
@@ -108,7 +112,7 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Keys.Dispose();
+        Deployment.Dispose();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

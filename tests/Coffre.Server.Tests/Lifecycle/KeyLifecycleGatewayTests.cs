@@ -9,6 +9,7 @@ using Coffre.Server.Hosting;
 using Coffre.Server.Tests.Gateway;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Coffre.Sqlite.Kms;
 
 namespace Coffre.Server.Tests.Lifecycle;
 
@@ -174,7 +175,7 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
     public async Task Audit_store_rejecting_inserts_refuses_gateway_operations_with_503()
     {
         await FillAsync("data", 1);
-        var keysDb = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_gateway.DataDirectory, KeyManager.StoreFileName), Pooling = false }.ToString();
+        var keysDb = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_gateway.DataDirectory, SqliteKeyDatabase.FileName), Pooling = false }.ToString();
         Sql(keysDb, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'x'); END;");
         var garbage = Catalog.GarbageOlderThan(DateTimeOffset.UtcNow.AddMinutes(1)).Count;
         try

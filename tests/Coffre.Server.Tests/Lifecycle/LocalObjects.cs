@@ -18,6 +18,7 @@ public sealed class LocalObjects : IDisposable
     public const string Principal = "tester";
 
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("coffre-lifecycle-").FullName;
+    public Deployment Deployment { get; }
     public KeyManager Keys { get; }
     public ObjectCatalog Catalog { get; }
     public IBlobStore Blobs { get; }
@@ -30,9 +31,10 @@ public sealed class LocalObjects : IDisposable
     public LocalObjects(TimeProvider? time = null, IBlobStore? blobs = null, Func<IBlobStore, IBlobStore>? rewrapperBlobs = null)
     {
         time ??= TimeProvider.System;
-        Keys = KeyManager.Initialize(Directory, "lifecycle tests", KmsOptions.InsecureForTests, time);
+        Deployment = Deployment.InitializeAsync(new DeploymentLocation(Directory), "lifecycle tests", KmsOptions.InsecureForTests, time).GetAwaiter().GetResult();
+        Keys = Deployment.Keys;
         Keys.CreateKey("default", null, Principal);
-        Catalog = new ObjectCatalog(Path.Combine(Directory, ObjectServices.CatalogFileName), time);
+        Catalog = Deployment.OpenCatalog(time);
         Blobs = blobs ?? new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
         var dataKeys = new KmsDataKeyService(Keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, Options, time);
@@ -82,7 +84,7 @@ public sealed class LocalObjects : IDisposable
     public void Dispose()
     {
         (Blobs as IDisposable)?.Dispose();
-        Keys.Dispose();
+        Deployment.Dispose();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

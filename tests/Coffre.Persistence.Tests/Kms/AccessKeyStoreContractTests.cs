@@ -1,25 +1,22 @@
 using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
+using Coffre.Kms;
 using Coffre.Kms.Store;
 
-namespace Coffre.Kms.Tests.Access;
+namespace Coffre.Persistence.Tests.Kms;
 
-/// <summary>The behaviour every <see cref="IAccessKeyStore"/> must have. One subclass per implementation (SQLite today).</summary>
-public abstract class AccessKeyStoreContractTests : IDisposable
+/// <summary>The behaviour every <see cref="IAccessKeyStore"/> must have. One subclass per implementation.</summary>
+public abstract class AccessKeyStoreContractTests : KeyDatabaseContract
 {
-    protected readonly TestEnvironment Env = new();
-    protected readonly KeyManager Keys;
-
-    protected AccessKeyStoreContractTests() => Keys = Env.Initialize();
-
-    /// <summary>A store over the same key store as <see cref="Keys"/> (its audit records join the same chain).</summary>
-    protected abstract IAccessKeyStore NewStore();
+    /// <summary>A store over the same database as <see cref="KeyDatabaseContract.Keys"/>, through a handle of its own
+    /// (its audit records join the same chain).</summary>
+    private IAccessKeyStore NewStore() => OpenAgain().AccessKeys;
 
     private static readonly AccessGrants Grants = new() { ReadBuckets = ["reports"], KmsKeys = ["alias/app"], KmsOperations = ["Encrypt"] };
 
     private AccessKeyRecord Record(string id, long revision = 1) =>
-        new(id, "for tests", Grants, new byte[61], Env.Clock.GetUtcNow(), "alice", Env.Clock.GetUtcNow(), null, revision);
+        new(id, "for tests", Grants, new byte[61], Clock.GetUtcNow(), "alice", Clock.GetUtcNow(), null, revision);
 
     private AuditEntry Audit(string op) => Keys.NewAuditEntry(op, "alice", null);
 
@@ -87,18 +84,18 @@ public abstract class AccessKeyStoreContractTests : IDisposable
         var store = NewStore();
         var r = Record("COFFREAAAAAAAAAAAAA5");
         store.Insert(r, Audit("CreateAccessKey"));
-        var revoked = r with { Revision = 2, WrappedSecret = null, Revoked = Env.Clock.GetUtcNow() };
+        var revoked = r with { Revision = 2, WrappedSecret = null, Revoked = Clock.GetUtcNow() };
         store.Update(revoked, Audit("RevokeAccessKey"));
         var found = store.Find(r.AccessKeyId)!;
         Assert.Null(found.WrappedSecret);
         Assert.Equal(revoked.Revoked, found.Revoked);
         Assert.Equal(KmsError.AlreadyExists, Assert.Throws<KmsException>(() => store.Insert(r, Audit("CreateAccessKey"))).Error);
     }
-
-    public void Dispose() => Env.Dispose();
 }
 
 public sealed class SqliteAccessKeyStoreTests : AccessKeyStoreContractTests
 {
-    protected override IAccessKeyStore NewStore() => new SqliteAccessKeyStore(Env.DbPath);
+    protected override Task<string> NewDatabaseAsync() => SqliteKeyDatabases.NewAsync();
+    protected override IKeyDatabase Create(string location, string deploymentId) => SqliteKeyDatabases.Create(location, deploymentId);
+    protected override IKeyDatabase Open(string location, string deploymentId) => SqliteKeyDatabases.Open(location, deploymentId);
 }

@@ -1,58 +1,27 @@
+using Coffre.Kms;
 using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
 using Microsoft.Data.Sqlite;
 
-namespace Coffre.Kms.Store;
+namespace Coffre.Sqlite.Kms;
 
 /// <summary>
 /// <see cref="IAccessKeyStore"/> in tables of keys.db (docs/format.md §6.4), so that an access-key change and its
 /// audit record commit in one transaction of the file that holds the audit chain.
 /// </summary>
-public sealed class SqliteAccessKeyStore : IAccessKeyStore
+internal sealed class SqliteAccessKeyStore(SqliteConnections connections) : IAccessKeyStore
 {
-    private readonly string _connectionString;
-    private readonly string _path;
-
-    public SqliteAccessKeyStore(string keysDbPath)
+    public long ReadGeneration() => connections.Read(r =>
     {
-        _path = keysDbPath;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = keysDbPath, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = 10,
-        }.ToString();
-        Run(c =>
-        {
-            Exec(c, null, """
-                CREATE TABLE IF NOT EXISTS access_keys (
-                    id TEXT PRIMARY KEY,
-                    description TEXT,
-                    grants TEXT NOT NULL,
-                    wrapped_secret BLOB,
-                    created TEXT NOT NULL,
-                    created_by TEXT NOT NULL,
-                    updated TEXT NOT NULL,
-                    revoked TEXT,
-                    revision INTEGER NOT NULL CHECK (revision >= 1),
-                    CHECK ((revoked IS NULL) = (wrapped_secret IS NOT NULL))
-                ) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS access_key_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
-                INSERT OR IGNORE INTO access_key_generation (id, value) VALUES (1, 0);
-                """);
-            return 0;
-        });
-    }
-
-    public long ReadGeneration() => Run(c =>
-    {
-        using var cmd = Command(c, null, "SELECT value FROM access_key_generation WHERE id = 1");
+        using var cmd = SqliteSql.Command(r.Connection, null, "SELECT value FROM access_key_generation WHERE id = 1");
         return (long)cmd.ExecuteScalar()!;
     });
 
-    public AccessKeyRecord? Find(string accessKeyId) => Run(c => Find(c, null, accessKeyId));
+    public AccessKeyRecord? Find(string accessKeyId) => connections.Read(r => Find(r.Connection, null, accessKeyId));
 
-    public IReadOnlyList<AccessKeyRecord> List() => Run(c =>
+    public IReadOnlyList<AccessKeyRecord> List() => connections.Read(rd =>
     {
-        using var cmd = Command(c, null, $"SELECT {Columns} FROM access_keys ORDER BY created, id");
+        using var cmd = SqliteSql.Command(rd.Connection, null, $"SELECT {Columns} FROM access_keys ORDER BY created, id");
         using var r = cmd.ExecuteReader();
         var list = new List<AccessKeyRecord>();
         while (r.Read()) list.Add(Read(r));
@@ -63,7 +32,7 @@ public sealed class SqliteAccessKeyStore : IAccessKeyStore
     {
         if (Find(c, tx, record.AccessKeyId) is not null)
             throw new KmsException(KmsError.AlreadyExists, $"An access key '{record.AccessKeyId}' already exists.");
-        using var cmd = Command(c, tx, $"INSERT INTO access_keys ({Columns}) VALUES ($id, $d, $g, $w, $c, $cb, $u, $r, $rev)");
+        using var cmd = SqliteSql.Command(c, tx, $"INSERT INTO access_keys ({Columns}) VALUES ($id, $d, $g, $w, $c, $cb, $u, $r, $rev)");
         Bind(cmd, record);
         cmd.ExecuteNonQuery();
     });
@@ -76,7 +45,7 @@ public sealed class SqliteAccessKeyStore : IAccessKeyStore
             throw new KmsException(KmsError.Conflict,
                 $"Access key '{record.AccessKeyId}' was changed by someone else meanwhile (revision {stored.Revision}); run the command again.");
         // secure_delete (set on keys.db) zeroes the pages that held the replaced wrapped secret.
-        using var cmd = Command(c, tx,
+        using var cmd = SqliteSql.Command(c, tx,
             "UPDATE access_keys SET description = $d, grants = $g, wrapped_secret = $w, created = $c, created_by = $cb, updated = $u, revoked = $r, revision = $rev WHERE id = $id");
         Bind(cmd, record);
         cmd.ExecuteNonQuery();
@@ -86,7 +55,7 @@ public sealed class SqliteAccessKeyStore : IAccessKeyStore
 
     private static AccessKeyRecord? Find(SqliteConnection c, SqliteTransaction? tx, string id)
     {
-        using var cmd = Command(c, tx, $"SELECT {Columns} FROM access_keys WHERE id = $id");
+        using var cmd = SqliteSql.Command(c, tx, $"SELECT {Columns} FROM access_keys WHERE id = $id");
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         return r.Read() ? Read(r) : null;
@@ -117,50 +86,22 @@ public sealed class SqliteAccessKeyStore : IAccessKeyStore
     }
 
     /// <summary>One IMMEDIATE transaction: the change, its audit record, the generation bump; all or nothing.</summary>
-    private void Write(AuditEntry audit, Action<SqliteConnection, SqliteTransaction> change) => Run(c =>
+    private void Write(AuditEntry audit, Action<SqliteConnection, SqliteTransaction> change) => connections.Run(c =>
     {
         using var tx = c.BeginTransaction(deferred: false);
         change(c, tx);
         try
         {
-            SqliteKeyStore.AppendAuditInTransaction(c, tx, audit);
-            Exec(c, tx, "UPDATE access_key_generation SET value = value + 1 WHERE id = 1");
+            using (var appender = new SqliteAuditAppender(c))
+                appender.Append(tx, [audit]);
+            SqliteSql.Exec(c, "UPDATE access_key_generation SET value = value + 1 WHERE id = 1", tx);
             tx.Commit();
         }
         catch (SqliteException e)
         {
             throw new KmsException(KmsError.AuditUnavailable,
-                $"The access-key change and its audit record could not be committed to {_path}, so the change was not made: {e.Message}", e);
+                $"The access-key change and its audit record could not be committed to {connections.Path}, so the change was not made: {e.Message}", e);
         }
         return 0;
     });
-
-    private T Run<T>(Func<SqliteConnection, T> work)
-    {
-        try
-        {
-            using var c = new SqliteConnection(_connectionString);
-            c.Open();
-            Exec(c, null, "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
-            return work(c);
-        }
-        catch (SqliteException e)
-        {
-            throw new KmsException(KmsError.StoreUnavailable, $"The access keys in {_path} cannot be read or written: {e.Message}", e);
-        }
-    }
-
-    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql)
-    {
-        var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        return cmd;
-    }
-
-    private static void Exec(SqliteConnection c, SqliteTransaction? tx, string sql)
-    {
-        using var cmd = Command(c, tx, sql);
-        cmd.ExecuteNonQuery();
-    }
 }

@@ -1,0 +1,124 @@
+using Coffre.Kms;
+using Coffre.Kms.Access;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Keys;
+using Coffre.Kms.Root;
+using Coffre.Kms.Store;
+using Coffre.Objects.Catalog;
+using Coffre.Sqlite.Kms;
+
+namespace Coffre.Server.Hosting;
+
+/// <summary>Where a deployment keeps its state: a data directory (root.seal, and SQLite files unless
+/// <paramref name="Database"/> names a PostgreSQL database for keys, audit trail and access keys).</summary>
+/// <param name="Database">Npgsql connection string (<c>Coffre:Database</c>), or null for SQLite in the data directory.</param>
+public sealed record DeploymentLocation(string DataDirectory, string? Database = null)
+{
+    /// <summary>Never the connection string: it may hold a password.</summary>
+    public override string ToString() => Database is null ? DataDirectory : $"{DataDirectory} and a PostgreSQL database";
+}
+
+/// <summary>
+/// The one composition root of persistence, used by <c>coffre serve</c>, every CLI command and the tests: opens a
+/// deployment's root of trust, its key database (keys, audit chain and checkpoints, access keys) and its object
+/// catalog, and composes the key manager over them. Nothing else constructs a store. Disposing it closes all of them.
+/// </summary>
+public sealed class Deployment : IDisposable
+{
+    public const string SealFileName = "root.seal";
+
+    private readonly IKeyDatabase _database;
+    private readonly TimeProvider _time;
+
+    private Deployment(DeploymentLocation location, IKeyDatabase database, KeyManager keys, TimeProvider time)
+    {
+        Location = location;
+        _database = database;
+        Keys = keys;
+        _time = time;
+    }
+
+    public DeploymentLocation Location { get; }
+    public string DataDirectory => Location.DataDirectory;
+    public KeyManager Keys { get; }
+    public IKeyDatabase Database => _database;
+    public IAuditLog Audit => _database.Audit;
+    public IAccessKeyStore AccessKeys => _database.AccessKeys;
+
+    /// <summary>Whether <paramref name="dataDirectory"/> holds a deployment (its root seal).</summary>
+    public static bool IsInitialized(string dataDirectory) => File.Exists(Path.Combine(dataDirectory, SealFileName));
+
+    /// <summary>Creates a deployment: root.seal sealed under <paramref name="passphrase"/>, an empty key database, the
+    /// first audit record. Refuses a data directory (or database) that already holds one.</summary>
+    public static async Task<Deployment> InitializeAsync(DeploymentLocation location, string passphrase, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        options ??= KmsOptions.Default;
+        time ??= TimeProvider.System;
+        Directory.CreateDirectory(location.DataDirectory);
+        var sealPath = Path.Combine(location.DataDirectory, SealFileName);
+        if (File.Exists(sealPath) || (location.Database is null && File.Exists(SqlitePath(location))))
+            throw new KmsException(KmsError.AlreadyInitialized,
+                $"{Path.GetFullPath(location.DataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
+        var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
+        var deployment = Compose(location, root, () => SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+        try
+        {
+            await deployment.Keys.RecordInitializedAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            deployment.Dispose();
+            throw;
+        }
+        return deployment;
+    }
+
+    /// <summary>Unseals the root of trust, opens the key database and destroys keys whose destruction is due.</summary>
+    public static Deployment Open(DeploymentLocation location, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        options ??= KmsOptions.Default;
+        time ??= TimeProvider.System;
+        var root = SealedFileRoot.Unseal(Path.Combine(location.DataDirectory, SealFileName), passphrase, options.Seal);
+        var deployment = Compose(location, root, () => SqliteKeyDatabase.Open(SqlitePath(location), root.DeploymentId), options, time);
+        try
+        {
+            deployment.Keys.DestroyDueKeys(KeyManager.SystemPrincipal);
+        }
+        catch
+        {
+            deployment.Dispose();
+            throw;
+        }
+        return deployment;
+    }
+
+    private static Deployment Compose(DeploymentLocation location, IRootOfTrust root, Func<IKeyDatabase> openDatabase, KmsOptions options, TimeProvider time)
+    {
+        IKeyDatabase? database = null;
+        try
+        {
+            database = openDatabase();
+            return new Deployment(location, database, new KeyManager(root, database, time, options), time);
+        }
+        catch
+        {
+            database?.Dispose();
+            root.Dispose();
+            throw;
+        }
+    }
+
+    private static string SqlitePath(DeploymentLocation location) => Path.Combine(location.DataDirectory, SqliteKeyDatabase.FileName);
+
+    /// <summary>The object catalog of this deployment. The one place it is opened.</summary>
+    public ObjectCatalog OpenCatalog(TimeProvider? time = null) => new(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+
+    /// <summary>Flushes the pending audit records, then closes the key manager, its root of trust and the database.</summary>
+    public void Dispose()
+    {
+        Keys.Dispose();
+        _database.Dispose();
+    }
+
+    public override string ToString() => $"Deployment({Location})";
+}

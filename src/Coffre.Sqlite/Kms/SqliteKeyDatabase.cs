@@ -1,0 +1,114 @@
+using System.Globalization;
+using Coffre.Kms;
+using Coffre.Kms.Access;
+using Coffre.Kms.Audit;
+using Coffre.Kms.Store;
+using Microsoft.Data.Sqlite;
+
+namespace Coffre.Sqlite.Kms;
+
+/// <summary>
+/// The key manager's database in one SQLite file (keys.db): WAL journal, synchronous=FULL, secure_delete,
+/// busy_timeout so a server and a CLI can share it, schema version in PRAGMA user_version (<see cref="SqliteKeySchema"/>).
+/// </summary>
+public sealed class SqliteKeyDatabase : IKeyDatabase
+{
+    public const string FileName = "keys.db";
+
+    private readonly SqliteConnections _connections;
+    private readonly SqliteAuditLog _audit;
+
+    private SqliteKeyDatabase(string path, string deploymentId)
+    {
+        _connections = new SqliteConnections(path);
+        DeploymentId = deploymentId;
+        Keys = new SqliteKeyStore(_connections, deploymentId);
+        _audit = new SqliteAuditLog(_connections);
+        AccessKeys = new SqliteAccessKeyStore(_connections);
+    }
+
+    public string Path => _connections.Path;
+    public string DeploymentId { get; }
+    public IKeyStore Keys { get; }
+    public IAuditLog Audit => _audit;
+    public IAccessKeyStore AccessKeys { get; }
+
+    /// <summary>Creates keys.db for <paramref name="deploymentId"/>; fails if it already exists.</summary>
+    public static SqliteKeyDatabase Create(string path, string deploymentId)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        if (File.Exists(path))
+            throw new KmsException(KmsError.AlreadyInitialized, $"A key store already exists at {path}; refusing to overwrite it.");
+        var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        try
+        {
+            using var c = new SqliteConnection(cs);
+            c.Open();
+            SqliteSql.Exec(c, "PRAGMA journal_mode=WAL;");
+            SqliteConnections.Configure(c);
+            using var tx = c.BeginTransaction();
+            SqliteSql.Exec(c, SqliteKeySchema.Create, tx);
+            SqliteSql.Exec(c, SqliteKeySchema.Additions, tx);
+            using (var cmd = SqliteSql.Command(c, tx, "INSERT INTO meta(name, value) VALUES ('deployment_id', $d), ('created_by', 'coffre')"))
+            {
+                cmd.Parameters.AddWithValue("$d", deploymentId);
+                cmd.ExecuteNonQuery();
+            }
+            SqliteSql.Exec(c, $"PRAGMA user_version = {SqliteKeySchema.Version};", tx);
+            tx.Commit();
+        }
+        catch (SqliteException e)
+        {
+            throw new KmsException(KmsError.StoreUnavailable, $"The key store {path} could not be created: {e.Message}", e);
+        }
+        RestrictPermissions(path);
+        return new SqliteKeyDatabase(path, deploymentId);
+    }
+
+    /// <summary>Opens an existing keys.db and checks its schema version and deployment.</summary>
+    public static SqliteKeyDatabase Open(string path, string expectedDeploymentId)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(path))
+            throw new KmsException(KmsError.NotInitialized, $"There is no key store at {path}; initialize the key manager first.");
+        var database = new SqliteKeyDatabase(path, expectedDeploymentId);
+        try
+        {
+            database._connections.Run(c =>
+            {
+                var version = Convert.ToInt32(SqliteSql.Scalar(c, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (version != SqliteKeySchema.Version)
+                    throw new KmsException(KmsError.InvalidArgument,
+                        $"The key store {path} has schema version {version}; this Coffre understands version {SqliteKeySchema.Version}. Upgrade Coffre or migrate the store.");
+                var deployment = (string?)SqliteSql.Scalar(c, "SELECT value FROM meta WHERE name = 'deployment_id'");
+                if (deployment != expectedDeploymentId)
+                    throw new KmsException(KmsError.InvalidArgument,
+                        $"The key store {path} belongs to deployment {deployment}, but the root seal is for deployment {expectedDeploymentId}.");
+                SqliteSql.Exec(c, SqliteKeySchema.Additions);
+                return 0;
+            });
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
+        return database;
+    }
+
+    private static void RestrictPermissions(string path)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        foreach (var p in new[] { path, path + "-wal", path + "-shm" })
+            if (File.Exists(p))
+                File.SetUnixFileMode(p, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    public void Dispose()
+    {
+        _audit.Dispose();
+        _connections.Dispose();
+    }
+
+    public override string ToString() => $"SqliteKeyDatabase({Path})";
+}
