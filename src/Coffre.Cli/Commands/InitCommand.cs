@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Root;
 
 namespace Coffre.Cli.Commands;
 
@@ -8,16 +9,33 @@ public static class InitCommand
 {
     public static Command Create()
     {
+        var shares = new Option<int?>("--shares") { Description = "Seal the root key under N Shamir shares instead of a passphrase (2..255)" };
+        var threshold = new Option<int?>("--threshold") { Description = "How many of the shares unseal (2..N; with --shares)" };
         var command = new Command("init",
             "Create a data directory: generate the root key and seal it under a passphrase " +
-            $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice).");
+            $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice), or under N Shamir shares of which K unseal " +
+            "(--shares N --threshold K; each share is printed once and stored nowhere).") { shares, threshold };
         command.SetAction((result, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(result);
             if (cli.IsInitialized)
                 throw new CliException(ExitCodes.Conflict, $"{cli.DataDirectory} is already initialised; nothing was changed.");
-            var passphrase = CliContext.ReadPassphrase(confirm: true);
-            using var keys = KeyManager.Initialize(cli.DataDirectory, passphrase);
+            var (n, k) = (result.GetValue(shares), result.GetValue(threshold));
+            if (n is null != k is null)
+                throw new CliException(ExitCodes.Usage, "--shares and --threshold go together (e.g. --shares 5 --threshold 3).");
+            IReadOnlyList<string>? issued = null;
+            KeyManager keys;
+            if (n is { } count && k is { } needed)
+            {
+                if (needed < ShamirSecret.MinimumThreshold || needed > count || count > ShamirSecret.MaximumShares)
+                    throw new CliException(ExitCodes.Usage, $"Shamir sharing needs 2 ≤ --threshold ≤ --shares ≤ 255 ({needed} of {count} given).");
+                (keys, issued) = KeyManager.InitializeShamir(cli.DataDirectory, count, needed);
+            }
+            else
+            {
+                keys = KeyManager.Initialize(cli.DataDirectory, CliContext.ReadPassphrase(confirm: true));
+            }
+            using var _ = keys;
             if (cli.Json)
                 cli.WriteJson(new
                 {
@@ -25,7 +43,11 @@ public static class InitCommand
                     deploymentId = keys.DeploymentId,
                     sealFile = Path.Combine(cli.DataDirectory, KeyManager.SealFileName),
                     keyStore = Path.Combine(cli.DataDirectory, KeyManager.StoreFileName),
+                    threshold = k,
+                    shares = issued,
                 });
+            else if (issued is not null)
+                SealCommands.PrintShares(cli.DataDirectory, keys.DeploymentId, issued, k!.Value);
             else
                 Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}). Keep the passphrase safe: without it the data cannot be decrypted.");
             return Task.FromResult(ExitCodes.Ok);

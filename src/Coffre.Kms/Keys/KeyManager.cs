@@ -24,7 +24,6 @@ public sealed partial class KeyManager : IDisposable
     public const string SystemPrincipal = "coffre:system";
     private const string Ok = "ok";
 
-    private readonly IRootOfTrust _root;
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
     private readonly KmsOptions _options;
@@ -34,13 +33,17 @@ public sealed partial class KeyManager : IDisposable
 
     /// <summary>Composes a key manager from a root of trust and a store (tests, other backends).</summary>
     public KeyManager(IRootOfTrust root, IKeyStore store, TimeProvider? time = null, KmsOptions? options = null)
+        : this(store, time, options)
     {
         ArgumentNullException.ThrowIfNull(root);
-        ArgumentNullException.ThrowIfNull(store);
-        if (root.DeploymentId != store.DeploymentId)
-            throw new KmsException(KmsError.InvalidArgument,
-                $"The key store belongs to deployment {store.DeploymentId} but the root of trust to {root.DeploymentId}.");
+        CheckDeployment(root);
         _root = root;
+    }
+
+    /// <summary>A sealed key manager: the store is open, but no key can be used until <see cref="Unseal"/> attaches a root.</summary>
+    private KeyManager(IKeyStore store, TimeProvider? time, KmsOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
         _store = store;
         _time = time ?? TimeProvider.System;
         _options = options ?? KmsOptions.Default;
@@ -63,33 +66,59 @@ public sealed partial class KeyManager : IDisposable
         }
     }
 
-    public string DeploymentId => _root.DeploymentId;
+    public string DeploymentId => _store.DeploymentId;
 
     /// <summary>
     /// Seals 32 bytes of deployment secret material that is not a key (e.g. generated gateway
     /// credentials) under the root of trust, so it is never stored in clear. The associated data
     /// must name the purpose and must not start with the key-version prefix.
     /// </summary>
-    public byte[] WrapWithRoot(ReadOnlySpan<byte> material, ReadOnlySpan<byte> associatedData) => _root.Wrap(material, associatedData);
+    public byte[] WrapWithRoot(ReadOnlySpan<byte> material, ReadOnlySpan<byte> associatedData)
+    {
+        lock (_rootLock) return AttachedRoot().Wrap(material, associatedData);
+    }
 
     /// <summary>Opens what <see cref="WrapWithRoot"/> sealed; throws KmsException(InvalidCiphertext) when it does not verify.</summary>
-    public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material) => _root.Unwrap(wrapped, associatedData, material);
+    public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material)
+    {
+        lock (_rootLock) AttachedRoot().Unwrap(wrapped, associatedData, material);
+    }
 
     /// <summary>Creates a data directory: root.seal (sealed under <paramref name="passphrase"/>) and keys.db.</summary>
     public static KeyManager Initialize(string dataDirectory, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
     {
         options ??= KmsOptions.Default;
+        var sealPath = NewDataDirectory(dataDirectory);
+        return Initialize(dataDirectory, SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time), options, time);
+    }
+
+    /// <summary>Creates a data directory whose root seal opens with <paramref name="threshold"/> of <paramref name="shares"/>
+    /// Shamir shares (docs/format.md §6.5); returns the shares' text, which is stored nowhere: hand each out once.</summary>
+    public static (KeyManager Keys, IReadOnlyList<string> Shares) InitializeShamir(string dataDirectory, int shares, int threshold,
+        KmsOptions? options = null, TimeProvider? time = null)
+    {
+        ShamirSecret.CheckCounts(shares, threshold);
+        var sealPath = NewDataDirectory(dataDirectory);
+        var (root, texts) = SealedFileRoot.InitializeShamir(sealPath, shares, threshold, time);
+        return (Initialize(dataDirectory, root, options ?? KmsOptions.Default, time), texts);
+    }
+
+    private static string NewDataDirectory(string dataDirectory)
+    {
         Directory.CreateDirectory(dataDirectory);
         var sealPath = Path.Combine(dataDirectory, SealFileName);
-        var storePath = Path.Combine(dataDirectory, StoreFileName);
-        if (File.Exists(sealPath) || File.Exists(storePath))
+        if (File.Exists(sealPath) || File.Exists(Path.Combine(dataDirectory, StoreFileName)))
             throw new KmsException(KmsError.AlreadyInitialized,
                 $"{Path.GetFullPath(dataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
-        var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
+        return sealPath;
+    }
+
+    private static KeyManager Initialize(string dataDirectory, IRootOfTrust root, KmsOptions options, TimeProvider? time)
+    {
         SqliteKeyStore store;
         try
         {
-            store = SqliteKeyStore.Create(storePath, root.DeploymentId);
+            store = SqliteKeyStore.Create(Path.Combine(dataDirectory, StoreFileName), root.DeploymentId);
         }
         catch
         {
@@ -105,19 +134,27 @@ public sealed partial class KeyManager : IDisposable
     public static KeyManager Open(string dataDirectory, ReadOnlySpan<char> passphrase, TimeProvider? time = null, KmsOptions? options = null)
     {
         options ??= KmsOptions.Default;
-        var sealPath = Path.Combine(dataDirectory, SealFileName);
-        var root = SealedFileRoot.Unseal(sealPath, passphrase, options.Seal);
+        var root = SealedFileRoot.Unseal(Path.Combine(dataDirectory, SealFileName), passphrase, options.Seal);
+        return Open(dataDirectory, root, time, options);
+    }
+
+    /// <summary>Opens keys.db with a root already unsealed (e.g. by a <see cref="RootUnsealer"/>), or sealed when
+    /// <paramref name="root"/> is null (the deployment id then comes from root.seal, which is read but not opened).</summary>
+    public static KeyManager Open(string dataDirectory, IRootOfTrust? root, TimeProvider? time = null, KmsOptions? options = null)
+    {
+        options ??= KmsOptions.Default;
         SqliteKeyStore store;
         try
         {
-            store = SqliteKeyStore.Open(Path.Combine(dataDirectory, StoreFileName), root.DeploymentId);
+            var deploymentId = root?.DeploymentId ?? RootSealFile.Read(Path.Combine(dataDirectory, SealFileName), options.Seal).DeploymentId;
+            store = SqliteKeyStore.Open(Path.Combine(dataDirectory, StoreFileName), deploymentId);
         }
         catch
         {
-            root.Dispose();
+            root?.Dispose();
             throw;
         }
-        var manager = new KeyManager(root, store, time, options);
+        var manager = root is null ? CreateSealed(store, time, options) : new KeyManager(root, store, time, options);
         try
         {
             manager.DestroyDueKeys(SystemPrincipal);
@@ -235,7 +272,15 @@ public sealed partial class KeyManager : IDisposable
         if (record?.WrappedMaterial is null)
             throw new KmsException(KmsError.VersionNotUsable, $"Version {version} of key '{cached.Key.Name}' has no material (destroyed).");
         var bytes = GC.AllocateArray<byte>(32, pinned: true);
-        _root.Unwrap(record.WrappedMaterial, KekAad(cached.Key.Id, version), bytes);
+        try
+        {
+            UnwrapWithRoot(record.WrappedMaterial, KekAad(cached.Key.Id, version), bytes);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            throw;
+        }
         return bytes;
     }
 
@@ -383,7 +428,11 @@ public sealed partial class KeyManager : IDisposable
         _audit.Dispose();
         _snapshot.Retire();
         _store.Dispose();
-        _root.Dispose();
+        lock (_rootLock)
+        {
+            _root?.Dispose();
+            _root = null;
+        }
     }
 
     public override string ToString() => $"KeyManager(deployment {DeploymentId})";
