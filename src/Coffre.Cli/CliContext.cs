@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Coffre.Crypto;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Root;
 using Coffre.Server.Hosting;
 using Spectre.Console;
 
@@ -43,7 +44,30 @@ public sealed class CliContext(string? dataOption, bool json)
         if (!IsInitialized)
             throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
         foreach (var repaired in PrivateFiles.Enforce(DataDirectory)) Console.Error.WriteLine("coffre: " + repaired);
-        return Deployment.Open(Location, ReadPassphrase(confirm: false));
+        if (!Deployment.NeedsShares(DataDirectory)) return Deployment.Open(Location, ReadPassphrase(confirm: false));
+        return Deployment.Open(Location, ReadShares(Path.Combine(DataDirectory, Deployment.SealFileName)));
+    }
+
+    /// <summary>Opens a Shamir root offline: its threshold of shares, one per prompt or per line of standard input.</summary>
+    private static IRootOfTrust ReadShares(string sealPath)
+    {
+        using var unsealer = new RootUnsealer(sealPath, SealOptions.Default, TimeProvider.System);
+        var progress = unsealer.Progress();
+        while (true)
+        {
+            var share = ReadSecretLine($"Unseal share {progress.Submitted + 1} of {progress.Needed}:", "an unseal share");
+            if (unsealer.Submit(share, out progress) is { } root) return root;
+        }
+    }
+
+    /// <summary>One secret: an interactive prompt (not echoed), else one line of standard input.</summary>
+    public static string ReadSecretLine(string prompt, string what)
+    {
+        if (!Console.IsInputRedirected) return AnsiConsole.Prompt(new TextPrompt<string>(prompt).Secret());
+        var line = Console.In.ReadLine();
+        if (string.IsNullOrWhiteSpace(line))
+            throw new CliException(ExitCodes.Usage, $"No {what}: type it at the prompt, or give it as one line of standard input.");
+        return line;
     }
 
     /// <summary>The configuration `coffre serve` would use on this data directory, every problem in it listed at once.</summary>
@@ -142,6 +166,8 @@ public sealed class CliContext(string? dataOption, bool json)
         KmsError.AuditUnavailable => ExitCodes.AuditFailure,
         KmsError.InvalidName or KmsError.InvalidArgument => ExitCodes.Usage,
         KmsError.AccessDenied => ExitCodes.AccessDenied,
+        KmsError.InvalidShare => ExitCodes.AuthenticationFailed,
+        KmsError.Sealed => ExitCodes.Sealed,
         _ => ExitCodes.Failure,
     };
 

@@ -18,15 +18,7 @@ public sealed record RootCredentials(string AccessKeyId, string SecretAccessKey,
 
     public static RootCredentials Resolve(string dataDirectory, KeyManager keys)
     {
-        var envAccess = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootAccessKeyVariable);
-        var envSecret = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootSecretKeyVariable);
-        if (!string.IsNullOrEmpty(envAccess) || !string.IsNullOrEmpty(envSecret))
-        {
-            if (string.IsNullOrEmpty(envAccess) || string.IsNullOrEmpty(envSecret) || envSecret.Length < 8)
-                throw new CliException(ExitCodes.Usage,
-                    $"Set both {Commands.ServeCommand.RootAccessKeyVariable} and {Commands.ServeCommand.RootSecretKeyVariable} (secret of at least 8 characters), or neither.");
-            return new RootCredentials(envAccess, envSecret, false, true);
-        }
+        if (FromEnvironmentVariables() is { } fromEnvironment) return fromEnvironment;
 
         var path = Path.Combine(dataDirectory, FileName);
         if (File.Exists(path))
@@ -47,6 +39,18 @@ public sealed record RootCredentials(string AccessKeyId, string SecretAccessKey,
         var secret = AccessKeySecrets.Secret(newSeed);
         CryptographicOperations.ZeroMemory(newSeed);
         return new RootCredentials(accessKeyId, secret, true, false);
+    }
+
+    /// <summary>The credentials of COFFRE_ROOT_ACCESS_KEY / COFFRE_ROOT_SECRET_KEY, or null when neither is set (they need no root).</summary>
+    public static RootCredentials? FromEnvironmentVariables()
+    {
+        var envAccess = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootAccessKeyVariable);
+        var envSecret = Environment.GetEnvironmentVariable(Commands.ServeCommand.RootSecretKeyVariable);
+        if (string.IsNullOrEmpty(envAccess) && string.IsNullOrEmpty(envSecret)) return null;
+        if (string.IsNullOrEmpty(envAccess) || string.IsNullOrEmpty(envSecret) || envSecret.Length < 8)
+            throw new CliException(ExitCodes.Usage,
+                $"Set both {Commands.ServeCommand.RootAccessKeyVariable} and {Commands.ServeCommand.RootSecretKeyVariable} (secret of at least 8 characters), or neither.");
+        return new RootCredentials(envAccess, envSecret, false, true);
     }
 
     private static byte[] Aad(string accessKeyId) => Encoding.UTF8.GetBytes("coffre/v1/root-credentials/" + accessKeyId);

@@ -23,6 +23,12 @@ public enum KmsError
     IncorrectKey,
     /// <summary>The principal may not perform this operation on this key (recorded by <c>KeyManager.RecordDenied</c>).</summary>
     AccessDenied,
+    /// <summary>The key manager is sealed: no root of trust is attached, so no key can be used until it is unsealed.</summary>
+    Sealed,
+    /// <summary>An unseal share was malformed, tampered with, already submitted, or not one of this root's shares.</summary>
+    InvalidShare,
+    /// <summary>Too many failed unseal attempts in a short time; wait before trying again.</summary>
+    TooManyAttempts,
 }
 
 /// <summary>

@@ -28,6 +28,8 @@ public enum ObjectError
     BackendUnavailable,
     /// <summary>The key manager or its audit trail refused to answer.</summary>
     KeyServiceUnavailable,
+    /// <summary>The key manager is sealed: no key can be used until it is unsealed (retryable).</summary>
+    Sealed,
     AccessDenied,
     /// <summary>A conditional write's If-Match / If-None-Match did not hold.</summary>
     PreconditionFailed,

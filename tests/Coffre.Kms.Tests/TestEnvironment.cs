@@ -29,6 +29,19 @@ public sealed class TestEnvironment : IDisposable
     public KeyManager Initialize() => Track(Deployment.InitializeAsync(Location, Passphrase, Options, Clock).GetAwaiter().GetResult()).Keys;
     public KeyManager Open() => Track(Deployment.Open(Location, Passphrase, Options, Clock)).Keys;
 
+    /// <summary>A deployment whose root opens with <paramref name="threshold"/> of <paramref name="shares"/> Shamir shares.</summary>
+    public (KeyManager Keys, IReadOnlyList<string> Shares) InitializeShamir(int shares, int threshold)
+    {
+        var (deployment, issued) = Deployment.InitializeShamirAsync(Location, shares, threshold, Options, Clock).GetAwaiter().GetResult();
+        return (Track(deployment).Keys, issued);
+    }
+
+    /// <summary>Opens with a root already unsealed (e.g. by a RootUnsealer).</summary>
+    public KeyManager Open(Coffre.Kms.Root.IRootOfTrust root) => Track(Deployment.Open(Location, root, Options, Clock)).Keys;
+
+    /// <summary>Opens with no root attached: sealed.</summary>
+    public KeyManager OpenSealed() => Track(Deployment.OpenSealedAsync(Location, Options, Clock).GetAwaiter().GetResult()).Keys;
+
     private Deployment Track(Deployment d)
     {
         _deployments.Add(d);

@@ -1,110 +1,36 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
 using Coffre.Server.Admin;
-using Coffre.Server.Signing;
 
 namespace Coffre.Cli.AccessKeys;
 
-/// <summary>
-/// Access keys managed through a running server's admin API, signed with SigV4 (service "coffre", body hash signed)
-/// with the caller's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which must hold the admin grant.
-/// </summary>
+/// <summary>Access keys managed through a running server's admin API (<see cref="AdminClient"/>, signed by an access key
+/// that must hold the admin grant).</summary>
 public sealed class RemoteAccessKeyAdmin : IAccessKeyAdmin
 {
-    private readonly HttpClient _http;
-    private readonly Uri _endpoint;
-    private readonly string _accessKey;
-    private readonly string _secretKey;
-    private readonly string _region;
+    private readonly AdminClient _admin;
 
     public RemoteAccessKeyAdmin(string endpoint)
     {
-        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new CliException(ExitCodes.Usage, $"--endpoint '{endpoint}' is not an http:// or https:// URL.");
-        _accessKey = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") ?? "";
-        _secretKey = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY") ?? "";
-        if (_accessKey.Length == 0 || _secretKey.Length == 0)
-            throw new CliException(ExitCodes.Usage, "--endpoint needs the credentials of an access key with the admin grant in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
-        _region = Environment.GetEnvironmentVariable("AWS_REGION") is { Length: > 0 } r ? r
-            : Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") is { Length: > 0 } d ? d : "us-east-1";
-        _endpoint = uri;
-        _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        _admin = new AdminClient(endpoint);
+        _admin.RequireCredentials();
     }
 
     private const string AccessKeys = AdminApi.PathPrefix + "/access-keys";
 
-    public Task<AccessKeyBody> CreateAsync(CreateAccessKeyBody request, CancellationToken ct) => SendAsync<AccessKeyBody>("POST", AccessKeys, request, ct);
+    public Task<AccessKeyBody> CreateAsync(CreateAccessKeyBody request, CancellationToken ct) => _admin.SendAsync<AccessKeyBody>("POST", AccessKeys, request, ct);
 
     public async Task<IReadOnlyList<AccessKeyBody>> ListAsync(CancellationToken ct) =>
-        (await SendAsync<AccessKeyListBody>("GET", AccessKeys, null, ct).ConfigureAwait(false)).AccessKeys;
+        (await _admin.SendAsync<AccessKeyListBody>("GET", AccessKeys, null, ct).ConfigureAwait(false)).AccessKeys;
 
-    public Task<AccessKeyBody> ShowAsync(string accessKeyId, CancellationToken ct) => SendAsync<AccessKeyBody>("GET", KeyPath(accessKeyId), null, ct);
+    public Task<AccessKeyBody> ShowAsync(string accessKeyId, CancellationToken ct) => _admin.SendAsync<AccessKeyBody>("GET", KeyPath(accessKeyId), null, ct);
 
     public Task<AccessKeyBody> GrantAsync(string accessKeyId, GrantAccessKeyBody request, CancellationToken ct) =>
-        SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/grant", request, ct);
+        _admin.SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/grant", request, ct);
 
-    public Task<AccessKeyBody> RevokeAsync(string accessKeyId, CancellationToken ct) => SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/revoke", null, ct);
+    public Task<AccessKeyBody> RevokeAsync(string accessKeyId, CancellationToken ct) => _admin.SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/revoke", null, ct);
 
-    public Task<AccessKeyBody> RotateAsync(string accessKeyId, CancellationToken ct) => SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/rotate", null, ct);
+    public Task<AccessKeyBody> RotateAsync(string accessKeyId, CancellationToken ct) => _admin.SendAsync<AccessKeyBody>("POST", KeyPath(accessKeyId) + "/rotate", null, ct);
 
     private static string KeyPath(string accessKeyId) => AccessKeys + "/" + Uri.EscapeDataString(accessKeyId);
 
-    private async Task<T> SendAsync<T>(string method, string path, object? body, CancellationToken ct)
-    {
-        var bytes = body is null ? [] : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), AdminJson.Options);
-        var headers = new Dictionary<string, string>
-        {
-            ["host"] = _endpoint.Authority,
-            ["x-amz-date"] = SigV4ClientSigner.Timestamp(DateTimeOffset.UtcNow),
-        };
-        if (body is not null) headers["content-type"] = AdminJson.ContentType;
-        var authorization = SigV4ClientSigner.Authorization(method, path, headers, bytes, _accessKey, _secretKey, _region, AdminApi.Service);
-        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(_endpoint, path));
-        request.Headers.TryAddWithoutValidation("x-amz-date", headers["x-amz-date"]);
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        if (body is not null)
-        {
-            request.Content = new ByteArrayContent(bytes);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue(AdminJson.ContentType);
-        }
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, ct).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CliException(ExitCodes.Failure, $"cannot reach the admin API at {_endpoint}: {e.Message}");
-        }
-        using (response)
-        {
-            var text = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-            if (response.IsSuccessStatusCode)
-                return JsonSerializer.Deserialize<T>(text, AdminJson.Options)
-                    ?? throw new CliException(ExitCodes.Failure, $"the admin API at {_endpoint} answered an empty body.");
-            AdminErrorBody? error = null;
-            try
-            {
-                error = JsonSerializer.Deserialize<AdminErrorBody>(text, AdminJson.Options);
-            }
-            catch (JsonException)
-            {
-                // Not the admin API (a proxy, an older server): reported by status below.
-            }
-            var message = error?.Message ?? $"the server at {_endpoint} answered HTTP {(int)response.StatusCode} to {method} {path}; is it a Coffre server with the admin API?";
-            throw new CliException(ExitCodeFor(error?.Code), message);
-        }
-    }
-
-    private static int ExitCodeFor(string? code) => Enum.TryParse<AdminError>(code, out var e) ? e switch
-    {
-        AdminError.Unauthenticated => ExitCodes.AuthenticationFailed,
-        AdminError.AccessDenied => ExitCodes.AccessDenied,
-        AdminError.NotFound => ExitCodes.NotFound,
-        AdminError.Conflict => ExitCodes.Conflict,
-        AdminError.InvalidRequest => ExitCodes.Usage,
-        _ => ExitCodes.Failure,
-    } : ExitCodes.Failure;
-
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _admin.Dispose();
 }

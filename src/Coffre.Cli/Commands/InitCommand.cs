@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Coffre.Kms;
+using Coffre.Kms.Root;
 using Coffre.Server.Hosting;
 using Coffre.Sqlite.Kms;
 
@@ -9,16 +10,33 @@ public static class InitCommand
 {
     public static Command Create()
     {
+        var shares = new Option<int?>("--shares") { Description = "Seal the root key under N Shamir shares instead of a passphrase (2..255)" };
+        var threshold = new Option<int?>("--threshold") { Description = "How many of the shares unseal (2..N; with --shares)" };
         var command = new Command("init",
             "Create a data directory: generate the root key and seal it under a passphrase " +
-            $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice).");
+            $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice), or under N Shamir shares of which K unseal " +
+            "(--shares N --threshold K; each share is printed once and stored nowhere).") { shares, threshold };
         command.SetAction((result, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(result);
             if (cli.IsInitialized)
                 throw new CliException(ExitCodes.Conflict, $"{cli.DataDirectory} is already initialised; nothing was changed.");
-            var passphrase = CliContext.ReadPassphrase(confirm: true);
-            using var deployment = await Deployment.InitializeAsync(cli.Location, passphrase);
+            var (n, k) = (result.GetValue(shares), result.GetValue(threshold));
+            if (n is null != k is null)
+                throw new CliException(ExitCodes.Usage, "--shares and --threshold go together (e.g. --shares 5 --threshold 3).");
+            IReadOnlyList<string>? issued = null;
+            Deployment deployment;
+            if (n is { } count && k is { } needed)
+            {
+                if (needed < ShamirSecret.MinimumThreshold || needed > count || count > ShamirSecret.MaximumShares)
+                    throw new CliException(ExitCodes.Usage, $"Shamir sharing needs 2 ≤ --threshold ≤ --shares ≤ 255 ({needed} of {count} given).");
+                (deployment, issued) = await Deployment.InitializeShamirAsync(cli.Location, count, needed);
+            }
+            else
+            {
+                deployment = await Deployment.InitializeAsync(cli.Location, CliContext.ReadPassphrase(confirm: true));
+            }
+            using var _ = deployment;
             var keys = deployment.Keys;
             if (cli.Json)
                 cli.WriteJson(new
@@ -27,7 +45,11 @@ public static class InitCommand
                     deploymentId = keys.DeploymentId,
                     sealFile = Path.Combine(cli.DataDirectory, Deployment.SealFileName),
                     keyStore = Path.Combine(cli.DataDirectory, SqliteKeyDatabase.FileName),
+                    threshold = k,
+                    shares = issued,
                 });
+            else if (issued is not null)
+                SealCommands.PrintShares(cli.DataDirectory, keys.DeploymentId, issued, k!.Value);
             else
                 Console.WriteLine($"Initialised {cli.DataDirectory} (deployment {keys.DeploymentId}). Keep the passphrase safe: without it the data cannot be decrypted.");
             return ExitCodes.Ok;

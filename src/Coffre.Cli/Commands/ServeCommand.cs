@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Root;
+using Microsoft.Extensions.DependencyInjection;
 using Coffre.Server.Auth;
 using Coffre.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -38,11 +40,22 @@ public static class ServeCommand
                 throw new CliException(ExitCodes.Failure, "invalid configuration: " + e.Message);
             }
 
-            using var deployment = cli.IsInitialized ? cli.Open() : await InitializeAsync(cli);
+            // A root that needs officers' shares starts sealed: they unseal it through the admin API (coffre unseal).
+            using var deployment = !cli.IsInitialized ? await InitializeAsync(cli)
+                : Deployment.NeedsShares(cli.DataDirectory) ? await Deployment.OpenSealedAsync(cli.Location) : cli.Open();
             var keys = deployment.Keys;
-            EnsureDefaultKey(keys, options.DefaultKey);
-            var root = RootCredentials.Resolve(cli.DataDirectory, keys);
-            options.AccessKeys.Insert(0, AccessKeyOptions.WithAllGrants(root.AccessKeyId, root.SecretAccessKey));
+            RootCredentials? root = null;
+            if (!keys.IsSealed)
+            {
+                EnsureDefaultKey(keys, options.DefaultKey);
+                root = RootCredentials.Resolve(cli.DataDirectory, keys);
+                options.AccessKeys.Insert(0, AccessKeyOptions.WithAllGrants(root.AccessKeyId, root.SecretAccessKey));
+            }
+            else if (RootCredentials.FromEnvironmentVariables() is { } fromEnvironment)
+            {
+                root = fromEnvironment;
+                options.AccessKeys.Insert(0, AccessKeyOptions.WithAllGrants(root.AccessKeyId, root.SecretAccessKey));
+            }
 
             WebApplication built;
             try
@@ -55,16 +68,43 @@ public static class ServeCommand
                 throw new CliException(ExitCodes.Failure, "cannot start the gateway: " + e.Message);
             }
             await using var app = built;
+            if (keys.IsSealed)
+            {
+                // Work that needs the root, done by the unseal: the default key, and root credentials sealed in the data directory.
+                var directory = app.Services.GetRequiredService<AccessKeyDirectory>();
+                keys.Unsealed += () =>
+                {
+                    try
+                    {
+                        EnsureDefaultKey(keys, options.DefaultKey);
+                        if (root is not null) return;
+                        var sealedRoot = RootCredentials.Resolve(cli.DataDirectory, keys);
+                        directory.AddConfigured(AccessKeyOptions.WithAllGrants(sealedRoot.AccessKeyId, sealedRoot.SecretAccessKey));
+                        Console.WriteLine($"Unsealed. Access key: {sealedRoot.AccessKeyId}");
+                        if (sealedRoot.Generated) ShowGeneratedSecret(sealedRoot, cli.DataDirectory);
+                    }
+                    catch (KmsException e)
+                    {
+                        // The unseal itself succeeded; the next unseal (after a seal) retries this.
+                        Console.Error.WriteLine($"coffre: unsealed, but the first-start setup failed: {e.Message}");
+                    }
+                };
+            }
             await app.StartAsync(ct);
             var scheme = options.CertificatePath is null ? "http" : "https";
             Console.WriteLine($"Coffre gateway listening on {scheme}://{options.Listen}  (data: {cli.DataDirectory})");
             Console.WriteLine($"  S3 endpoint:   {scheme}://{options.Listen}   region {options.Region}, path-style addressing");
-            Console.WriteLine($"  Access key:    {root.AccessKeyId}");
-            if (root.Generated)
-                ShowGeneratedSecret(root, cli.DataDirectory);
-            else if (root.FromEnvironment)
-                Console.WriteLine($"  Secret key:    from ${RootSecretKeyVariable}");
+            if (keys.IsSealed)
+                Console.WriteLine("  SEALED: every key use answers 503 until enough unseal shares are in (coffre unseal --endpoint URL)");
+            if (root is null)
+                Console.WriteLine("  Access key:    sealed in the data directory; available after the unseal");
             else
+                Console.WriteLine($"  Access key:    {root.AccessKeyId}");
+            if (root is { Generated: true })
+                ShowGeneratedSecret(root, cli.DataDirectory);
+            else if (root is { FromEnvironment: true })
+                Console.WriteLine($"  Secret key:    from ${RootSecretKeyVariable}");
+            else if (root is not null)
                 Console.WriteLine("  Secret key:    the one printed at first start (sealed in the data directory)");
             Console.WriteLine($"  Health: {scheme}://{options.Listen}/healthz   Metrics: {scheme}://{options.Listen}/metrics");
             await app.WaitForShutdownAsync(ct);

@@ -566,7 +566,7 @@ public sealed partial class KeyManager
         try
         {
             RandomNumberGenerator.Fill(material);
-            return new KeyVersionRecord(keyId, version, KeyVersionState.Enabled, now, null, _root.Wrap(material, KekAad(keyId, version)));
+            return new KeyVersionRecord(keyId, version, KeyVersionState.Enabled, now, null, WrapWithRoot(material, KekAad(keyId, version)));
         }
         finally
         {

@@ -21,7 +21,6 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
     public const string SystemPrincipal = "coffre:system";
     private const string Ok = "ok";
 
-    private readonly IRootOfTrust _root;
     private readonly IKeyStore _store;
     private readonly IAuditLog _auditLog;
     private readonly TimeProvider _time;
@@ -36,13 +35,17 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
     /// trust; the database stays its opener's to close.
     /// </summary>
     public KeyManager(IRootOfTrust root, IKeyDatabase database, TimeProvider? time = null, KmsOptions? options = null)
+        : this(database, time, options)
     {
         ArgumentNullException.ThrowIfNull(root);
-        ArgumentNullException.ThrowIfNull(database);
-        if (root.DeploymentId != database.DeploymentId)
-            throw new KmsException(KmsError.InvalidArgument,
-                $"The key store belongs to deployment {database.DeploymentId} but the root of trust to {root.DeploymentId}.");
+        CheckDeployment(root);
         _root = root;
+    }
+
+    /// <summary>A sealed key manager: the database is open, but no key can be used until <see cref="UnsealAsync"/> attaches a root.</summary>
+    private KeyManager(IKeyDatabase database, TimeProvider? time, KmsOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(database);
         _store = database.Keys;
         _auditLog = database.Audit;
         _time = time ?? TimeProvider.System;
@@ -63,17 +66,23 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
         set => _auditLog.RelaxedDurability = value;
     }
 
-    public string DeploymentId => _root.DeploymentId;
+    public string DeploymentId => _store.DeploymentId;
 
     /// <summary>
     /// Seals 32 bytes of deployment secret material that is not a key (e.g. generated gateway
     /// credentials) under the root of trust, so it is never stored in clear. The associated data
     /// must name the purpose and must not start with the key-version prefix.
     /// </summary>
-    public byte[] WrapWithRoot(ReadOnlySpan<byte> material, ReadOnlySpan<byte> associatedData) => _root.Wrap(material, associatedData);
+    public byte[] WrapWithRoot(ReadOnlySpan<byte> material, ReadOnlySpan<byte> associatedData)
+    {
+        lock (_rootLock) return AttachedRoot().Wrap(material, associatedData);
+    }
 
     /// <summary>Opens what <see cref="WrapWithRoot"/> sealed; throws KmsException(InvalidCiphertext) when it does not verify.</summary>
-    public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material) => _root.Unwrap(wrapped, associatedData, material);
+    public void UnwrapWithRoot(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> material)
+    {
+        lock (_rootLock) AttachedRoot().Unwrap(wrapped, associatedData, material);
+    }
 
     /// <summary>Records the creation of the deployment: the first record of its audit trail.</summary>
     public Task RecordInitializedAsync() => _audit.AppendAsync(Entry("Initialize", SystemPrincipal, null, null, null, Ok));
@@ -183,7 +192,15 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
         if (record?.WrappedMaterial is null)
             throw new KmsException(KmsError.VersionNotUsable, $"Version {version} of key '{cached.Key.Name}' has no material (destroyed).");
         var bytes = GC.AllocateArray<byte>(32, pinned: true);
-        _root.Unwrap(record.WrappedMaterial, KekAad(cached.Key.Id, version), bytes);
+        try
+        {
+            UnwrapWithRoot(record.WrappedMaterial, KekAad(cached.Key.Id, version), bytes);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            throw;
+        }
         return bytes;
     }
 
@@ -344,7 +361,11 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
         _disposed = true;
         await _audit.DisposeAsync().ConfigureAwait(false);
         _snapshot.Retire();
-        _root.Dispose();
+        lock (_rootLock)
+        {
+            _root?.Dispose();
+            _root = null;
+        }
     }
 
     /// <summary><see cref="DisposeAsync"/> for synchronous owners (the CLI's <c>using</c>, tests); waits for the last commit.</summary>

@@ -8,17 +8,9 @@ internal static class AtomicFile
     {
         var directory = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var temp = WriteTemp(path, content);
         try
         {
-            using (var stream = new FileStream(temp, options))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
             File.Move(temp, path, overwrite: false);
         }
         catch (IOException) when (File.Exists(path))
@@ -34,6 +26,42 @@ internal static class AtomicFile
         FsyncDirectory(directory);
     }
 
+    /// <summary>Replaces an existing file the same way (rename over it): a crash leaves the old content or the new, never a mix.</summary>
+    public static void Replace(string path, byte[] content)
+    {
+        var temp = WriteTemp(path, content);
+        try
+        {
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        FsyncDirectory(Path.GetDirectoryName(path)!);
+    }
+
+    /// <summary>A fsynced temp file (0600 on Unix) beside <paramref name="path"/>.</summary>
+    private static string WriteTemp(string path, byte[] content)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            using var stream = new FileStream(temp, options);
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        return temp;
+    }
     private static void FsyncDirectory(string directory)
     {
         if (OperatingSystem.IsWindows()) return;

@@ -7,15 +7,15 @@ using System.Text.Json;
 namespace Coffre.Kms.Root;
 
 /// <summary>
-/// Root of trust kept in a JSON file, the 256-bit root key sealed with AES-256-GCM under a key
-/// derived from a passphrase by PBKDF2-SHA256 (docs/format.md §6). The unsealed root key stays in a
-/// pinned array, zeroed on <see cref="Dispose"/>.
+/// Root of trust kept in <c>root.seal</c> (<see cref="RootSealFile"/>): the 256-bit root key sealed with AES-256-GCM
+/// under a seal key derived from a passphrase (PBKDF2-SHA256, docs/format.md §6.1) or recombined from Shamir shares
+/// (§6.5). The unsealed root key stays in a pinned array, zeroed on <see cref="Dispose"/>.
 /// </summary>
 public sealed class SealedFileRoot : IRootOfTrust
 {
-    public const string FormatName = "coffre-root-seal";
+    public const string FormatName = RootSealFile.FormatName;
     public const int FormatVersion = 1;
-    public const string Kdf = "pbkdf2-sha256";
+    public const string Kdf = RootSealFile.Pbkdf2;
     public const int SaltSize = 32;
     public const int WrappedSize = 1 + 12 + 32 + 16;
     private const byte WrapFormat = 1;
@@ -41,139 +41,167 @@ public sealed class SealedFileRoot : IRootOfTrust
         TimeProvider? time = null, string? deploymentId = null)
     {
         options ??= SealOptions.Default;
-        time ??= TimeProvider.System;
         path = System.IO.Path.GetFullPath(path);
         options.CheckIterations(options.Iterations, path);
         if (passphrase.IsEmpty)
             throw new KmsException(KmsError.InvalidArgument, "An empty passphrase cannot seal a root key; choose a long passphrase.");
-        if (File.Exists(path))
-            throw new KmsException(KmsError.AlreadyInitialized,
-                $"A root seal already exists at {path}; refusing to overwrite it (that would make every key unreadable).");
-        deploymentId ??= Guid.NewGuid().ToString("D");
-
-        var rootKey = GC.AllocateArray<byte>(32, pinned: true);
-        RandomNumberGenerator.Fill(rootKey);
-        var salt = RandomNumberGenerator.GetBytes(SaltSize);
-        var nonce = RandomNumberGenerator.GetBytes(12);
-        var ciphertext = new byte[32];
-        var tag = new byte[16];
-        var kek = GC.AllocateArray<byte>(32, pinned: true);
+        CheckAbsent(path);
+        var rootKey = NewRootKey();
         try
         {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, salt, kek, options.Iterations, HashAlgorithmName.SHA256);
-            using (var gcm = new AesGcm(kek, 16))
-                gcm.Encrypt(nonce, rootKey, ciphertext, tag, SealAad(deploymentId));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(kek);
-        }
-
-        var created = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("format", FormatName);
-            json.WriteNumber("version", FormatVersion);
-            json.WriteString("deployment_id", deploymentId);
-            json.WriteString("kdf", Kdf);
-            json.WriteNumber("iterations", options.Iterations);
-            json.WriteString("salt", Convert.ToBase64String(salt));
-            json.WriteString("cipher", "aes-256-gcm");
-            json.WriteString("nonce", Convert.ToBase64String(nonce));
-            json.WriteString("ciphertext", Convert.ToBase64String(ciphertext));
-            json.WriteString("tag", Convert.ToBase64String(tag));
-            json.WriteString("created", created);
-            json.WriteEndObject();
-        }
-        buffer.WriteByte((byte)'\n');
-        try
-        {
-            AtomicFile.WriteNew(path, buffer.ToArray());
+            var seal = PassphraseSeal(deploymentId ?? Guid.NewGuid().ToString("D"), passphrase, options, rootKey, time ?? TimeProvider.System);
+            AtomicFile.WriteNew(path, seal.ToJson());
+            return new SealedFileRoot(path, seal.DeploymentId, rootKey);
         }
         catch
         {
             CryptographicOperations.ZeroMemory(rootKey);
             throw;
         }
-        return new SealedFileRoot(path, deploymentId, rootKey);
     }
 
-    /// <summary>Reads the seal at <paramref name="path"/> and unseals the root key.</summary>
-    /// <exception cref="KmsException"><see cref="KmsError.WrongPassphrase"/> when the passphrase does not unseal it,
-    /// <see cref="KmsError.NotInitialized"/> when there is no file, <see cref="KmsError.InvalidArgument"/> when it is malformed.</exception>
-    public static SealedFileRoot Unseal(string path, ReadOnlySpan<char> passphrase, SealOptions? options = null)
+    /// <summary>
+    /// Generates a root key, seals it under a random seal key split into <paramref name="shares"/> Shamir shares of which
+    /// <paramref name="threshold"/> unseal, and writes <paramref name="path"/> (never the shares). Returns the root and
+    /// the shares' text, which the caller hands out once.
+    /// </summary>
+    public static (SealedFileRoot Root, IReadOnlyList<string> Shares) InitializeShamir(string path, int shares, int threshold,
+        TimeProvider? time = null, string? deploymentId = null)
     {
-        options ??= SealOptions.Default;
+        ShamirSecret.CheckCounts(shares, threshold);
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path))
-            throw new KmsException(KmsError.NotInitialized, $"There is no root seal at {path}; initialize the key manager first.");
-        string deploymentId;
-        int iterations;
-        byte[] salt, nonce, ciphertext, tag;
+        CheckAbsent(path);
+        var rootKey = NewRootKey();
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            var root = doc.RootElement;
-            if (root.GetProperty("format").GetString() != FormatName)
-                throw Malformed(path, "it is not a Coffre root seal");
-            if (root.GetProperty("version").GetInt32() != FormatVersion)
-                throw Malformed(path, $"seal version {root.GetProperty("version").GetInt32()} is not supported");
-            if (root.GetProperty("kdf").GetString() != Kdf)
-                throw Malformed(path, "unsupported key derivation function");
-            deploymentId = root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id");
-            iterations = root.GetProperty("iterations").GetInt32();
-            salt = Base64(root, "salt");
-            nonce = Base64(root, "nonce");
-            ciphertext = Base64(root, "ciphertext");
-            tag = Base64(root, "tag");
+            var (seal, texts) = ShamirSeal(deploymentId ?? Guid.NewGuid().ToString("D"), shares, threshold, rootKey, time ?? TimeProvider.System);
+            AtomicFile.WriteNew(path, seal.ToJson());
+            return (new SealedFileRoot(path, seal.DeploymentId, rootKey), texts);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException or NullReferenceException)
-        {
-            throw Malformed(path, "it could not be parsed");
-        }
-        options.CheckIterations(iterations, path);
-        if (salt.Length is < 16 or > 32 || nonce.Length != 12 || ciphertext.Length != 32 || tag.Length != 16)
-            throw Malformed(path, "a field has the wrong length");
-
-        var rootKey = GC.AllocateArray<byte>(32, pinned: true);
-        var kek = GC.AllocateArray<byte>(32, pinned: true);
-        try
-        {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, salt, kek, iterations, HashAlgorithmName.SHA256);
-            using var gcm = new AesGcm(kek, 16);
-            gcm.Decrypt(nonce, ciphertext, tag, rootKey, SealAad(deploymentId));
-        }
-        catch (AuthenticationTagMismatchException)
+        catch
         {
             CryptographicOperations.ZeroMemory(rootKey);
-            throw new KmsException(KmsError.WrongPassphrase,
-                $"The passphrase does not unseal {path}. Check the passphrase (or that the file was not modified).");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reseals this root's key under new Shamir shares (new <paramref name="shares"/> and <paramref name="threshold"/>) and
+    /// replaces <see cref="Path"/> atomically: the root key, and so every stored key version, is unchanged; the shares of
+    /// the previous seal (or its passphrase) no longer open the new file.
+    /// </summary>
+    public IReadOnlyList<string> RekeyShamir(int shares, int threshold, TimeProvider? time = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ShamirSecret.CheckCounts(shares, threshold);
+        var (seal, texts) = ShamirSeal(DeploymentId, shares, threshold, _rootKey, time ?? TimeProvider.System);
+        AtomicFile.Replace(Path, seal.ToJson());
+        return texts;
+    }
+
+    /// <summary>Reads the seal at <paramref name="path"/> and unseals the root key with a passphrase.</summary>
+    /// <exception cref="KmsException"><see cref="KmsError.WrongPassphrase"/> when the passphrase does not unseal it,
+    /// <see cref="KmsError.NotInitialized"/> when there is no file, <see cref="KmsError.InvalidArgument"/> when it is malformed
+    /// or is not a passphrase seal.</exception>
+    public static SealedFileRoot Unseal(string path, ReadOnlySpan<char> passphrase, SealOptions? options = null)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        var seal = RootSealFile.Read(path, options ?? SealOptions.Default);
+        if (seal.Kind != RootKind.Passphrase)
+            throw new KmsException(KmsError.InvalidArgument,
+                $"The root seal {path} is unsealed by {seal.Threshold} of {seal.ShareDigests.Count} Shamir shares, not by a passphrase: use coffre unseal.");
+        var sealKey = GC.AllocateArray<byte>(32, pinned: true);
+        try
+        {
+            Rfc2898DeriveBytes.Pbkdf2(passphrase, seal.Salt, sealKey, seal.Iterations, HashAlgorithmName.SHA256);
+            return Open(path, seal, sealKey, () => new KmsException(KmsError.WrongPassphrase,
+                $"The passphrase does not unseal {path}. Check the passphrase (or that the file was not modified)."));
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(kek);
+            CryptographicOperations.ZeroMemory(sealKey);
         }
-        return new SealedFileRoot(path, deploymentId, rootKey);
     }
 
-    /// <summary>A base64 member of the seal; a JSON null is malformed like a missing member (not an ArgumentNullException).</summary>
-    private static byte[] Base64(JsonElement seal, string name) =>
-        Convert.FromBase64String(seal.GetProperty(name).GetString() ?? throw new FormatException($"'{name}' is null."));
-
-    /// <summary>lp("coffre-root-seal") || u32(1) || lp(deployment id).</summary>
-    internal static byte[] SealAad(string deploymentId)
+    /// <summary>Unseals a Shamir root with exactly its threshold of shares, each already checked against
+    /// <paramref name="seal"/>'s digests (<see cref="RootUnsealer"/>).</summary>
+    internal static SealedFileRoot UnsealShamir(string path, RootSealFile seal, IReadOnlyList<UnsealShare> shares)
     {
-        var name = Encoding.UTF8.GetBytes(FormatName);
-        var id = Encoding.UTF8.GetBytes(deploymentId);
-        var aad = new byte[4 + name.Length + 4 + 4 + id.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(aad, (uint)name.Length);
-        name.CopyTo(aad, 4);
-        BinaryPrimitives.WriteUInt32BigEndian(aad.AsSpan(4 + name.Length), FormatVersion);
-        BinaryPrimitives.WriteUInt32BigEndian(aad.AsSpan(8 + name.Length), (uint)id.Length);
-        id.CopyTo(aad, 12 + name.Length);
-        return aad;
+        var sealKey = GC.AllocateArray<byte>(32, pinned: true);
+        try
+        {
+            ShamirSecret.Combine([.. shares.Select(s => s.Index)], [.. shares.Select(s => s.Value)], sealKey);
+            return Open(path, seal, sealKey, () => UnsealShare.Invalid("the shares do not open the seal (the file was modified?)"));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(sealKey);
+        }
+    }
+
+    private static SealedFileRoot Open(string path, RootSealFile seal, ReadOnlySpan<byte> sealKey, Func<KmsException> wrong)
+    {
+        var rootKey = GC.AllocateArray<byte>(32, pinned: true);
+        if (!seal.TryOpen(sealKey, rootKey)) throw wrong();
+        return new SealedFileRoot(path, seal.DeploymentId, rootKey);
+    }
+
+    private static RootSealFile PassphraseSeal(string deploymentId, ReadOnlySpan<char> passphrase, SealOptions options, ReadOnlySpan<byte> rootKey, TimeProvider time)
+    {
+        var salt = RandomNumberGenerator.GetBytes(SaltSize);
+        var sealKey = GC.AllocateArray<byte>(32, pinned: true);
+        try
+        {
+            Rfc2898DeriveBytes.Pbkdf2(passphrase, salt, sealKey, options.Iterations, HashAlgorithmName.SHA256);
+            var shape = new RootSealFile
+            {
+                Version = FormatVersion, DeploymentId = deploymentId, Kind = RootKind.Passphrase, Kdf = Kdf, Iterations = options.Iterations,
+                Salt = salt, Nonce = [], Ciphertext = [], Tag = [], Created = RootSealFile.Now(time),
+            };
+            return RootSealFile.Seal(shape, sealKey, rootKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(sealKey);
+        }
+    }
+
+    private static (RootSealFile Seal, IReadOnlyList<string> Shares) ShamirSeal(string deploymentId, int shares, int threshold,
+        ReadOnlySpan<byte> rootKey, TimeProvider time)
+    {
+        var sealKey = GC.AllocateArray<byte>(32, pinned: true);
+        RandomNumberGenerator.Fill(sealKey);
+        var values = ShamirSecret.Split(sealKey, shares, threshold);
+        try
+        {
+            var shape = new RootSealFile
+            {
+                Version = 2, DeploymentId = deploymentId, Kind = RootKind.Shamir, Threshold = threshold,
+                ShareDigests = [.. values.Select((v, i) => UnsealShare.Digest(deploymentId, (byte)(i + 1), v))],
+                Nonce = [], Ciphertext = [], Tag = [], Created = RootSealFile.Now(time),
+            };
+            var seal = RootSealFile.Seal(shape, sealKey, rootKey);
+            return (seal, [.. values.Select((v, i) => new UnsealShare(threshold, (byte)(i + 1), v).Encode())]);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(sealKey);
+            foreach (var v in values) CryptographicOperations.ZeroMemory(v);
+        }
+    }
+
+    private static byte[] NewRootKey()
+    {
+        var rootKey = GC.AllocateArray<byte>(32, pinned: true);
+        RandomNumberGenerator.Fill(rootKey);
+        return rootKey;
+    }
+
+    private static void CheckAbsent(string path)
+    {
+        if (File.Exists(path))
+            throw new KmsException(KmsError.AlreadyInitialized,
+                $"A root seal already exists at {path}; refusing to overwrite it (that would make every key unreadable).");
     }
 
     public byte[] Wrap(ReadOnlySpan<byte> keyMaterial, ReadOnlySpan<byte> associatedData)
@@ -213,7 +241,4 @@ public sealed class SealedFileRoot : IRootOfTrust
     }
 
     public override string ToString() => $"SealedFileRoot({Path}, deployment {DeploymentId})";
-
-    private static KmsException Malformed(string path, string why) =>
-        new(KmsError.InvalidArgument, $"The root seal {path} is malformed: {why}.");
 }

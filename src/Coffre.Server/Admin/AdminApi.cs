@@ -17,10 +17,10 @@ namespace Coffre.Server.Admin;
 /// <see cref="PathPrefix"/> (no S3 bucket name can contain '_', so it never shadows a bucket). JSON bodies, SigV4
 /// signed for the service <see cref="Service"/> with the body hash verified (no UNSIGNED-PAYLOAD, no presigned URL,
 /// no aws-chunked body), and the caller's access key must hold the admin grant. Routes (docs/operations.md):
-/// access keys today; seal/unseal later.
+/// access keys, and seal/unseal (<see cref="SealApi"/>; unseal and seal status need no signature).
 /// </summary>
 public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory directory, AccessKeyManager accessKeys, KeyManager keys,
-    Metrics metrics, ILogger<AdminApi> log)
+    SealApi seal, Metrics metrics, ILogger<AdminApi> log)
 {
     public const string PathPrefix = "/_coffre/admin";
     public const string Service = "coffre";
@@ -31,7 +31,7 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
     /// <summary>Every name <see cref="Route"/> returns, plus "Authenticate": the admin face's <c>operation</c> metric labels.</summary>
     public static readonly IReadOnlyList<string> OperationNames =
         ["Authenticate", "ListAccessKeys", "ShowAccessKey", AccessKeyManager.CreateOperation, AccessKeyManager.GrantOperation,
-         AccessKeyManager.RevokeOperation, AccessKeyManager.RotateOperation];
+         AccessKeyManager.RevokeOperation, AccessKeyManager.RotateOperation, SealApi.SealOperation, SealApi.UnsealOperation, SealApi.StatusOperation];
 
     public static bool IsAdminRequest(HttpRequest request) =>
         request.Path.StartsWithSegments(PathPrefix, StringComparison.Ordinal);
@@ -43,16 +43,27 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
         var code = "OK";
         try
         {
-            var (request, body, principal) = await AuthenticateAsync(http).ConfigureAwait(false);
-            operation = Route(request.Method, request.RawPath, out var handler, out var keyId);
-            var grants = directory.Find(principal)?.Grants ?? AccessGrants.None;
-            if (!grants.Admin)
+            object answer;
+            if (seal.OpenRoute(http.Request.Method, http.Request.Path.Value ?? "") is { } open)
             {
-                // Recorded before answering; if even the refusal cannot be recorded, the answer is 503 (no audit, no answer).
-                var denied = keys.RecordDenied(operation, null, principal, "it lacks the admin grant");
-                throw denied.Error == KmsError.AccessDenied ? new AdminException(AdminError.AccessDenied, denied.Message) : denied;
+                operation = open.Operation;
+                var unsigned = await KmsFace.ReadBodyAsync(http.Request, MaxBodyBytes).ConfigureAwait(false)
+                    ?? throw new AdminException(AdminError.BodyTooLarge, $"The request body is larger than {MaxBodyBytes} bytes.");
+                answer = await open.Handler(unsigned).ConfigureAwait(false);
             }
-            var answer = handler(principal, keyId, body);
+            else
+            {
+                var (request, body, principal) = await AuthenticateAsync(http).ConfigureAwait(false);
+                operation = Route(request.Method, request.RawPath, out var handler, out var keyId);
+                var grants = directory.Find(principal)?.Grants ?? AccessGrants.None;
+                if (!grants.Admin)
+                {
+                    // Recorded before answering; if even the refusal cannot be recorded, the answer is 503 (no audit, no answer).
+                    var denied = keys.RecordDenied(operation, null, principal, "it lacks the admin grant");
+                    throw denied.Error == KmsError.AccessDenied ? new AdminException(AdminError.AccessDenied, denied.Message) : denied;
+                }
+                answer = await handler(principal, keyId, body).ConfigureAwait(false);
+            }
             http.Response.StatusCode = 200;
             http.Response.ContentType = AdminJson.ContentType;
             await JsonSerializer.SerializeAsync(http.Response.Body, answer, answer.GetType(), AdminJson.Options).ConfigureAwait(false);
@@ -66,7 +77,7 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
         {
             var error = AdminErrors.From(e.Error);
             code = AdminErrors.Code(error);
-            if (error == AdminError.Unavailable) log.LogError(e, "Admin {Operation} failed: {Message}", operation, e.Message);
+            if (error is AdminError.Unavailable) log.LogError(e, "Admin {Operation} failed: {Message}", operation, e.Message);
             await WriteErrorAsync(http, error, e.Message).ConfigureAwait(false);
         }
         finally
@@ -101,7 +112,9 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
         return (request, body, auth.AccessKeyId);
     }
 
-    private delegate object Handler(string principal, string? keyId, byte[] body);
+    private delegate Task<object> Handler(string principal, string? keyId, byte[] body);
+
+    private static Task<object> Done(object answer) => Task.FromResult(answer);
 
     private string Route(string method, string path, out Handler handler, out string? keyId)
     {
@@ -110,10 +123,16 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
         {
             switch (method)
             {
-                case "GET": handler = (_, _, _) => new AccessKeyListBody([.. accessKeys.List().Select(k => AccessKeyBody.From(k))]); return "ListAccessKeys";
-                case "POST": handler = Create; return AccessKeyManager.CreateOperation;
+                case "GET": handler = (_, _, _) => Done(new AccessKeyListBody([.. accessKeys.List().Select(k => AccessKeyBody.From(k))])); return "ListAccessKeys";
+                case "POST": handler = (p, id, b) => Done(Create(p, id, b)); return AccessKeyManager.CreateOperation;
             }
             throw new AdminException(AdminError.MethodNotAllowed, $"{method} is not allowed on {AccessKeysPath}: use GET (list) or POST (create).");
+        }
+        if (path == SealApi.SealPath)
+        {
+            if (method != "POST") throw new AdminException(AdminError.MethodNotAllowed, $"{method} is not allowed on {SealApi.SealPath}: use POST.");
+            handler = async (p, _, _) => await seal.SealAsync(p).ConfigureAwait(false);
+            return SealApi.SealOperation;
         }
         if (path.StartsWith(AccessKeysPath + "/", StringComparison.Ordinal))
         {
@@ -121,10 +140,10 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
             keyId = rest[0];
             switch (method, rest.Length == 2 ? rest[1] : rest.Length == 1 ? "" : null)
             {
-                case ("GET", ""): handler = (_, id, _) => AccessKeyBody.From(accessKeys.Show(id!)); return "ShowAccessKey";
-                case ("POST", "grant"): handler = Grant; return AccessKeyManager.GrantOperation;
-                case ("POST", "revoke"): handler = (p, id, _) => Changed(AccessKeyBody.From(accessKeys.Revoke(id!, p))); return AccessKeyManager.RevokeOperation;
-                case ("POST", "rotate"): handler = (p, id, _) => Changed(New(accessKeys.Rotate(id!, p))); return AccessKeyManager.RotateOperation;
+                case ("GET", ""): handler = (_, id, _) => Done(AccessKeyBody.From(accessKeys.Show(id!))); return "ShowAccessKey";
+                case ("POST", "grant"): handler = (p, id, b) => Done(Grant(p, id, b)); return AccessKeyManager.GrantOperation;
+                case ("POST", "revoke"): handler = (p, id, _) => Done(Changed(AccessKeyBody.From(accessKeys.Revoke(id!, p)))); return AccessKeyManager.RevokeOperation;
+                case ("POST", "rotate"): handler = (p, id, _) => Done(Changed(New(accessKeys.Rotate(id!, p)))); return AccessKeyManager.RotateOperation;
             }
         }
         throw new AdminException(AdminError.NotFound, $"There is no admin route {method} {Short(path)}; see docs/operations.md (admin API).");

@@ -52,6 +52,15 @@ public sealed record AccessKeyListBody(IReadOnlyList<AccessKeyBody> AccessKeys);
 
 public sealed record AdminErrorBody(string Code, string Message);
 
+/// <summary>One part of an unseal: a Shamir share, or the passphrase of a passphrase root; or <see cref="Reset"/> to start over.</summary>
+public sealed record UnsealBody(string? Share = null, string? Passphrase = null, bool Reset = false)
+{
+    public override string ToString() => $"UnsealBody(reset {Reset})"; // never the share or passphrase
+}
+
+/// <summary>Seal status: <c>root</c> is passphrase or shamir; <c>progress</c> shares of <c>threshold</c> are in.</summary>
+public sealed record SealStatusBody(bool Sealed, string Root, int Threshold, int Shares, int Progress);
+
 public static class AdminJson
 {
     public const string ContentType = "application/json";

@@ -15,6 +15,12 @@ public enum AdminError
     Conflict,
     /// <summary>The key store or the audit trail is unavailable; retry later.</summary>
     Unavailable,
+    /// <summary>The server is sealed: the operation needs the root of trust; unseal first.</summary>
+    Sealed,
+    /// <summary>An unseal share or passphrase was refused; the unseal attempt starts over.</summary>
+    UnsealRefused,
+    /// <summary>Too many failed unseal attempts in a short time.</summary>
+    TooManyAttempts,
 }
 
 public static class AdminErrors
@@ -29,6 +35,9 @@ public static class AdminErrors
         AdminError.MethodNotAllowed => 405,
         AdminError.Conflict => 409,
         AdminError.Unavailable => 503,
+        AdminError.Sealed => 503,
+        AdminError.UnsealRefused => 400,
+        AdminError.TooManyAttempts => 429,
         _ => 500,
     };
 
@@ -43,6 +52,9 @@ public static class AdminErrors
         Coffre.Kms.KmsError.AccessDenied => AdminError.AccessDenied,
         Coffre.Kms.KmsError.Conflict or Coffre.Kms.KmsError.AlreadyExists => AdminError.Conflict,
         Coffre.Kms.KmsError.InvalidArgument or Coffre.Kms.KmsError.InvalidName => AdminError.InvalidRequest,
+        Coffre.Kms.KmsError.Sealed => AdminError.Sealed,
+        Coffre.Kms.KmsError.InvalidShare or Coffre.Kms.KmsError.WrongPassphrase => AdminError.UnsealRefused,
+        Coffre.Kms.KmsError.TooManyAttempts => AdminError.TooManyAttempts,
         _ => AdminError.Unavailable,
     };
 }

@@ -1,3 +1,4 @@
+using Coffre.Kms;
 using Coffre.Kms.Audit;
 using Coffre.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,10 @@ public sealed class AuditCheckpointService(AuditCheckpointPublisher publisher, C
                 foreach (var (sink, error) in failed)
                     log.LogWarning("Audit {Checkpoint} could not be published to {Sink} ({Error}); the next interval publishes a newer one",
                         checkpoint!.Label, sink, error.Message);
+            }
+            catch (KmsException e) when (e.Error == KmsError.Sealed)
+            {
+                log.LogWarning("No audit checkpoint while sealed (its signing key is sealed by the root); the first interval after the unseal signs one");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Coffre.Kms;
 using Coffre.Kms.Access;
 using Coffre.Server.Signing;
 
@@ -14,7 +15,7 @@ public sealed class AccessKeyDirectory : ICredentialStore
 {
     private static readonly Dictionary<string, AccessPrincipal> NoKeys = new(StringComparer.Ordinal);
 
-    private readonly Dictionary<string, AccessPrincipal> _configured = new(StringComparer.Ordinal);
+    private volatile Dictionary<string, AccessPrincipal> _configured = new(StringComparer.Ordinal);
     private readonly AccessKeyManager? _stored;
     private readonly Lock _refreshLock = new();
     private volatile Dictionary<string, AccessPrincipal> _storedKeys = NoKeys;
@@ -30,7 +31,14 @@ public sealed class AccessKeyDirectory : ICredentialStore
             throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
         foreach (var k in keys) _configured.Add(k.AccessKeyId, new AccessPrincipal(k.AccessKeyId, k.SecretAccessKey, k.ToGrants()));
         _stored = stored;
-        Refresh();
+        try
+        {
+            Refresh();
+        }
+        catch (KmsException e) when (e.Error == KmsError.Sealed)
+        {
+            // Started sealed: stored keys are read by the first refresh after the unseal.
+        }
     }
 
     /// <summary>Every problem of the configured access keys (Coffre:AccessKeys), one message each, naming the entry and never its secret.</summary>
@@ -52,6 +60,21 @@ public sealed class AccessKeyDirectory : ICredentialStore
             if (!seen.Add(k.AccessKeyId)) problems.Add($"{where}: the access key '{k.AccessKeyId}' is configured twice.");
         }
         return problems;
+    }
+
+    /// <summary>Adds a configured key after start (the root credentials sealed in the data directory, readable only once a
+    /// server that started sealed is unsealed). Copy on write: lookups never take a lock.</summary>
+    public void AddConfigured(AccessKeyOptions key)
+    {
+        var problems = Problems([key]);
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
+        lock (_refreshLock)
+        {
+            _configured = new Dictionary<string, AccessPrincipal>(_configured, StringComparer.Ordinal)
+            {
+                [key.AccessKeyId] = new AccessPrincipal(key.AccessKeyId, key.SecretAccessKey, key.ToGrants()),
+            };
+        }
     }
 
     /// <summary>The default bound on how long a change made outside this server (the CLI on the same data directory) takes to apply.</summary>

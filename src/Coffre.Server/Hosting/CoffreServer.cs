@@ -3,6 +3,7 @@ using Coffre.Kms;
 using Coffre.Kms.Access;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Root;
 using Coffre.Server.Admin;
 using Coffre.Server.Audit;
 using Coffre.Server.Auth;
@@ -106,6 +107,8 @@ public static class CoffreServer
         });
         builder.Services.AddSingleton(new HostNames(options.HostNames));
         builder.Services.AddSingleton(storedAccessKeys);
+        builder.Services.AddSingleton(new RootUnsealer(Path.Combine(dataDirectory, Deployment.SealFileName), keys.SealOptions, TimeProvider.System));
+        builder.Services.AddSingleton<SealApi>();
         builder.Services.AddSingleton<AdminApi>();
         builder.Services.AddHostedService<AccessKeyRefresher>();
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
@@ -142,7 +145,8 @@ public static class CoffreServer
             () => s3Face.IntegrityFailures);
         metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
             () => s3Face.BackendUnavailable);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        // Sealed: 503 so that a load balancer sends no traffic here until an unseal (body "sealed", docs/operations.md).
+        app.MapGet("/healthz", () => keys.IsSealed ? Results.Text("sealed\n", statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
         // WebApplication appends, so /healthz and /metrics would never be reached (they were

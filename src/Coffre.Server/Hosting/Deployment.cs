@@ -50,16 +50,36 @@ public sealed class Deployment : IDisposable
 
     /// <summary>Creates a deployment: root.seal sealed under <paramref name="passphrase"/>, an empty key database, the
     /// first audit record. Refuses a data directory (or database) that already holds one.</summary>
-    public static async Task<Deployment> InitializeAsync(DeploymentLocation location, string passphrase, KmsOptions? options = null, TimeProvider? time = null)
+    public static Task<Deployment> InitializeAsync(DeploymentLocation location, string passphrase, KmsOptions? options = null, TimeProvider? time = null)
     {
         options ??= KmsOptions.Default;
+        return InitializeAsync(location, sealPath => SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time), options, time);
+    }
+
+    /// <summary>Creates a deployment whose root seal opens with <paramref name="threshold"/> of <paramref name="shares"/>
+    /// Shamir shares (docs/format.md §6.5); returns the shares' text, which is stored nowhere: hand each out once.</summary>
+    public static async Task<(Deployment Deployment, IReadOnlyList<string> Shares)> InitializeShamirAsync(DeploymentLocation location,
+        int shares, int threshold, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        IReadOnlyList<string> issued = [];
+        var deployment = await InitializeAsync(location, sealPath =>
+        {
+            var (root, texts) = SealedFileRoot.InitializeShamir(sealPath, shares, threshold, time);
+            issued = texts;
+            return root;
+        }, options ?? KmsOptions.Default, time).ConfigureAwait(false);
+        return (deployment, issued);
+    }
+
+    private static async Task<Deployment> InitializeAsync(DeploymentLocation location, Func<string, IRootOfTrust> createRoot, KmsOptions options, TimeProvider? time)
+    {
         time ??= TimeProvider.System;
         Directory.CreateDirectory(location.DataDirectory);
         var sealPath = Path.Combine(location.DataDirectory, SealFileName);
         if (File.Exists(sealPath) || (location.Database is null && File.Exists(SqlitePath(location))))
             throw new KmsException(KmsError.AlreadyInitialized,
                 $"{Path.GetFullPath(location.DataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
-        var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
+        var root = createRoot(sealPath);
         var deployment = Compose(location, root, () => SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
         try
         {
@@ -77,8 +97,15 @@ public sealed class Deployment : IDisposable
     public static Deployment Open(DeploymentLocation location, ReadOnlySpan<char> passphrase, KmsOptions? options = null, TimeProvider? time = null)
     {
         options ??= KmsOptions.Default;
+        return Open(location, SealedFileRoot.Unseal(Path.Combine(location.DataDirectory, SealFileName), passphrase, options.Seal), options, time);
+    }
+
+    /// <summary>Opens the key database with a root already unsealed (e.g. by a <see cref="RootUnsealer"/>) and destroys
+    /// keys whose destruction is due. Takes ownership of <paramref name="root"/>.</summary>
+    public static Deployment Open(DeploymentLocation location, IRootOfTrust root, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
-        var root = SealedFileRoot.Unseal(Path.Combine(location.DataDirectory, SealFileName), passphrase, options.Seal);
         var deployment = Compose(location, root, () => SqliteKeyDatabase.Open(SqlitePath(location), root.DeploymentId), options, time);
         try
         {
@@ -91,6 +118,29 @@ public sealed class Deployment : IDisposable
         }
         return deployment;
     }
+
+    /// <summary>Opens the key database with no root attached: the key manager answers every key use with
+    /// <see cref="KmsError.Sealed"/> until unsealed (the deployment id comes from root.seal, read but not opened).</summary>
+    public static async Task<Deployment> OpenSealedAsync(DeploymentLocation location, KmsOptions? options = null, TimeProvider? time = null)
+    {
+        options ??= KmsOptions.Default;
+        time ??= TimeProvider.System;
+        var deploymentId = RootSealFile.Read(Path.Combine(location.DataDirectory, SealFileName), options.Seal).DeploymentId;
+        var database = SqliteKeyDatabase.Open(SqlitePath(location), deploymentId);
+        try
+        {
+            return new Deployment(location, database, await KeyManager.CreateSealedAsync(database, time, options).ConfigureAwait(false), time);
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether the root seal of <paramref name="dataDirectory"/> needs officers' shares (the server then starts sealed).</summary>
+    public static bool NeedsShares(string dataDirectory) =>
+        RootSealFile.Read(Path.Combine(dataDirectory, SealFileName), SealOptions.Default).Kind == RootKind.Shamir;
 
     private static Deployment Compose(DeploymentLocation location, IRootOfTrust root, Func<IKeyDatabase> openDatabase, KmsOptions options, TimeProvider time)
     {

@@ -74,6 +74,7 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
             KmsError.Disabled => ObjectError.KeyDisabled,
             KmsError.NotFound or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyInvalidState,
             KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
+            KmsError.Sealed => ObjectError.Sealed,
             _ => ObjectError.KeyServiceUnavailable, // AuditUnavailable, StoreUnavailable
         };
         return new ObjectStoreException(error, e.Message, e);

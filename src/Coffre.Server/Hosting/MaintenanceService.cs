@@ -15,6 +15,8 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
         using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
         do
         {
+            // Sealed: rotation, rewrap and checkpoints need keys; the next run after the unseal does them.
+            if (keys.IsSealed) continue;
             try
             {
                 var rotated = keys.RotateDueKeys(KeyManager.SystemPrincipal);

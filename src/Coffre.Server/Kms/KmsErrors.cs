@@ -82,6 +82,8 @@ public static class KmsErrors
         [KmsError.StoreUnavailable] = DependencyTimeout,
         [KmsError.IncorrectKey] = IncorrectKey,
         [KmsError.AccessDenied] = AccessDenied,
+        // Sealed: a 503 that AWS SDKs retry (as any 5xx), documented by AWS as "you can retry the request".
+        [KmsError.Sealed] = DependencyTimeout,
     };
 
     /// <summary>Every __type of the table: with "OK", the closed set of the KMS face's <c>code</c> metric label.</summary>

@@ -27,6 +27,7 @@ public static class S3ErrorMap
         ObjectError.KeyInvalidState => S3Error.KeyInvalidState,
         ObjectError.IntegrityFailure => S3Error.IntegrityFailure,
         ObjectError.KeyServiceUnavailable => S3Error.ServiceUnavailable,
+        ObjectError.Sealed => S3Error.Sealed,
         ObjectError.BackendUnavailable => S3Error.BackendUnavailable,
         ObjectError.AccessDenied => S3Error.AccessDenied,
         ObjectError.PreconditionFailed => S3Error.PreconditionFailed,
