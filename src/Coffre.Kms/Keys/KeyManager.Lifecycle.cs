@@ -294,13 +294,14 @@ public sealed partial class KeyManager
     /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
     /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
     /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>
-    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null)
+    /// <param name="context">The record's context (JSON object): a face's name and the request's details, as it records its successes.</param>
+    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null, string? context = null)
     {
         var target = new Target(keyRef);
         if (keyRef is not null && TryResolveKeyId(keyRef) is { } id && Resolve(id).Key is { } key) target.Set(key);
         var message = $"Access key '{KeyNames.Shorten(principal)}' may not perform {operation}"
             + (keyRef is null ? "" : $" on key '{KeyNames.Shorten(keyRef)}'") + (reason is null ? "." : $": {reason}.");
-        return Refused(operation, principal, target, null, new KmsException(KmsError.AccessDenied, message));
+        return Refused(operation, principal, target, context, new KmsException(KmsError.AccessDenied, message));
     }
 
     // ---- aliases ----------------------------------------------------------------------------
