@@ -7,6 +7,7 @@ using Coffre.Kms.Keys;
 using Coffre.Server.Cse;
 using Coffre.Server.Hosting;
 using Coffre.Server.Tests.Gateway;
+using Coffre.TestSupport;
 
 namespace Coffre.Server.Tests.Hyok;
 
@@ -31,8 +32,8 @@ public sealed class CseFaceTests : IAsyncLifetime
         {
             Url = KaclsUrl,
             Key = "workspace",
-            AuthorizationIssuers = [_google.Options],
-            AuthenticationIssuers = [_idp.Options],
+            AuthorizationIssuers = [_google.Options()],
+            AuthenticationIssuers = [_idp.Options()],
             Perimeters = new() { ["finance"] = ["@example.test"], ["board"] = ["ceo@example.test"], ["*"] = ["*"] },
             PrivilegedUsers = ["admin@example.test"],
         });

@@ -20,7 +20,7 @@ public sealed class CsePythonCrossCheckTests
         using var idp = new TestIssuer("https://idp.test", "kacls");
         await using var gateway = await GatewayServer.StartAsync(configure: o => o.Cse = new CseOptions
         {
-            Url = "https://kacls.test/v1", Key = "workspace", AuthorizationIssuers = [google.Options], AuthenticationIssuers = [idp.Options],
+            Url = "https://kacls.test/v1", Key = "workspace", AuthorizationIssuers = [google.Options()], AuthenticationIssuers = [idp.Options()],
         });
         gateway.Keys.CreateKey("workspace", null, KeyManager.SystemPrincipal);
         var dek = new byte[32];

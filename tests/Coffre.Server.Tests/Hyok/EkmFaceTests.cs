@@ -7,6 +7,7 @@ using Coffre.Kms.Keys;
 using Coffre.Server.Ekm;
 using Coffre.Server.Hosting;
 using Coffre.Server.Tests.Gateway;
+using Coffre.TestSupport;
 
 namespace Coffre.Server.Tests.Hyok;
 
@@ -23,7 +24,7 @@ public sealed class EkmFaceTests : IAsyncDisposable
         _gateway = await GatewayServer.StartAsync(configure: o => o.Ekm = new EkmOptions
         {
             PathPrefix = "/ekm/v0",
-            Issuers = [_google.Options],
+            Issuers = [_google.Options()],
             MissingJustification = missingJustification,
             Keys = new()
             {

@@ -1,14 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Coffre.Server.Tokens;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Coffre.Server.Tests.Hyok;
+namespace Coffre.TestSupport;
 
 /// <summary>
 /// A token issuer of the tests' own: an RSA key generated here, its public half written as a JWKS file the server is
-/// configured with, and tokens signed with it (no network, no Google).
+/// configured with, and tokens signed with it (no network, no Google). For the CSE and EKM tests and their benchmark.
 /// </summary>
 public sealed class TestIssuer : IDisposable
 {
@@ -32,8 +31,6 @@ public sealed class TestIssuer : IDisposable
             keys = new[] { new { kty = jwk.Kty, kid = jwk.Kid, use = "sig", alg = "RS256", n = jwk.N, e = jwk.E } },
         }));
     }
-
-    public TokenIssuerOptions Options => new() { Issuer = Issuer, Audience = Audience, JwksPath = JwksPath };
 
     /// <summary>A signed token with these claims; <paramref name="expires"/> relative to now (negative: already expired).</summary>
     public string Token(IDictionary<string, object> claims, TimeSpan? expires = null, string? audience = null, string? issuer = null)
