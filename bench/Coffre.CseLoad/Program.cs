@@ -13,7 +13,8 @@ using Coffre.TestSupport;
 // one wrap or unwrap request each. Tokens come from two local test issuers (RS256), so every request verifies two JWT
 // signatures, as with Google; they stay valid for the run (the face, like Google's protocol, has no replay protection).
 //   dotnet run -c Release --project bench/Coffre.CseLoad -- [seconds per run, default 5] [concurrency list, default 1,8,64]
-// CSELOAD_CLIENT=wrk drives the server from a separate wrk process (Debian's wrk, one thread); CSELOAD_WARMUP seconds (10).
+// CSELOAD_CLIENT=wrk drives the server from a separate wrk process (Debian's wrk, one thread); CSELOAD_WARMUP seconds (10);
+// CSELOAD_DIRECT=1 first times the token validations and the audited key-manager call alone.
 var inv = System.Globalization.CultureInfo.InvariantCulture;
 var seconds = args.Length > 0 ? double.Parse(args[0], inv) : 5;
 var levels = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 8, 64];
@@ -58,6 +59,28 @@ string Authorization(string role) => google.Token(new Dictionary<string, object>
 var authentication = idp.Token(new Dictionary<string, object> { ["email"] = email }, TimeSpan.FromHours(2));
 var dek = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 var wrapBody = JsonSerializer.Serialize(new { authorization = Authorization("writer"), authentication, key = dek, reason = "{\"client\":\"drive\",\"op\":\"update\"}" });
+if (Environment.GetEnvironmentVariable("CSELOAD_DIRECT") == "1")
+{
+    // Where a request's CPU goes, one thread, no HTTP: the two token validations, then the audited key-manager call alone.
+    var authorizationTokens = new BearerTokens(options.Cse.AuthorizationIssuers, TimeProvider.System);
+    var authenticationTokens = new BearerTokens(options.Cse.AuthenticationIssuers, TimeProvider.System);
+    var token = Authorization("writer");
+    var binding = CseWrappedKey.Binding(resource, "");
+    var plain = Convert.FromBase64String(dek);
+    for (var round = 0; round < 2; round++) // the first round warms up
+    {
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 2000; i++)
+        {
+            await authorizationTokens.ValidateAsync(token, "authorization token", default);
+            await authenticationTokens.ValidateAsync(authentication, "authentication token", default);
+        }
+        var tokensUs = sw.Elapsed.TotalMicroseconds / 2000;
+        sw.Restart();
+        for (var i = 0; i < 2000; i++) await keys.EncryptAsync("workspace", plain, binding, email);
+        Console.WriteLine($"# direct, one thread: two token validations {tokensUs:N0} µs, audited EncryptAsync (fsync each) {sw.Elapsed.TotalMicroseconds / 2000:N0} µs");
+    }
+}
 using (var first = await http.PostAsync("/v1/wrap", new StringContent(wrapBody, Encoding.UTF8, "application/json")))
 {
     var text = await first.Content.ReadAsStringAsync();

@@ -123,7 +123,7 @@ public static class CoffreServer
         {
             builder.Services.AddSingleton(sp => new CseOperations(options.Cse, keys,
                 new BearerTokens(options.Cse.AuthorizationIssuers, sp.GetRequiredService<TimeProvider>()),
-                new BearerTokens(options.Cse.AuthenticationIssuers, sp.GetRequiredService<TimeProvider>())));
+                new BearerTokens(options.Cse.AuthenticationIssuers, sp.GetRequiredService<TimeProvider>(), cacheValidated: true)));
             builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CseFace>(sp, options.Cse));
         }
         if (options.Ekm.Enabled)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -15,8 +16,8 @@ public enum TokenProblem
     Invalid,
 }
 
-/// <summary>A token that passed validation: its issuer and its claims (values as the JSON gave them).</summary>
-public sealed record ValidToken(string Issuer, IReadOnlyDictionary<string, object> Claims)
+/// <summary>A token that passed validation: its issuer, its claims (values as the JSON gave them) and its expiry.</summary>
+public sealed record ValidToken(string Issuer, IReadOnlyDictionary<string, object> Claims, DateTimeOffset Expires)
 {
     public string? Claim(string name) => Claims.TryGetValue(name, out var v) ? v?.ToString() : null;
 }
@@ -35,20 +36,46 @@ public sealed class TokenException(TokenProblem problem, string message) : Excep
 public sealed class BearerTokens
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+    /// <summary>How long a validated token is taken from the cache at most, whatever its expiry: the bound on how long a
+    /// key removed from an issuer's JWKS keeps the tokens already seen valid.</summary>
+    public static readonly TimeSpan CacheLifetime = TimeSpan.FromMinutes(5);
+    private const int MaxCached = 10_000;
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 16 * 1024 };
     private readonly Dictionary<string, (TokenIssuerOptions Options, JwksSource Keys)> _issuers;
     private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, (ValidToken Token, DateTimeOffset Until)>? _cache;
 
-    public BearerTokens(IEnumerable<TokenIssuerOptions> issuers, TimeProvider time)
+    /// <param name="cacheValidated">Keep validated tokens (in memory, until their expiry and at most <see cref="CacheLifetime"/>):
+    /// for tokens a client sends again and again, as Google's CSE client does with the identity provider's. A signature
+    /// verification costs as much as the rest of a key service request (docs/benchmarks.md).</param>
+    public BearerTokens(IEnumerable<TokenIssuerOptions> issuers, TimeProvider time, bool cacheValidated = false)
     {
         _time = time;
         _issuers = issuers.ToDictionary(i => i.Issuer, i => (i, new JwksSource(i, time)), StringComparer.Ordinal);
+        if (cacheValidated) _cache = new(StringComparer.Ordinal);
     }
 
     /// <param name="what">The token's name in messages ("authorization token").</param>
     public async Task<ValidToken> ValidateAsync(string? token, string what, CancellationToken cancel)
     {
         if (string.IsNullOrEmpty(token)) throw new TokenException(TokenProblem.Missing, $"The {what} is missing.");
+        if (_cache is not null && _cache.TryGetValue(token, out var cached))
+        {
+            if (_time.GetUtcNow() <= cached.Until) return cached.Token;
+            _cache.TryRemove(token, out _);
+        }
+        var valid = await ValidateUncachedAsync(token, what, cancel).ConfigureAwait(false);
+        if (_cache is not null)
+        {
+            if (_cache.Count >= MaxCached) _cache.Clear(); // bounded: a flood of distinct tokens costs validations, not memory
+            var until = _time.GetUtcNow() + CacheLifetime;
+            _cache[token] = (valid, valid.Expires + ClockSkew < until ? valid.Expires + ClockSkew : until);
+        }
+        return valid;
+    }
+
+    private async Task<ValidToken> ValidateUncachedAsync(string token, string what, CancellationToken cancel)
+    {
         JsonWebToken jwt;
         try
         {
@@ -73,7 +100,7 @@ public sealed class BearerTokens
             ValidAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"],
             LifetimeValidator = (notBefore, expires, _, p) => Lifetime(notBefore, expires),
         }).ConfigureAwait(false);
-        if (result.IsValid) return new ValidToken(issuer.Options.Issuer, result.Claims.AsReadOnly());
+        if (result.IsValid) return new ValidToken(issuer.Options.Issuer, result.Claims.AsReadOnly(), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         throw result.Exception switch
         {
             SecurityTokenExpiredException or SecurityTokenNoExpirationException =>
