@@ -7,6 +7,7 @@ public sealed class CseRequest
 {
     private const int MaxReasonBytes = 1024;
     private readonly Dictionary<string, string> _members = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _notStrings = new(StringComparer.Ordinal);
 
     public static CseRequest Parse(ReadOnlySpan<byte> body)
     {
@@ -18,10 +19,10 @@ public sealed class CseRequest
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new CseException(CseError.BadRequest, "The request body is not a JSON object.");
             foreach (var member in doc.RootElement.EnumerateObject())
             {
-                // Strings only; a null member is absent. Unknown members are ignored, as JSON APIs of this kind do.
+                // Every documented member is a string; a null member is absent. Members this face does not read are
+                // ignored whatever their type, so that a member Google adds later does not break requests.
                 if (member.Value.ValueKind == JsonValueKind.String) request._members[member.Name] = member.Value.GetString()!;
-                else if (member.Value.ValueKind != JsonValueKind.Null)
-                    throw new CseException(CseError.BadRequest, $"The member '{Short(member.Name)}' is not a string.");
+                else if (member.Value.ValueKind != JsonValueKind.Null) request._notStrings.Add(member.Name);
             }
         }
         catch (JsonException e)
@@ -31,10 +32,11 @@ public sealed class CseRequest
         return request;
     }
 
-    public string? Optional(string name) => _members.GetValueOrDefault(name);
+    public string? Optional(string name) =>
+        _notStrings.Contains(name) ? throw new CseException(CseError.BadRequest, $"The member '{name}' is not a string.") : _members.GetValueOrDefault(name);
 
     public string Required(string name) =>
-        _members.TryGetValue(name, out var v) && v.Length > 0 ? v : throw new CseException(CseError.BadRequest, $"The member '{name}' is required.");
+        Optional(name) is { Length: > 0 } v ? v : throw new CseException(CseError.BadRequest, $"The member '{name}' is required.");
 
     /// <summary>The passthrough reason, at most 1 KB as documented; recorded in the audit trail as given.</summary>
     public string Reason
@@ -58,6 +60,4 @@ public sealed class CseRequest
         if (n > maxBytes) throw new CseException(CseError.BadRequest, $"The member '{name}' is longer than {maxBytes} bytes.");
         return result;
     }
-
-    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "...";
 }

@@ -314,6 +314,11 @@ public sealed class CseFaceTests : IAsyncLifetime
             await Post("wrap", new { authorization = Authorization("writer"), authentication = Authentication(), key = Convert.ToBase64String(new byte[129]) }));
         AssertError(HttpStatusCode.Unauthorized, CseError.Unauthenticated, await Post("unwrap", new { wrapped_key = "AAAA" }));
         AssertError(HttpStatusCode.MethodNotAllowed, CseError.MethodNotAllowed, await Post("status", new { }));
+        AssertError(HttpStatusCode.BadRequest, CseError.BadRequest,
+            await Post("wrap", new { authorization = Authorization("writer"), authentication = Authentication(), key = 12 }));
+        // A member the face does not read may be of any type (Google may add some).
+        var r = await Post("wrap", new { authorization = Authorization("writer"), authentication = Authentication(), key = Convert.ToBase64String(Dek), extra = new { a = 1 } });
+        Assert.Equal(HttpStatusCode.OK, r.Status);
     }
 
     [Fact]
