@@ -30,9 +30,24 @@ public static class EncryptionContext
     }
 
     /// <summary>The context as a JSON object with keys in the same order (for the audit trail).</summary>
-    public static string Json(IReadOnlyDictionary<string, string>? context)
+    public static string Json(IReadOnlyDictionary<string, string>? context) => Json(context, null);
+
+    /// <summary>
+    /// The context and <paramref name="recorded"/> members as one JSON object, sorted as <see cref="Json(IReadOnlyDictionary{string, string}?)"/>:
+    /// the audit record of a face that records request details (its name in <c>coffre:face</c>, a caller's reason) which
+    /// are not bound to the ciphertext. A member in both is refused: the record must not hide what the ciphertext is bound to.
+    /// </summary>
+    public static string Json(IReadOnlyDictionary<string, string>? context, IReadOnlyDictionary<string, string>? recorded)
     {
         context ??= Empty;
+        if (recorded is { Count: > 0 })
+        {
+            var merged = new Dictionary<string, string>(context, StringComparer.Ordinal);
+            foreach (var (k, v) in recorded)
+                if (!merged.TryAdd(k, v))
+                    throw new KmsException(KmsError.InvalidArgument, $"The recorded member '{k}' is also a member of the encryption context.");
+            context = merged;
+        }
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -210,7 +210,10 @@ public sealed partial class KeyManager
     }
 
     /// <summary><see cref="Encrypt"/> without holding a thread while the audit record is committed.</summary>
-    public async Task<byte[]> EncryptAsync(string keyRef, ReadOnlyMemory<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal)
+    /// <param name="recorded">Members recorded in the audit record beside the context but not bound to the ciphertext (a face's
+    /// name and request details: <see cref="EncryptionContext.Json(IReadOnlyDictionary{string, string}?, IReadOnlyDictionary{string, string}?)"/>).</param>
+    public async Task<byte[]> EncryptAsync(string keyRef, ReadOnlyMemory<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal,
+        IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "Encrypt";
         var target = new Target(keyRef);
@@ -220,7 +223,7 @@ public sealed partial class KeyManager
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context);
+            json = EncryptionContext.Json(context, recorded);
             if (plaintext.Length > CiphertextBlob.MaxPlaintext)
                 throw new KmsException(KmsError.InvalidArgument,
                     $"Encrypt takes at most {CiphertextBlob.MaxPlaintext} bytes ({plaintext.Length} given); encrypt larger data with a data key.");
@@ -241,8 +244,9 @@ public sealed partial class KeyManager
         Wait(DecryptAsync(ciphertext.ToArray(), context, principal, expectedKeyRef));
 
     /// <summary><see cref="Decrypt"/> without holding a thread while the audit record is committed.</summary>
+    /// <param name="recorded">As for <see cref="EncryptAsync"/>: audit-only members.</param>
     public async Task<DecryptResult> DecryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal,
-        string? expectedKeyRef = null)
+        string? expectedKeyRef = null, IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "Decrypt";
         var target = new Target(null);
@@ -252,7 +256,7 @@ public sealed partial class KeyManager
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context);
+            json = EncryptionContext.Json(context, recorded);
             plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
         }
         catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }

@@ -336,18 +336,20 @@ public sealed partial class KeyManager
     public bool IsEnabled(string keyRef) => TryResolveKeyId(keyRef) is { } id && Resolve(id).Key.State == KeyState.Enabled;
 
     /// <summary>Synchronous form of <see cref="RecordDeniedAsync"/> for the CLI and tests; request paths await <see cref="RecordDeniedAsync"/>.</summary>
-    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null) => Wait(RecordDeniedAsync(operation, keyRef, principal, reason));
+    public KmsException RecordDenied(string operation, string? keyRef, string principal, string? reason = null, string? context = null) =>
+        Wait(RecordDeniedAsync(operation, keyRef, principal, reason, context));
 
     /// <summary>Records that <paramref name="principal"/> was refused <paramref name="operation"/> on
     /// <paramref name="keyRef"/> (may be null) by a face's access policy; returns the AccessDenied exception to
     /// throw (AuditUnavailable if the record cannot be written: no audit, no answer).</summary>
-    public async Task<KmsException> RecordDeniedAsync(string operation, string? keyRef, string principal, string? reason = null)
+    /// <param name="context">The record's context (JSON object): a face's name and the request's details, as it records its successes.</param>
+    public async Task<KmsException> RecordDeniedAsync(string operation, string? keyRef, string principal, string? reason = null, string? context = null)
     {
         var target = new Target(keyRef);
         if (keyRef is not null && TryResolveKeyId(keyRef) is { } id && Resolve(id).Key is { } key) target.Set(key);
         var message = $"Access key '{KeyNames.Shorten(principal)}' may not perform {operation}"
             + (keyRef is null ? "" : $" on key '{KeyNames.Shorten(keyRef)}'") + (reason is null ? "." : $": {reason}.");
-        return await RefusedAsync(operation, principal, target, null, new KmsException(KmsError.AccessDenied, message)).ConfigureAwait(false);
+        return await RefusedAsync(operation, principal, target, context, new KmsException(KmsError.AccessDenied, message)).ConfigureAwait(false);
     }
 
     // ---- aliases ----------------------------------------------------------------------------

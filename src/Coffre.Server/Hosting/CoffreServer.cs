@@ -7,10 +7,13 @@ using Coffre.Kms.Root;
 using Coffre.Server.Admin;
 using Coffre.Server.Audit;
 using Coffre.Server.Auth;
+using Coffre.Server.Cse;
+using Coffre.Server.Ekm;
 using Coffre.Server.Kms;
 using Coffre.Server.Observability;
 using Coffre.Server.S3;
 using Coffre.Server.Signing;
+using Coffre.Server.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -120,6 +123,18 @@ public static class CoffreServer
         var kmsOperations = new KmsOperations(keys, arns, kmsAccess);
         builder.Services.AddSingleton(kmsOperations);
         builder.Services.AddSingleton<KmsFace>();
+        if (options.Cse.Enabled)
+        {
+            builder.Services.AddSingleton(sp => new CseOperations(options.Cse, keys,
+                new BearerTokens(options.Cse.AuthorizationIssuers, sp.GetRequiredService<TimeProvider>()),
+                new BearerTokens(options.Cse.AuthenticationIssuers, sp.GetRequiredService<TimeProvider>(), cacheValidated: true)));
+            builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CseFace>(sp, options.Cse));
+        }
+        if (options.Ekm.Enabled)
+        {
+            builder.Services.AddSingleton(sp => new EkmOperations(options.Ekm, keys, new BearerTokens(options.Ekm.Issuers, sp.GetRequiredService<TimeProvider>())));
+            builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EkmFace>(sp, options.Ekm));
+        }
         builder.Services.AddHostedService<MaintenanceService>();
         builder.Services.AddHostedService<AuditCheckpointService>();
 
@@ -130,6 +145,8 @@ public static class CoffreServer
         metrics.Declare(MetricFace.Kms, ["Authenticate", "Unknown", .. kmsOperations.Names], ["OK", .. KmsErrors.AllTypes]);
         metrics.Declare(MetricFace.Other, ["Authenticate"], S3Face.ResultCodes);
         metrics.Declare(MetricFace.Admin, AdminApi.OperationNames, AdminErrors.AllCodes);
+        metrics.Declare(MetricFace.Cse, CseFace.OperationNames, CseErrors.AllCodes);
+        metrics.Declare(MetricFace.Ekm, EkmFace.OperationNames, EkmErrors.AllCodes);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
         metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
@@ -148,6 +165,9 @@ public static class CoffreServer
         // Sealed: 503 so that a load balancer sends no traffic here until an unseal (body "sealed", docs/operations.md).
         app.MapGet("/healthz", () => keys.IsSealed ? Results.Text("sealed\n", statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Text("ok\n"));
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
+        // The Google faces authenticate by bearer tokens, not SigV4: their paths are endpoints, routed before the SigV4 entry point.
+        if (options.Cse.Enabled) app.Services.GetRequiredService<CseFace>().Map(app);
+        if (options.Ekm.Enabled) app.Services.GetRequiredService<EkmFace>().Map(app);
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
         // WebApplication appends, so /healthz and /metrics would never be reached (they were
         // answered 403 by SigV4). Matched endpoints go on; everything else is S3.

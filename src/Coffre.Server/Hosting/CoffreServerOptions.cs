@@ -62,6 +62,12 @@ public sealed class CoffreServerOptions
 
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The Google Workspace client-side encryption key service face (off unless Url is set).</summary>
+    public Cse.CseOptions Cse { get; set; } = new();
+
+    /// <summary>The Google Cloud External Key Manager face (off unless PathPrefix is set).</summary>
+    public Ekm.EkmOptions Ekm { get; set; } = new();
 }
 
 /// <summary>Where ciphertext goes: "local" (a directory, the default) or "s3" (any S3-compatible service).</summary>

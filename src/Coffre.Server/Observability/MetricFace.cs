@@ -9,6 +9,10 @@ public enum MetricFace
     S3,
     Kms,
     Admin,
+    /// <summary>Google Workspace client-side encryption key service.</summary>
+    Cse,
+    /// <summary>Google Cloud External Key Manager.</summary>
+    Ekm,
     /// <summary>A request addressed to no face this server has (an unknown credential-scope service).</summary>
     Other,
 }

@@ -43,6 +43,8 @@ public sealed class Metrics
         MetricFace.S3 => "s3",
         MetricFace.Kms => "kms",
         MetricFace.Admin => "admin",
+        MetricFace.Cse => "cse",
+        MetricFace.Ekm => "ekm",
         _ => Other,
     };
 
