@@ -9,6 +9,8 @@ public enum MetricFace
     S3,
     Kms,
     Admin,
+    /// <summary>The AWS KMS External Key Store proxy face.</summary>
+    Xks,
     /// <summary>A request addressed to no face this server has (an unknown credential-scope service).</summary>
     Other,
 }

@@ -43,6 +43,7 @@ public sealed class Metrics
         MetricFace.S3 => "s3",
         MetricFace.Kms => "kms",
         MetricFace.Admin => "admin",
+        MetricFace.Xks => "xks",
         _ => Other,
     };
 
