@@ -30,6 +30,7 @@ deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)
 have s3cmd || apt_wanted+=(s3cmd)
 have rclone || apt_wanted+=(rclone)
+have curl || apt_wanted+=(curl)           # curl --aws-sigv4 drives the XKS face tests
 have afl-fuzz || apt_wanted+=(afl++)
 have node || apt_wanted+=(nodejs)         # Debian 12: node 18, enough for s3rver 3.x
 have npm || apt_wanted+=(npm)             # (a NodeSource nodejs already ships npm)
