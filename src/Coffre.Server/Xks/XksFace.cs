@@ -24,7 +24,7 @@ public sealed class XksFace
 {
     public const string Service = "kms-xks-proxy";
     /// <summary>The <c>coffre:face</c> value of this face's audit records.</summary>
-    public const string FaceName = "xks";
+    public const string FaceName = Coffre.Kms.Audit.AuditFace.Xks;
     /// <summary>Largest body read: 4300 bytes of plaintext and 8 KiB of AAD in Base64 are under 16 KiB, and requestMetadata
     /// carries a few ARNs of up to 2048 characters each.</summary>
     public const int MaxBodyBytes = 64 * 1024;

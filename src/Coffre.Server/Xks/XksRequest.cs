@@ -124,7 +124,7 @@ public sealed class XksRequest
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("coffre:face", XksFace.FaceName);
+            json.WriteString(Coffre.Kms.Audit.AuditFace.ContextMember, XksFace.FaceName);
             if (prefix is not null) json.WriteString("xks:uriPrefix", prefix);
             if (externalKeyId is not null) json.WriteString("xks:externalKeyId", externalKeyId);
             foreach (var (name, value) in metadata) json.WriteString("xks:" + name, value);
