@@ -57,10 +57,17 @@ public sealed class XksFace
     }
 
     /// <summary>Whether this face answers the request: everything on its own listener but the load balancers' /healthz,
-    /// and on the main listener whatever is addressed to it (its path, or its signing service).</summary>
-    public bool Owns(HttpContext http) => XksListener.IsXksConnection(http)
-        ? http.Request.Path != "/healthz"
-        : XksRoute.LooksLikeXks(http.Request.Path.Value ?? "") || SigV4Verifier.ClaimedService(SigV4RequestAdapter.FromHttpRequest(http.Request)) == Service;
+    /// and on the main listener whatever is addressed to it (its path, or its signing service).
+    /// Asked of every request the server gets, so it looks at the path and the Authorization header's text only.</summary>
+    public bool Owns(HttpContext http)
+    {
+        if (XksListener.IsXksConnection(http)) return http.Request.Path != "/healthz";
+        if (XksRoute.LooksLikeXks(http.Request.Path.Value ?? "")) return true;
+        var authorization = http.Request.Headers.Authorization;
+        return authorization.Count > 0 && authorization[0] is { } a && a.Contains(ScopeSuffix, StringComparison.Ordinal);
+    }
+
+    private const string ScopeSuffix = "/" + Service + "/aws4_request";
 
     public async Task HandleAsync(HttpContext http)
     {

@@ -29,12 +29,12 @@ public sealed class XksRequest
 
     public string? MetadataValue(string name) => Metadata.FirstOrDefault(m => m.Name == name).Value;
 
-    public static XksRequest Parse(ReadOnlySpan<byte> body, XksOperation operation)
+    public static XksRequest Parse(ReadOnlyMemory<byte> body, XksOperation operation)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 8 });
         }
         catch (JsonException e)
         {

@@ -321,4 +321,14 @@ public sealed class XksProxyTests : IAsyncLifetime
         Assert.Contains("coffre_requests_total{face=\"xks\",operation=\"Encrypt\",code=\"OK\"} 1", metrics);
         Assert.Contains("coffre_requests_total{face=\"xks\",operation=\"Encrypt\",code=\"KeyNotFoundException\"} 1", metrics);
     }
+
+    [Fact]
+    public async Task The_s3_face_still_answers_beside_it()
+    {
+        using var s3 = _xks.Gateway.CreateClient();
+        await s3.PutBucketAsync("beside-xks");
+        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = "beside-xks", Key = "k", ContentBody = "still here" });
+        using var get = await s3.GetObjectAsync("beside-xks", "k");
+        Assert.Equal("still here", await new StreamReader(get.ResponseStream).ReadToEndAsync());
+    }
 }
