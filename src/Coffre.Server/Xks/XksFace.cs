@@ -77,18 +77,19 @@ public sealed class XksFace
         string principal = "xks:(unauthenticated)";
         XksRoute? route = null;
         XksRequest? request = null;
+        byte[]? body = null;
         try
         {
-            var request0 = SigV4RequestAdapter.FromHttpRequest(http.Request);
-            var (path, _) = SigV4RequestAdapter.SplitTarget(request0.RawPath);
+            var signedRequest = SigV4RequestAdapter.FromHttpRequest(http.Request);
+            var (path, _) = SigV4RequestAdapter.SplitTarget(signedRequest.RawPath);
             route = XksRoute.Parse(path);
             if (HttpMethods.IsGet(http.Request.Method) && route is not null)
                 throw new XksFaceException(XksError.MethodNotAllowed, "XKS proxy API requests are POST.");
             if (_options.Listen is not null && !XksListener.IsXksConnection(http))
                 throw new XksFaceException(XksError.InvalidUriPathException, "The XKS proxy API is served on its own listener (Coffre:Xks:Listen), not this one.");
-            var body = await KmsFace.ReadBodyAsync(http.Request, MaxBodyBytes).ConfigureAwait(false)
+            body = await KmsFace.ReadBodyAsync(http.Request, MaxBodyBytes).ConfigureAwait(false)
                 ?? throw new XksFaceException(XksError.ValidationException, $"The request body is larger than {MaxBodyBytes} bytes.");
-            var signed = _verifier.Verify(request0.WithPayloadHash(SigV4Canonicalizer.Sha256Hex(body)));
+            var signed = _verifier.Verify(signedRequest.WithPayloadHash(SigV4Canonicalizer.Sha256Hex(body)));
             if (!signed.IsSuccess)
             {
                 if (signed.AccessKeyId is { } claimed) principal = "xks:" + Printable(claimed, 64);
@@ -126,6 +127,7 @@ public sealed class XksFace
         }
         finally
         {
+            CryptographicOperations.ZeroMemory(body); // an Encrypt's plaintext arrives in it, as Base64
             _metrics.Request(MetricFace.Xks, operation, code, Stopwatch.GetElapsedTime(started));
         }
     }
