@@ -34,6 +34,7 @@ deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)
 have s3cmd || apt_wanted+=(s3cmd)
 have rclone || apt_wanted+=(rclone)
+have curl || apt_wanted+=(curl)           # curl --aws-sigv4 drives the XKS face tests
 have afl-fuzz || apt_wanted+=(afl++)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_wanted+=(postgresql)
 [[ -x /usr/sbin/nginx ]] || apt_wanted+=(nginx-light)

@@ -12,6 +12,8 @@ using Coffre.Server.Signing;
 //   dotnet run -c Release --project bench/Coffre.KmsLoad -- [seconds per run, default 5] [concurrency list, default 1,8,64]
 // KMSLOAD_CLIENT=wrk drives the server from a separate wrk process (Debian's wrk, one thread) instead of HttpClient
 // in this process; "CPU µs/request" is then the server's alone.
+// KMSLOAD_FACE=xks drives the AWS External Key Store proxy face instead (XKS Encrypt with an integrity value, and
+// Decrypt), signed as AWS KMS signs (service kms-xks-proxy, SignedHeaders host;x-amz-date).
 var seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var levels = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 8, 64];
 const string accessKey = "AKIACOFFREBENCH00001";
@@ -29,10 +31,20 @@ var options = new CoffreServerOptions
     MaintenanceInterval = TimeSpan.FromHours(1),
     AuditSynchronous = Environment.GetEnvironmentVariable("KMSLOAD_AUDIT") ?? "FULL",
 };
+var xksFace = Environment.GetEnvironmentVariable("KMSLOAD_FACE") == "xks";
+const string xksAccessKey = "XKSBENCHACCESSKEY234567ABC";
+const string xksSecret = "YmVuY2gtc2VjcmV0LW9mLXRoZS14a3MtZmFjZS0wMTIzNDU2";
+const string xksPath = "/bench/kms/xks/v1/keys/bench-key/";
+if (xksFace)
+    options.Xks = new Coffre.Server.Xks.XksOptions
+    {
+        Stores = [new() { UriPrefix = "bench", AccessKeyId = xksAccessKey, SecretAccessKey = xksSecret,
+            Keys = new() { ["bench-key"] = new() { Key = "bench" } } }],
+    };
 var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment);
 var endpoint = new Uri(address);
 ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
-Console.WriteLine($"# Coffre KMS face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
+Console.WriteLine($"# Coffre {(xksFace ? "XKS" : "KMS")} face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
     $"min worker threads {minWorkers}, audit synchronous={options.AuditSynchronous}, {endpoint}");
 
 using var http = new HttpClient(new SocketsHttpHandler
@@ -49,6 +61,18 @@ var gdkBody = Encoding.UTF8.GetBytes($$"""{"KeyId":"{{keyId}}","KeySpec":"AES_25
 var first = await Send("GenerateDataKey", gdkBody);
 var blob = JsonDocument.Parse(first).RootElement.GetProperty("CiphertextBlob").GetString();
 var decryptBody = Encoding.UTF8.GetBytes($$"""{"CiphertextBlob":"{{blob}}","EncryptionContext":{{context}}}""");
+
+// XKS: a 32-byte data key with 64 bytes of AAD (about what AWS KMS sends for GenerateDataKey), and its ciphertext to decrypt.
+var xksMetadata = """{"awsPrincipalArn":"arn:aws:iam::123456789012:user/bench","kmsKeyArn":"arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsOperation":"GenerateDataKey","kmsRequestId":"4112f4d6-db54-4af4-ae30-c55a22a8dfae"}""";
+var xksAad = Convert.ToBase64String(new byte[64]);
+var xksEncryptBody = Encoding.UTF8.GetBytes($$"""{"requestMetadata":{{xksMetadata}},"plaintext":"{{Convert.ToBase64String(new byte[32])}}","additionalAuthenticatedData":"{{xksAad}}","encryptionAlgorithm":"AES_GCM","ciphertextDataIntegrityValueAlgorithm":"SHA_256"}""");
+byte[] xksDecryptBody = [];
+if (xksFace)
+{
+    var encrypted = JsonDocument.Parse(await Send("XksEncrypt", xksEncryptBody)).RootElement;
+    string F(string name) => encrypted.GetProperty(name).GetString()!;
+    xksDecryptBody = Encoding.UTF8.GetBytes($$"""{"requestMetadata":{{xksMetadata.Replace("GenerateDataKey", "Decrypt")}},"ciphertext":"{{F("ciphertext")}}","ciphertextMetadata":"{{F("ciphertextMetadata")}}","initializationVector":"{{F("initializationVector")}}","authenticationTag":"{{F("authenticationTag")}}","additionalAuthenticatedData":"{{xksAad}}","encryptionAlgorithm":"AES_GCM"}""");
+}
 
 if (Environment.GetEnvironmentVariable("KMSLOAD_DIRECT") == "1")
 {
@@ -76,7 +100,8 @@ var onlyOps = Environment.GetEnvironmentVariable("KMSLOAD_OPS")?.Split(',');
 var useWrk = Environment.GetEnvironmentVariable("KMSLOAD_CLIENT") == "wrk";
 var warmUp = double.Parse(Environment.GetEnvironmentVariable("KMSLOAD_WARMUP") ?? "10", System.Globalization.CultureInfo.InvariantCulture);
 var warmedUp = false;
-foreach (var (op, body) in new[] { ("GenerateDataKey", gdkBody), ("Decrypt", decryptBody) }.Where(o => onlyOps is null || onlyOps.Contains(o.Item1)))
+var operations = xksFace ? new[] { ("XksEncrypt", xksEncryptBody), ("XksDecrypt", xksDecryptBody) } : [("GenerateDataKey", gdkBody), ("Decrypt", decryptBody)];
+foreach (var (op, body) in operations.Where(o => onlyOps is null || onlyOps.Contains(o.Item1)))
     foreach (var n in levels)
     {
         // Warm-up: connections, thread pool and tiered JIT (tier-1 code with PGO takes ~10 s of load to settle
@@ -99,11 +124,24 @@ await app.StopAsync();
 keys.Dispose();
 Directory.Delete(data, true);
 
+// "XksEncrypt"/"XksDecrypt" are the XKS face's encrypt and decrypt; anything else a KMS operation.
+string PathOf(string op) => op switch { "XksEncrypt" => xksPath + "encrypt", "XksDecrypt" => xksPath + "decrypt", _ => "/" };
+
+Dictionary<string, string> Sign(string op, byte[] body)
+{
+    if (!op.StartsWith("Xks", StringComparison.Ordinal)) return SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    var headers = new Dictionary<string, string> { ["host"] = endpoint.Authority, ["x-amz-date"] = SigV4ClientSigner.Timestamp(DateTimeOffset.UtcNow) };
+    headers["Authorization"] = SigV4ClientSigner.Authorization("POST", PathOf(op), headers, body, xksAccessKey, xksSecret, "eu-west-3",
+        Coffre.Server.Xks.XksFace.Service);
+    return headers;
+}
+
 HttpRequestMessage Request(string op, byte[] body, Dictionary<string, string> signed)
 {
-    var m = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
-    m.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-amz-json-1.1");
-    m.Headers.TryAddWithoutValidation("X-Amz-Target", "TrentService." + op);
+    var xks = op.StartsWith("Xks", StringComparison.Ordinal);
+    var m = new HttpRequestMessage(HttpMethod.Post, PathOf(op)) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
+    m.Content.Headers.TryAddWithoutValidation("Content-Type", xks ? "application/json" : "application/x-amz-json-1.1");
+    if (!xks) m.Headers.TryAddWithoutValidation("X-Amz-Target", "TrentService." + op);
     m.Headers.TryAddWithoutValidation("X-Amz-Date", signed["x-amz-date"]);
     m.Headers.TryAddWithoutValidation("Authorization", signed["Authorization"]);
     return m;
@@ -111,7 +149,7 @@ HttpRequestMessage Request(string op, byte[] body, Dictionary<string, string> si
 
 async Task<string> Send(string op, byte[] body)
 {
-    var signed = SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    var signed = Sign(op, body);
     using var r = await http.SendAsync(Request(op, body, signed));
     var text = await r.Content.ReadAsStringAsync();
     if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{op}: {(int)r.StatusCode} {text}");
@@ -124,13 +162,15 @@ async Task<(double Rps, double P50, double P99, long Errors)> Run(string op, byt
 // wrk replays one pre-signed request on each of its connections; its done() hook prints the figures.
 async Task<(double Rps, double P50, double P99, long Errors)> RunWrk(string op, byte[] body, int clients, double duration)
 {
-    var signed = SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    var signed = Sign(op, body);
+    var xks = op.StartsWith("Xks", StringComparison.Ordinal);
     var script = Path.Combine(data, "load.lua");
     File.WriteAllText(script, $$"""
         wrk.method = "POST"
+        wrk.path = "{{PathOf(op)}}"
         wrk.body = [[{{Encoding.UTF8.GetString(body)}}]]
-        wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
-        wrk.headers["X-Amz-Target"] = "TrentService.{{op}}"
+        wrk.headers["Content-Type"] = "{{(xks ? "application/json" : "application/x-amz-json-1.1")}}"
+        {{(xks ? "" : $"wrk.headers[\"X-Amz-Target\"] = \"TrentService.{op}\"")}}
         wrk.headers["X-Amz-Date"] = "{{signed["x-amz-date"]}}"
         wrk.headers["Authorization"] = "{{signed["Authorization"]}}"
         done = function(summary, latency, requests)
@@ -154,7 +194,7 @@ async Task<(double Rps, double P50, double P99, long Errors)> RunWrk(string op, 
 async Task<(double Rps, double P50, double P99, long Errors)> RunHttpClient(string op, byte[] body, int clients, double duration)
 {
     // Pre-signed: one signature per client, valid for the whole run (SigV4 has no replay protection within the skew window).
-    var signed = SigV4ClientSigner.KmsHeaders(endpoint.Authority, op, body, accessKey, secret);
+    var signed = Sign(op, body);
     var stop = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
     var latencies = new List<double>[clients];
     long errors = 0;

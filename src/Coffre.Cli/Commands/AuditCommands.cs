@@ -23,6 +23,8 @@ public static class AuditCommands
         var until = new Option<string?>("--until") { Description = "Up to this time (ISO 8601)" };
         var bucket = new Option<string?>("--bucket") { Description = "Only records of gateway data-key uses in this bucket" };
         var objectName = new Option<string?>("--object") { Description = "Only records of gateway data-key uses for this object name" };
+        var face = new Option<string?>("--face") { Description = "Only records of this protocol face (" + string.Join(", ", AuditFace.All) + "), by the record's coffre:face" };
+        face.AcceptOnlyFromAmong([.. AuditFace.All]);
         var after = new Option<long?>("--after") { Description = "Only records after this sequence number (resume an export where the last one ended)" };
         var limit = new Option<int>("--limit") { Description = "At most this many records", DefaultValueFactory = _ => 1000 };
         var exportLimit = new Option<int?>("--limit") { Description = "At most this many records (default: all)" };
@@ -43,12 +45,12 @@ public static class AuditCommands
             Operation = r.GetValue(operation),
             From = ParseTime(r.GetValue(since), ago: true),
             To = ParseTime(r.GetValue(until), ago: false),
-            Context = ContextFilter(r.GetValue(bucket), r.GetValue(objectName)),
+            Context = ContextFilter(r.GetValue(bucket), r.GetValue(objectName), r.GetValue(face)),
             AfterSequence = r.GetValue(after),
             Limit = count,
         };
 
-        var list = new Command("list", "List audit records, oldest first.") { key, principal, operation, bucket, objectName, since, until, after, limit };
+        var list = new Command("list", "List audit records, oldest first.") { key, principal, operation, face, bucket, objectName, since, until, after, limit };
         list.SetAction((r, ct) => CliContext.RunAsync(() =>
         {
             var cli = GlobalOptions.Context(r);
@@ -60,9 +62,9 @@ public static class AuditCommands
                 cli.WriteJson(records.Select(ToJson));
                 return Task.FromResult(ExitCodes.Ok);
             }
-            var table = new Table().AddColumns("#", "Time (UTC)", "Principal", "Operation", "Key", "Version", "Object", "Result");
+            var table = new Table().AddColumns("#", "Time (UTC)", "Face", "Principal", "Operation", "Key", "Version", "Object", "Result");
             foreach (var a in records)
-                table.AddRow(a.Sequence.ToString(CultureInfo.InvariantCulture), a.TimeText, Markup.Escape(a.Principal), a.Operation,
+                table.AddRow(a.Sequence.ToString(CultureInfo.InvariantCulture), a.TimeText, Markup.Escape(FaceOf(a) ?? "-"), Markup.Escape(a.Principal), a.Operation,
                     Markup.Escape(a.KeyName ?? a.KeyId ?? "-"), a.KeyVersion?.ToString(CultureInfo.InvariantCulture) ?? "-",
                     Markup.Escape(ObjectOf(a) ?? "-"), Markup.Escape(a.Result));
             AnsiConsole.Write(table);
@@ -71,7 +73,7 @@ public static class AuditCommands
         audit.Subcommands.Add(list);
 
         var tail = new Command("tail", "Show the newest audit records (oldest of them first); with --follow, keep printing new ones as they are written.")
-            { key, principal, operation, bucket, objectName, since, until, lines, follow };
+            { key, principal, operation, face, bucket, objectName, since, until, lines, follow };
         tail.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
@@ -89,7 +91,7 @@ public static class AuditCommands
 
         var export = new Command("export", "Write every matching audit record as JSON lines (one object per line, oldest first) for a SIEM; " +
             "--after resumes from the last exported sequence number, --follow keeps streaming new records.")
-            { key, principal, operation, bucket, objectName, since, until, after, exportLimit, follow };
+            { key, principal, operation, face, bucket, objectName, since, until, after, exportLimit, follow };
         export.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
@@ -245,14 +247,21 @@ public static class AuditCommands
 
     private static readonly TimeSpan FollowInterval = TimeSpan.FromSeconds(1);
 
-    private static Dictionary<string, string>? ContextFilter(string? bucket, string? name)
+    private static Dictionary<string, string>? ContextFilter(string? bucket, string? name, string? face)
     {
-        if (bucket is null && name is null) return null;
+        if (bucket is null && name is null && face is null) return null;
         var context = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (face is not null) context[AuditFace.ContextMember] = face;
         if (bucket is not null) context[ObjectBinding.BucketContextKey] = bucket;
         if (name is not null) context[ObjectBinding.ObjectContextKey] = name;
         return context;
     }
+
+    /// <summary>
+    /// The face a record came through: its <c>coffre:face</c>, else "s3" for the gateway's data-key uses (whose context is
+    /// the object binding, bound into the wrapped key, so it cannot carry the member), else null.
+    /// </summary>
+    public static string? FaceOf(AuditRecord a) => AuditFace.Of(a.Context) ?? (ObjectOf(a) is null ? null : AuditFace.S3);
 
     /// <summary>"bucket/object" for the gateway's data-key uses (from the record's context), else null.</summary>
     private static string? ObjectOf(AuditRecord a)
@@ -289,6 +298,7 @@ public static class AuditCommands
         keyId = a.KeyId,
         keyName = a.KeyName,
         keyVersion = a.KeyVersion,
+        face = FaceOf(a),
         context = a.Context,
         result = a.Result,
         prevHash = Convert.ToHexStringLower(a.PrevHash),

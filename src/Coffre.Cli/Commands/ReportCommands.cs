@@ -13,13 +13,15 @@ public static class ReportCommands
     {
         var report = new Command("report", "Reports for auditors: keys and their compliance, and what a key protects.");
 
-        var keysCommand = new Command("keys", "Per key: versions and states, rotation policy and whether it is overdue, objects per version.");
-        keysCommand.SetAction((r, ct) => CliContext.RunAsync(() =>
+        var keysCommand = new Command("keys", "Per key: versions and states, rotation policy and whether it is overdue, objects per version, " +
+            "and the protocol faces (s3, xks, ...) that used it with their last use, from the audit trail.");
+        keysCommand.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
             using var deployment = cli.Open();
             var keys = deployment.Keys;
             var counts = OpenCatalog(deployment)?.CountByKeyVersion() ?? new Dictionary<(string, int), long>();
+            var faces = await KeyFaceUse.ReadAsync(keys, CliContext.Principal, ct);
             var now = DateTimeOffset.UtcNow;
             var rows = keys.ListKeys(CliContext.Principal).Select(k => new
             {
@@ -32,20 +34,30 @@ public static class ReportCommands
                 rotationOverdue = k.State == KeyState.Enabled && k.NextRotation is { } n && n < now,
                 destructionDate = k.DestructionDate,
                 versions = k.Versions.Select(v => new { version = v.Version, state = v.State, created = v.Created, objects = counts.GetValueOrDefault((k.Id, v.Version)) }).ToList(),
+                faces = faces.GetValueOrDefault(k.Id, []).Select(f => new { face = f.Face, uses = f.Uses, refused = f.Refused, lastUse = f.LastUse }).ToList(),
             }).ToList();
             if (cli.Json)
             {
                 cli.WriteJson(rows);
-                return Task.FromResult(ExitCodes.Ok);
+                return ExitCodes.Ok;
             }
-            var table = new Table().AddColumns("Key", "State", "Rotation", "Compliance", "Version", "Version state", "Objects");
+            var table = new Table().AddColumns("Key", "State", "Rotation", "Compliance", "Version", "Version state", "Objects", "Faces (uses, last use UTC)");
             foreach (var k in rows)
+            {
+                var used = k.faces.Count == 0 ? "-" : string.Join("\n", k.faces.Select(f =>
+                    $"{f.face}: {f.uses}{(f.refused > 0 ? $" (+{f.refused} refused)" : "")}, {(f.lastUse is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "never")}"));
+                var first = true;
                 foreach (var v in k.versions)
+                {
                     table.AddRow(Markup.Escape(k.name), k.state.ToString(), k.rotationPeriod ?? "manual",
                         k.rotationOverdue ? "[red]rotation overdue[/]" : k.rotationPeriod is null ? "no policy" : "ok",
-                        (v.version == k.primaryVersion ? "v" + v.version + " (primary)" : "v" + v.version), v.state.ToString(), v.objects.ToString());
+                        (v.version == k.primaryVersion ? "v" + v.version + " (primary)" : "v" + v.version), v.state.ToString(), v.objects.ToString(),
+                        first ? Markup.Escape(used) : "");
+                    first = false;
+                }
+            }
             AnsiConsole.Write(table);
-            return Task.FromResult(ExitCodes.Ok);
+            return ExitCodes.Ok;
         }));
         report.Subcommands.Add(keysCommand);
 

@@ -310,6 +310,10 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Records a collaborator's refused change and returns the exception to throw (AuditUnavailable if even that fails).</summary>
+    public Task<KmsException> RecordRefusalAsync(string operation, string principal, string? context, KmsException error) =>
+        RefusedAsync(operation, principal, null, context, error);
+
+    /// <summary>Synchronous form of <see cref="RecordRefusalAsync"/> for synchronous collaborators (the access-key manager).</summary>
     public KmsException RecordRefusal(string operation, string principal, string? context, KmsException error) =>
         Refused(operation, principal, null, context, error);
 

@@ -77,7 +77,7 @@ public sealed class SealApi(KeyManager keys, RootUnsealer unsealer, ILogger<Seal
         catch (KmsException e) when (e.Error is KmsError.InvalidShare or KmsError.WrongPassphrase or KmsError.TooManyAttempts)
         {
             log.LogWarning("Unseal attempt refused: {Message}", e.Message);
-            throw keys.RecordRefusal(UnsealOperation, UnsealPrincipal, null, e);
+            throw await keys.RecordRefusalAsync(UnsealOperation, UnsealPrincipal, null, e).ConfigureAwait(false);
         }
         if (root is null)
         {

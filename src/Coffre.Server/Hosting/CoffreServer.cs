@@ -92,6 +92,7 @@ public static class CoffreServer
             {
                 if (options.CertificatePath is { } cert) l.UseHttps(cert, options.CertificatePassword);
             });
+            Xks.XksListener.Configure(k, options.Xks);
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(keys);
@@ -135,6 +136,9 @@ public static class CoffreServer
             builder.Services.AddSingleton(sp => new EkmOperations(options.Ekm, keys, new BearerTokens(options.Ekm.Issuers, sp.GetRequiredService<TimeProvider>())));
             builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EkmFace>(sp, options.Ekm));
         }
+        if (options.Xks.Enabled)
+            builder.Services.AddSingleton(sp => new Xks.XksFace(options.Xks, keys, sp.GetRequiredService<Metrics>(),
+                sp.GetRequiredService<ILogger<Xks.XksFace>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<MaintenanceService>();
         builder.Services.AddHostedService<AuditCheckpointService>();
 
@@ -147,6 +151,7 @@ public static class CoffreServer
         metrics.Declare(MetricFace.Admin, AdminApi.OperationNames, AdminErrors.AllCodes);
         metrics.Declare(MetricFace.Cse, CseFace.OperationNames, CseErrors.AllCodes);
         metrics.Declare(MetricFace.Ekm, EkmFace.OperationNames, EkmErrors.AllCodes);
+        metrics.Declare(MetricFace.Xks, Xks.XksFace.OperationNames, ["OK", .. Xks.XksErrors.AllNames]);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
         metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
@@ -171,7 +176,10 @@ public static class CoffreServer
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
         // WebApplication appends, so /healthz and /metrics would never be reached (they were
         // answered 403 by SigV4). Matched endpoints go on; everything else is S3.
-        app.Use((context, next) => context.GetEndpoint() is null ? Dispatch(context, app.Services) : next(context));
+        // The XKS face authenticates with its own credentials, so it takes its requests before Dispatch's SigV4 check.
+        var xks = app.Services.GetService<Xks.XksFace>();
+        app.Use((context, next) => xks?.Owns(context) == true ? xks.HandleAsync(context)
+            : context.GetEndpoint() is null ? Dispatch(context, app.Services) : next(context));
         return app;
     }
 

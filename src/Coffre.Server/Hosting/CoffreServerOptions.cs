@@ -60,6 +60,9 @@ public sealed class CoffreServerOptions
     /// </summary>
     public long MaxUploadSize { get; set; } = Objects.ObjectStoreOptions.MaxS3StreamSize;
 
+    /// <summary>The AWS KMS External Key Store proxy face (docs/xks.md); off while no store is configured.</summary>
+    public Xks.XksOptions Xks { get; set; } = new();
+
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -55,6 +55,7 @@ public static class ConfigurationCheck
         }
         errors.AddRange(AccessKeyDirectory.Problems(options.AccessKeys));
         CheckBackend(options.Backend, Add);
+        errors.AddRange(Xks.XksOptionsCheck.Problems(options.Xks, options));
         if (options.RewrapObjectsPerSecond is <= 0 or double.NaN)
             Add("RewrapObjectsPerSecond", $"{options.RewrapObjectsPerSecond} is not a positive rate (leave it empty for no limit).");
         if (options.MaxUploadSize is <= 0 or > ObjectStoreOptions.MaxS3StreamSize)

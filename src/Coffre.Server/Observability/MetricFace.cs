@@ -13,6 +13,8 @@ public enum MetricFace
     Cse,
     /// <summary>Google Cloud External Key Manager.</summary>
     Ekm,
+    /// <summary>The AWS KMS External Key Store proxy face.</summary>
+    Xks,
     /// <summary>A request addressed to no face this server has (an unknown credential-scope service).</summary>
     Other,
 }

@@ -45,6 +45,7 @@ public sealed class Metrics
         MetricFace.Admin => "admin",
         MetricFace.Cse => "cse",
         MetricFace.Ekm => "ekm",
+        MetricFace.Xks => "xks",
         _ => Other,
     };
 
