@@ -9,6 +9,7 @@ using Coffre.Objects.Keys;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
 using Coffre.TestSupport;
+using Coffre.Sqlite.Objects;
 
 // Key lifecycle benchmarks. Usage:
 //   dotnet run -c Release --project bench/Coffre.Bench.Lifecycle -- [rewrap] [audit] [gateway-audit] [get-latency]
@@ -19,7 +20,6 @@ using Coffre.TestSupport;
 // (d) get-latency: sequential GETs of 4 KiB objects on an S3 backend (moto), audited vs unaudited.
 // Prints markdown; docs/benchmarks.md ("Key lifecycle") keeps the figures of a run.
 var opts = Options.Parse(args);
-ObjectServices.EnsureThreadsForBlockingCommits(); // as coffre serve and coffre rewrap do
 Console.WriteLine($"<!-- {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()} at start -->");
 
 if (opts.Rewrap)
@@ -128,8 +128,8 @@ static async Task RewrapBench(string backend, CoffreServerOptions options, int s
     using var keys = KeyManager.Initialize(dir, "bench", KmsOptions.InsecureForTests);
     keys.CreateKey("default", null, "bench");
     var services = new ObjectServices(options, dir, keys, TimeProvider.System);
-    services.Store.CreateBucket("small", "bench");
-    services.Store.CreateBucket("large", "bench");
+    await services.Store.CreateBucketAsync("small", "bench");
+    await services.Store.CreateBucketAsync("large", "bench");
     var smallBody = RandomNumberGenerator.GetBytes(1024);
     var largeBody = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
     await Fill(services.Store, "small", small, smallBody, 32);
@@ -178,7 +178,7 @@ static async Task<(double Mean, double P50, double P99, int Count)> GetLatencyBe
     using var keys = NewKeyManager(dir, opts);
     var services = new ObjectServices(backend, dir, keys, TimeProvider.System, withAudit ? null : new UnauditedDataKeysForBenchmark());
     var bucket = "get" + Guid.NewGuid().ToString("N")[..8];
-    services.Store.CreateBucket(bucket, "bench");
+    await services.Store.CreateBucketAsync(bucket, "bench");
     var body = RandomNumberGenerator.GetBytes(4096);
     const int objects = 50;
     await Fill(services.Store, bucket, objects, body, 8);
@@ -189,7 +189,7 @@ static async Task<(double Mean, double P50, double P99, int Count)> GetLatencyBe
         for (var i = 0; i < objects; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            using (var reader = await services.Store.OpenAsync(services.Store.GetRecord(bucket, $"o/{i:D6}"), "bench"))
+            using (var reader = await services.Store.OpenAsync(await services.Store.GetRecordAsync(bucket, $"o/{i:D6}"), "bench"))
             {
                 await reader.PrepareAsync();
                 while (await reader.Body.ReadAsync(buffer) > 0) { }
@@ -218,10 +218,10 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
     var dir = Scratch.NewDirectory("coffre-bench-audit-");
     using var keys = NewKeyManager(dir, opts);
     IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(keys) : new UnauditedDataKeysForBenchmark();
-    var catalog = new ObjectCatalog(Path.Combine(dir, ObjectServices.CatalogFileName));
+    var catalog = SqliteObjectCatalog.Open(Path.Combine(dir, ObjectServices.CatalogFileName));
     var blobs = new LocalDiskBlobStore(Path.Combine(dir, "objects"));
     var store = new ObjectStore(catalog, blobs, dataKeys, new ObjectStoreOptions(), TimeProvider.System);
-    store.CreateBucket("bench", "bench");
+    await store.CreateBucketAsync("bench", "bench");
     var body = RandomNumberGenerator.GetBytes(4096);
     long pairs = 0;
     var measuring = false;
@@ -233,7 +233,7 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
         {
             var name = $"w{w}/{n}";
             await store.PutObjectAsync(new PutObjectCommand("bench", name, new MemoryStream(body, writable: false), body.Length, new ObjectMetadata(), "bench"));
-            using (var reader = await store.OpenAsync(store.GetRecord("bench", name), "bench"))
+            using (var reader = await store.OpenAsync(await store.GetRecordAsync("bench", name), "bench"))
                 while (await reader.Body.ReadAsync(buffer) > 0) { }
             if (Volatile.Read(ref measuring)) Interlocked.Increment(ref pairs);
         }

@@ -86,12 +86,15 @@ public static class KeyCommands
         var destroy = new Command("destroy",
             "Schedule the destruction of every version of a key after a waiting period. When it happens, every object and " +
             "file still encrypted under the key becomes unreadable for ever (crypto-shredding).") { name, pending };
-        destroy.SetAction((r, ct) => Run(r, (cli, keys) =>
+        destroy.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
+            var cli = GlobalOptions.Context(r);
+            using var keys = cli.OpenKeys();
             var info = keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
             Show(cli, info, $"Key {info.Name} will be destroyed on {info.DestructionDate:u}; until then it is unusable and `coffre key cancel-destroy {info.Name}` restores it.");
             // Say exactly what becomes unreadable when the pending period ends (nothing is destroyed before).
-            if (!cli.Json) ReportCommands.WriteImpact(cli, info, null);
+            if (!cli.Json) await ReportCommands.WriteImpactAsync(cli, info, null, ct);
+            return ExitCodes.Ok;
         }));
         key.Subcommands.Add(destroy);
 

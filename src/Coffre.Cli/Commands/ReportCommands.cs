@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Coffre.Kms.Keys;
-using Coffre.Objects.Catalog;
+using Coffre.Objects;
 using Coffre.Server.Hosting;
 using Spectre.Console;
 
@@ -14,11 +14,11 @@ public static class ReportCommands
         var report = new Command("report", "Reports for auditors: keys and their compliance, and what a key protects.");
 
         var keysCommand = new Command("keys", "Per key: versions and states, rotation policy and whether it is overdue, objects per version.");
-        keysCommand.SetAction((r, ct) => CliContext.RunAsync(() =>
+        keysCommand.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
             using var keys = cli.OpenKeys();
-            var counts = OpenCatalog(cli)?.CountByKeyVersion() ?? new Dictionary<(string, int), long>();
+            var counts = OpenImpact(cli) is { } impact ? await impact.CountByKeyVersionAsync(ct) : new Dictionary<(string, int), long>();
             var now = DateTimeOffset.UtcNow;
             var rows = keys.ListKeys(CliContext.Principal).Select(k => new
             {
@@ -35,7 +35,7 @@ public static class ReportCommands
             if (cli.Json)
             {
                 cli.WriteJson(rows);
-                return Task.FromResult(ExitCodes.Ok);
+                return ExitCodes.Ok;
             }
             var table = new Table().AddColumns("Key", "State", "Rotation", "Compliance", "Version", "Version state", "Objects");
             foreach (var k in rows)
@@ -44,7 +44,7 @@ public static class ReportCommands
                         k.rotationOverdue ? "[red]rotation overdue[/]" : k.rotationPeriod is null ? "no policy" : "ok",
                         (v.version == k.primaryVersion ? "v" + v.version + " (primary)" : "v" + v.version), v.state.ToString(), v.objects.ToString());
             AnsiConsole.Write(table);
-            return Task.FromResult(ExitCodes.Ok);
+            return ExitCodes.Ok;
         }));
         report.Subcommands.Add(keysCommand);
 
@@ -52,22 +52,22 @@ public static class ReportCommands
         var version = new Option<int?>("--version") { Description = "Only this version" };
         var impact = new Command("impact",
             "Which buckets and objects are protected by a key (or one version): exactly what becomes unreadable if it is destroyed.") { keyArg, version };
-        impact.SetAction((r, ct) => CliContext.RunAsync(() =>
+        impact.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
             using var keys = cli.OpenKeys();
             var info = keys.DescribeKey(r.GetValue(keyArg)!, CliContext.Principal);
-            WriteImpact(cli, info, r.GetValue(version));
-            return Task.FromResult(ExitCodes.Ok);
+            await WriteImpactAsync(cli, info, r.GetValue(version), ct);
+            return ExitCodes.Ok;
         }));
         report.Subcommands.Add(impact);
         return report;
     }
 
     /// <summary>The impact report, also printed by `coffre key destroy` before it schedules anything.</summary>
-    public static void WriteImpact(CliContext cli, KeyInfo key, int? version)
+    public static async Task WriteImpactAsync(CliContext cli, KeyInfo key, int? version, CancellationToken ct)
     {
-        var objects = OpenCatalog(cli)?.ObjectsUnderKey(key.Id, version) ?? [];
+        var objects = OpenImpact(cli) is { } impact ? await impact.ObjectsUnderKeyAsync(key.Id, version, ct) : [];
         var byBucket = objects.GroupBy(o => o.Bucket).Select(g => new
         {
             bucket = g.Key,
@@ -93,9 +93,9 @@ public static class ReportCommands
         }
     }
 
-    private static ObjectCatalog? OpenCatalog(CliContext cli)
-    {
-        var path = Path.Combine(cli.DataDirectory, ObjectServices.CatalogFileName);
-        return File.Exists(path) ? new ObjectCatalog(path) : null;
-    }
+    /// <summary>Null when the data directory has no catalog yet (no object was ever stored): not created by a report.</summary>
+    private static KeyImpact? OpenImpact(CliContext cli) =>
+        File.Exists(Path.Combine(cli.DataDirectory, ObjectServices.CatalogFileName))
+            ? new KeyImpact(ObjectServices.OpenCatalog(cli.DataDirectory, TimeProvider.System))
+            : null;
 }

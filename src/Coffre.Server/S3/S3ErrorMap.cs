@@ -28,6 +28,7 @@ public static class S3ErrorMap
         ObjectError.IntegrityFailure => S3Error.IntegrityFailure,
         ObjectError.KeyServiceUnavailable => S3Error.ServiceUnavailable,
         ObjectError.BackendUnavailable => S3Error.BackendUnavailable,
+        ObjectError.CatalogUnavailable => S3Error.CatalogUnavailable,
         ObjectError.AccessDenied => S3Error.AccessDenied,
         ObjectError.PreconditionFailed => S3Error.PreconditionFailed,
         _ => S3Error.InternalError,

@@ -5,6 +5,7 @@ using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Server.Tests.Lifecycle;
 
@@ -19,7 +20,7 @@ public sealed class LocalObjects : IDisposable
 
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("coffre-lifecycle-").FullName;
     public KeyManager Keys { get; }
-    public ObjectCatalog Catalog { get; }
+    public SqliteObjectCatalog Catalog { get; }
     public IBlobStore Blobs { get; }
     public ObjectStoreOptions Options { get; } = new() { GarbageGracePeriod = TimeSpan.Zero };
     public ObjectStore Store { get; }
@@ -32,7 +33,7 @@ public sealed class LocalObjects : IDisposable
         time ??= TimeProvider.System;
         Keys = KeyManager.Initialize(Directory, "lifecycle tests", KmsOptions.InsecureForTests, time);
         Keys.CreateKey("default", null, Principal);
-        Catalog = new ObjectCatalog(Path.Combine(Directory, ObjectServices.CatalogFileName), time);
+        Catalog = SqliteObjectCatalog.Open(Path.Combine(Directory, ObjectServices.CatalogFileName), time);
         Blobs = blobs ?? new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
         var dataKeys = new KmsDataKeyService(Keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, Options, time);
@@ -52,7 +53,7 @@ public sealed class LocalObjects : IDisposable
 
     public async Task<byte[]> ReadAsync(string bucket, string name)
     {
-        using var reader = await Store.OpenAsync(Store.GetRecord(bucket, name), Principal);
+        using var reader = await Store.OpenAsync(await Store.GetRecordAsync(bucket, name), Principal);
         using var copy = new MemoryStream();
         await reader.Body.CopyToAsync(copy);
         return copy.ToArray();
