@@ -10,10 +10,12 @@ using Coffre.Server.Hosting;
 using Coffre.Storage;
 using Coffre.TestSupport;
 using Coffre.Sqlite.Objects;
+using Coffre.Postgres.Objects;
 
 // Key lifecycle benchmarks. Usage:
 //   dotnet run -c Release --project bench/Coffre.Bench.Lifecycle -- [rewrap] [audit] [gateway-audit] [get-latency]
 //       [--small 10000] [--large 20] [--s3-small 1000] [--s3-large 8] [--skip-s3] [--seconds 15] [--rounds 2] [--concurrency 32] [--warmup 12] [--audit-normal] [--profile] [--only audited|unaudited]
+//       [--catalog sqlite|postgres] (audit: the object catalog, SQLite in the data directory or a PostgreSQL started for the run)
 // (a) rewrap: objects/s of Rewrapper.RunAsync after a rotation, 1 KiB vs 64 MiB objects, local disk and moto.
 // (b) audit: in-process PUT+GET of 4 KiB objects, audited KmsDataKeyService vs UnauditedDataKeysForBenchmark.
 // (c) gateway-audit: the same through a real in-process server and AWSSDK.S3 clients (GatewayAuditBench).
@@ -82,7 +84,7 @@ if (opts.GatewayAudit)
 
 if (opts.Audit)
 {
-    Console.WriteLine($"## Audit cost: in-process ObjectStore PUT+GET of 4 KiB objects, {opts.Concurrency} workers, {opts.Seconds} s per run, local disk");
+    Console.WriteLine($"## Audit cost: in-process ObjectStore PUT+GET of 4 KiB objects, {opts.Concurrency} workers, {opts.Seconds} s per run, local disk, {opts.Catalog} catalog");
     Console.WriteLine();
     Console.WriteLine("| round | data keys | PUT+GET pairs/s | CPU µs/pair (whole machine) |");
     Console.WriteLine("|---|---|---:|---:|");
@@ -218,7 +220,9 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
     var dir = Scratch.NewDirectory("coffre-bench-audit-");
     using var keys = NewKeyManager(dir, opts);
     IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(keys) : new UnauditedDataKeysForBenchmark();
-    var catalog = SqliteObjectCatalog.Open(Path.Combine(dir, ObjectServices.CatalogFileName));
+    IObjectCatalog catalog = opts.Catalog == "postgres"
+        ? await PostgresObjectCatalog.OpenAsync(await BenchPostgres.CreateDatabaseAsync())
+        : SqliteObjectCatalog.Open(Path.Combine(dir, ObjectServices.CatalogFileName));
     var blobs = new LocalDiskBlobStore(Path.Combine(dir, "objects"));
     var store = new ObjectStore(catalog, blobs, dataKeys, new ObjectStoreOptions(), TimeProvider.System);
     await store.CreateBucketAsync("bench", "bench");
@@ -290,7 +294,15 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> DataKe
     return (counted / elapsed, cpu.TotalMicroseconds / counted);
 }
 
-sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatency, int Small, int Large, int S3Small, int S3Large, bool SkipS3, int Seconds, int Rounds, int Concurrency, bool Profile, int WarmUp, bool AuditNormal, string? Only)
+/// <summary>The PostgreSQL of `audit --catalog postgres`: started once per run from a temporary directory, fsync on (as in production).</summary>
+static class BenchPostgres
+{
+    private static readonly Lazy<Task<PostgresServer>> Server = new(() => PostgresServer.StartAsync(fsync: true));
+
+    public static async Task<string> CreateDatabaseAsync() => await (await Server.Value).CreateDatabaseAsync();
+}
+
+sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatency, int Small, int Large, int S3Small, int S3Large, bool SkipS3, int Seconds, int Rounds, int Concurrency, bool Profile, int WarmUp, bool AuditNormal, string? Only, string Catalog = "sqlite")
 {
     /// <summary>Audited (true) and unaudited runs of a round, in alternating order so that drifting background
     /// load favours neither; --only audited|unaudited keeps one (to profile it).</summary>
@@ -307,6 +319,6 @@ sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatenc
         var getLatency = args.Contains("get-latency");
         if (!rewrap && !audit && !gatewayAudit && !getLatency) rewrap = audit = gatewayAudit = getLatency = true;
         return new Options(rewrap, audit, gatewayAudit, getLatency, Int("--small", 10000), Int("--large", 20), Int("--s3-small", 1000), Int("--s3-large", 8),
-            args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"), Int("--warmup", 12), args.Contains("--audit-normal"), Value("--only"));
+            args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"), Int("--warmup", 12), args.Contains("--audit-normal"), Value("--only"), Value("--catalog") ?? "sqlite");
     }
 }
