@@ -9,17 +9,19 @@ using Coffre.Objects.Keys;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
 using Coffre.TestSupport;
+using Coffre.Sqlite.Objects;
+using Coffre.Postgres.Objects;
 
 // Key lifecycle benchmarks. Usage:
 //   dotnet run -c Release --project bench/Coffre.Bench.Lifecycle -- [rewrap] [audit] [gateway-audit] [get-latency]
 //       [--small 10000] [--large 20] [--s3-small 1000] [--s3-large 8] [--skip-s3] [--seconds 15] [--rounds 2] [--concurrency 32] [--warmup 12] [--audit-normal] [--profile] [--only audited|unaudited]
+//       [--catalog sqlite|postgres] (audit: the object catalog, SQLite in the data directory or a PostgreSQL started for the run)
 // (a) rewrap: objects/s of Rewrapper.RunAsync after a rotation, 1 KiB vs 64 MiB objects, local disk and moto.
 // (b) audit: in-process PUT+GET of 4 KiB objects, audited KmsDataKeyService vs UnauditedDataKeysForBenchmark.
 // (c) gateway-audit: the same through a real in-process server and AWSSDK.S3 clients (GatewayAuditBench).
 // (d) get-latency: sequential GETs of 4 KiB objects on an S3 backend (moto), audited vs unaudited.
 // Prints markdown; docs/benchmarks.md ("Key lifecycle") keeps the figures of a run.
 var opts = Options.Parse(args);
-ObjectServices.EnsureThreadsForBlockingCommits(); // as coffre serve and coffre rewrap do
 Console.WriteLine($"<!-- {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()} at start -->");
 
 if (opts.Rewrap)
@@ -82,7 +84,7 @@ if (opts.GatewayAudit)
 
 if (opts.Audit)
 {
-    Console.WriteLine($"## Audit cost: in-process ObjectStore PUT+GET of 4 KiB objects, {opts.Concurrency} workers, {opts.Seconds} s per run, local disk");
+    Console.WriteLine($"## Audit cost: in-process ObjectStore PUT+GET of 4 KiB objects, {opts.Concurrency} workers, {opts.Seconds} s per run, local disk, {opts.Catalog} catalog");
     Console.WriteLine();
     Console.WriteLine("| round | data keys | PUT+GET pairs/s | CPU µs/pair (whole machine) |");
     Console.WriteLine("|---|---|---:|---:|");
@@ -129,8 +131,8 @@ static async Task RewrapBench(string backend, CoffreServerOptions options, int s
     var keys = deployment.Keys;
     keys.CreateKey("default", null, "bench");
     var services = new ObjectServices(options, deployment, TimeProvider.System);
-    services.Store.CreateBucket("small", "bench");
-    services.Store.CreateBucket("large", "bench");
+    await services.Store.CreateBucketAsync("small", "bench");
+    await services.Store.CreateBucketAsync("large", "bench");
     var smallBody = RandomNumberGenerator.GetBytes(1024);
     var largeBody = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
     await Fill(services.Store, "small", small, smallBody, 32);
@@ -179,7 +181,7 @@ static async Task<(double Mean, double P50, double P99, int Count)> GetLatencyBe
     using var deployment = await NewDeployment(dir, opts);
     var services = new ObjectServices(backend, deployment, TimeProvider.System, withAudit ? null : new UnauditedDataKeysForBenchmark());
     var bucket = "get" + Guid.NewGuid().ToString("N")[..8];
-    services.Store.CreateBucket(bucket, "bench");
+    await services.Store.CreateBucketAsync(bucket, "bench");
     var body = RandomNumberGenerator.GetBytes(4096);
     const int objects = 50;
     await Fill(services.Store, bucket, objects, body, 8);
@@ -190,7 +192,7 @@ static async Task<(double Mean, double P50, double P99, int Count)> GetLatencyBe
         for (var i = 0; i < objects; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            using (var reader = await services.Store.OpenAsync(services.Store.GetRecord(bucket, $"o/{i:D6}"), "bench"))
+            using (var reader = await services.Store.OpenAsync(await services.Store.GetRecordAsync(bucket, $"o/{i:D6}"), "bench"))
             {
                 await reader.PrepareAsync();
                 while (await reader.Body.ReadAsync(buffer) > 0) { }
@@ -219,10 +221,12 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
     var dir = Scratch.NewDirectory("coffre-bench-audit-");
     using var deployment = await NewDeployment(dir, opts);
     IDataKeyService dataKeys = withAudit ? new KmsDataKeyService(deployment.Keys) : new UnauditedDataKeysForBenchmark();
-    var catalog = deployment.OpenCatalog();
+    IObjectCatalog catalog = opts.Catalog == "postgres"
+        ? await PostgresObjectCatalog.OpenAsync(await BenchPostgres.CreateDatabaseAsync())
+        : deployment.OpenCatalog();
     var blobs = new LocalDiskBlobStore(Path.Combine(dir, "objects"));
     var store = new ObjectStore(catalog, blobs, dataKeys, new ObjectStoreOptions(), TimeProvider.System);
-    store.CreateBucket("bench", "bench");
+    await store.CreateBucketAsync("bench", "bench");
     var body = RandomNumberGenerator.GetBytes(4096);
     long pairs = 0;
     var measuring = false;
@@ -234,7 +238,7 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> AuditB
         {
             var name = $"w{w}/{n}";
             await store.PutObjectAsync(new PutObjectCommand("bench", name, new MemoryStream(body, writable: false), body.Length, new ObjectMetadata(), "bench"));
-            using (var reader = await store.OpenAsync(store.GetRecord("bench", name), "bench"))
+            using (var reader = await store.OpenAsync(await store.GetRecordAsync("bench", name), "bench"))
                 while (await reader.Body.ReadAsync(buffer) > 0) { }
             if (Volatile.Read(ref measuring)) Interlocked.Increment(ref pairs);
         }
@@ -291,7 +295,15 @@ static async Task<(double PairsPerSecond, double CpuMicrosecondsPerPair)> DataKe
     return (counted / elapsed, cpu.TotalMicroseconds / counted);
 }
 
-sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatency, int Small, int Large, int S3Small, int S3Large, bool SkipS3, int Seconds, int Rounds, int Concurrency, bool Profile, int WarmUp, bool AuditNormal, string? Only)
+/// <summary>The PostgreSQL of `audit --catalog postgres`: started once per run from a temporary directory, fsync on (as in production).</summary>
+static class BenchPostgres
+{
+    private static readonly Lazy<Task<PostgresServer>> Server = new(() => PostgresServer.StartAsync(fsync: true));
+
+    public static async Task<string> CreateDatabaseAsync() => await (await Server.Value).CreateDatabaseAsync();
+}
+
+sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatency, int Small, int Large, int S3Small, int S3Large, bool SkipS3, int Seconds, int Rounds, int Concurrency, bool Profile, int WarmUp, bool AuditNormal, string? Only, string Catalog = "sqlite")
 {
     /// <summary>Audited (true) and unaudited runs of a round, in alternating order so that drifting background
     /// load favours neither; --only audited|unaudited keeps one (to profile it).</summary>
@@ -308,6 +320,6 @@ sealed record Options(bool Rewrap, bool Audit, bool GatewayAudit, bool GetLatenc
         var getLatency = args.Contains("get-latency");
         if (!rewrap && !audit && !gatewayAudit && !getLatency) rewrap = audit = gatewayAudit = getLatency = true;
         return new Options(rewrap, audit, gatewayAudit, getLatency, Int("--small", 10000), Int("--large", 20), Int("--s3-small", 1000), Int("--s3-large", 8),
-            args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"), Int("--warmup", 12), args.Contains("--audit-normal"), Value("--only"));
+            args.Contains("--skip-s3"), Int("--seconds", 15), Int("--rounds", 2), Int("--concurrency", 32), args.Contains("--profile"), Int("--warmup", 12), args.Contains("--audit-normal"), Value("--only"), Value("--catalog") ?? "sqlite");
     }
 }

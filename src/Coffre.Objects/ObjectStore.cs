@@ -14,7 +14,7 @@ namespace Coffre.Objects;
 /// write becomes visible. Knows nothing of HTTP; the S3 face translates to and from it.
 /// </summary>
 public sealed class ObjectStore(
-    ObjectCatalog catalog,
+    IObjectCatalog catalog,
     IBlobStore blobs,
     IDataKeyService keys,
     ObjectStoreOptions options,
@@ -22,30 +22,28 @@ public sealed class ObjectStore(
 {
     public const int MaxPartNumber = 10_000;
 
-    public ObjectCatalog Catalog => catalog;
-
     // ---------------- buckets ----------------
 
-    public BucketRecord CreateBucket(string name, string principal, string? keyRef = null)
+    public async Task<BucketRecord> CreateBucketAsync(string name, string principal, string? keyRef = null, CancellationToken ct = default)
     {
         ObjectNames.ValidateBucket(name);
         keyRef ??= options.BucketKeys.GetValueOrDefault(name) ?? options.DefaultKey;
         var keyId = KeyCall(() => keys.ResolveKeyId(keyRef));
         var record = new BucketRecord(name, keyId, time.GetUtcNow());
-        if (!catalog.TryCreateBucket(record))
+        if (!await catalog.TryCreateBucketAsync(record, ct).ConfigureAwait(false))
             throw new ObjectStoreException(ObjectError.BucketAlreadyExists, $"The bucket '{name}' already exists.");
         return record;
     }
 
-    public BucketRecord RequireBucket(string name) =>
-        catalog.GetBucket(name) ?? throw new ObjectStoreException(ObjectError.NoSuchBucket, $"The bucket '{name}' does not exist.");
+    public async Task<BucketRecord> RequireBucketAsync(string name, CancellationToken ct = default) =>
+        await catalog.GetBucketAsync(name, ct).ConfigureAwait(false) ?? throw CatalogRules.NoSuchBucket(name);
 
-    public IReadOnlyList<BucketRecord> ListBuckets() => catalog.ListBuckets();
+    public Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) => catalog.ListBucketsAsync(ct);
 
-    public void DeleteBucket(string name)
+    public async Task DeleteBucketAsync(string name, CancellationToken ct = default)
     {
-        RequireBucket(name);
-        if (!catalog.TryDeleteEmptyBucket(name))
+        await RequireBucketAsync(name, ct).ConfigureAwait(false);
+        if (!await catalog.TryDeleteEmptyBucketAsync(name, ct).ConfigureAwait(false))
             throw new ObjectStoreException(ObjectError.BucketNotEmpty, $"The bucket '{name}' is not empty: delete its objects and abort its multipart uploads first.");
     }
 
@@ -54,9 +52,9 @@ public sealed class ObjectStore(
     public async Task<ObjectRecord> PutObjectAsync(PutObjectCommand command, CancellationToken ct = default)
     {
         RefuseTooLarge(command.Length);
-        var bucket = RequireBucket(command.Bucket);
+        var bucket = await RequireBucketAsync(command.Bucket, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(command.Name);
-        CheckCondition(command.Condition, bucket.Name, command.Name);
+        await CheckConditionAsync(command.Condition, bucket.Name, command.Name, ct).ConfigureAwait(false);
         var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
         try
         {
@@ -79,7 +77,7 @@ public sealed class ObjectStore(
             }
             catch
             {
-                catalog.AbandonPendingBlob(written.Blob);
+                await AbandonAsync(written.Blob).ConfigureAwait(false);
                 throw;
             }
             var metadata = command.Metadata with
@@ -93,11 +91,11 @@ public sealed class ObjectStore(
                 [written]);
             try
             {
-                catalog.CommitObject(record, precondition: Precondition(command.Condition, bucket.Name, command.Name));
+                await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {
-                catalog.AbandonPendingBlob(written.Blob);
+                await AbandonAsync(written.Blob).ConfigureAwait(false);
                 throw;
             }
             return record;
@@ -109,10 +107,10 @@ public sealed class ObjectStore(
     }
 
     /// <summary>The catalog record, without touching the backend or the key manager.</summary>
-    public ObjectRecord GetRecord(string bucket, string name)
+    public async Task<ObjectRecord> GetRecordAsync(string bucket, string name, CancellationToken ct = default)
     {
-        RequireBucket(bucket);
-        return catalog.GetObject(bucket, name)
+        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        return await catalog.GetObjectAsync(bucket, name, ct).ConfigureAwait(false)
             ?? throw new ObjectStoreException(ObjectError.NoSuchKey, $"The object '{name}' does not exist in bucket '{bucket}'.");
     }
 
@@ -165,16 +163,16 @@ public sealed class ObjectStore(
     }
 
     /// <summary>Deletes an object; deleting a missing object succeeds, as in S3.</summary>
-    public void DeleteObject(string bucket, string name)
+    public async Task DeleteObjectAsync(string bucket, string name, CancellationToken ct = default)
     {
-        RequireBucket(bucket);
-        catalog.DeleteObject(bucket, name);
+        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        await catalog.DeleteObjectAsync(bucket, name, ct).ConfigureAwait(false);
     }
 
-    public ListPage List(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys)
+    public async Task<ListPage> ListAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default)
     {
-        RequireBucket(bucket);
-        return catalog.ListObjects(bucket, prefix, delimiter, startAfter, maxKeys);
+        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        return await catalog.ListObjectsAsync(bucket, prefix, delimiter, startAfter, maxKeys, ct).ConfigureAwait(false);
     }
 
     /// <summary>Server-side copy: decrypts the source and encrypts it again under the destination's key, name and a new data key.</summary>
@@ -189,17 +187,17 @@ public sealed class ObjectStore(
 
     // ---------------- multipart ----------------
 
-    public UploadRecord CreateUpload(string bucketName, string name, ObjectMetadata metadata, string principal)
+    public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default)
     {
-        var bucket = RequireBucket(bucketName);
+        var bucket = await RequireBucketAsync(bucketName, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(name);
         var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
         try
         {
-            grant.Recorded.GetAwaiter().GetResult();
+            await grant.Recorded.ConfigureAwait(false);
             var upload = new UploadRecord(RandomId(), bucket.Name, name, time.GetUtcNow(), grant.Wrapped,
                 metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
-            catalog.CreateUpload(upload);
+            await catalog.CreateUploadAsync(upload, ct).ConfigureAwait(false);
             return upload;
         }
         finally
@@ -208,13 +206,27 @@ public sealed class ObjectStore(
         }
     }
 
-    public UploadRecord RequireUpload(string bucket, string name, string uploadId)
+    public async Task<UploadRecord> RequireUploadAsync(string bucket, string name, string uploadId, CancellationToken ct = default)
     {
-        RequireBucket(bucket);
-        var upload = catalog.GetUpload(uploadId);
+        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        var upload = await catalog.GetUploadAsync(uploadId, ct).ConfigureAwait(false);
         if (upload is null || upload.Bucket != bucket || upload.Name != name)
             throw new ObjectStoreException(ObjectError.NoSuchUpload, $"The multipart upload '{uploadId}' does not exist: it was completed, aborted, or never created.");
         return upload;
+    }
+
+    /// <summary>An upload's parts, by number.</summary>
+    public async Task<IReadOnlyList<UploadPartRecord>> ListPartsAsync(string bucket, string name, string uploadId, CancellationToken ct = default)
+    {
+        var upload = await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        return await catalog.ListUploadPartsAsync(upload.UploadId, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A bucket's multipart uploads whose name begins with <paramref name="prefix"/>, in S3 order (name as UTF-8 bytes, then initiation).</summary>
+    public async Task<IReadOnlyList<UploadRecord>> ListUploadsAsync(string bucket, string prefix, CancellationToken ct = default)
+    {
+        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        return await catalog.ListUploadsAsync(bucket, prefix, ct).ConfigureAwait(false);
     }
 
     public async Task<StoredPart> UploadPartAsync(UploadPartCommand command, CancellationToken ct = default)
@@ -222,14 +234,17 @@ public sealed class ObjectStore(
         if (command.PartNumber is < 1 or > MaxPartNumber)
             throw new ObjectStoreException(ObjectError.InvalidArgument, $"Part number must be an integer between 1 and {MaxPartNumber}.");
         RefuseTooLarge(command.Length);
-        var upload = RequireUpload(command.Bucket, command.Name, command.UploadId);
+        var upload = await RequireUploadAsync(command.Bucket, command.Name, command.UploadId, ct).ConfigureAwait(false);
         var dataKey = await UnwrapAsync(upload.Bucket, upload.Name, upload.Key, command.Principal).ConfigureAwait(false);
         try
         {
             var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, dataKey, command.PartNumber,
                 command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
-            if (!catalog.PutUploadPart(upload.UploadId, written, time.GetUtcNow()))
+            if (!await catalog.PutUploadPartAsync(upload.UploadId, written, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false))
+            {
+                await AbandonAsync(written.Blob).ConfigureAwait(false);
                 throw new ObjectStoreException(ObjectError.NoSuchUpload, $"The multipart upload '{upload.UploadId}' was completed or aborted during this part's upload.");
+            }
             return written;
         }
         finally
@@ -239,13 +254,13 @@ public sealed class ObjectStore(
     }
 
     public async Task<ObjectRecord> CompleteUploadAsync(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal,
-        WriteCondition? condition = null)
+        WriteCondition? condition = null, CancellationToken ct = default)
     {
-        var upload = RequireUpload(bucket, name, uploadId);
-        CheckCondition(condition, bucket, name);
+        var upload = await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        await CheckConditionAsync(condition, bucket, name, ct).ConfigureAwait(false);
         if (requested.Count == 0)
             throw new ObjectStoreException(ObjectError.InvalidArgument, "You must specify at least one part.");
-        var stored = catalog.ListUploadParts(uploadId).ToDictionary(p => p.Part.Number, p => p.Part);
+        var stored = (await catalog.ListUploadPartsAsync(uploadId, ct).ConfigureAwait(false)).ToDictionary(p => p.Part.Number, p => p.Part);
         var parts = new List<StoredPart>(requested.Count);
         var previous = 0;
         foreach (var (number, etag) in requested)
@@ -272,7 +287,7 @@ public sealed class ObjectStore(
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts);
-            catalog.CommitObject(record, uploadId, Precondition(condition, upload.Bucket, upload.Name));
+            await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None).ConfigureAwait(false);
             return record;
         }
         finally
@@ -281,10 +296,10 @@ public sealed class ObjectStore(
         }
     }
 
-    public void AbortUpload(string bucket, string name, string uploadId)
+    public async Task AbortUploadAsync(string bucket, string name, string uploadId, CancellationToken ct = default)
     {
-        RequireUpload(bucket, name, uploadId);
-        catalog.AbortUpload(uploadId);
+        await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        await catalog.AbortUploadAsync(uploadId, ct).ConfigureAwait(false);
     }
 
     // ---------------- garbage ----------------
@@ -293,10 +308,10 @@ public sealed class ObjectStore(
     public async Task<int> CollectGarbageAsync(CancellationToken ct = default)
     {
         var count = 0;
-        foreach (var blob in catalog.GarbageOlderThan(time.GetUtcNow() - options.GarbageGracePeriod))
+        foreach (var blob in await catalog.GarbageOlderThanAsync(time.GetUtcNow() - options.GarbageGracePeriod, ct).ConfigureAwait(false))
         {
             await blobs.DeleteAsync(blob, ct).ConfigureAwait(false);
-            catalog.ForgetGarbage(blob);
+            await catalog.ForgetGarbageAsync(blob, ct).ConfigureAwait(false);
             count++;
         }
         return count;
@@ -314,7 +329,7 @@ public sealed class ObjectStore(
         Stream body, long? length, ChecksumAlgorithm? checksum, Func<PlaintextDigests, ObjectStoreException?>? verify, CancellationToken ct)
     {
         var blob = $"objects/{RandomId()}"; // hex only: never ends like a sidecar (BlobMetadata.SidecarSuffix)
-        catalog.RecordPendingBlob(blob);
+        await catalog.RecordPendingBlobAsync(blob, ct).ConfigureAwait(false);
         using var digests = new PlaintextDigests(checksum);
         var ad = ObjectBinding.StreamAssociatedData(bucket, name, key.KeyId, partNumber);
         // A body without a length (HTTP chunked) is cut off as soon as it passes the limit; its partial blob becomes garbage.
@@ -346,7 +361,7 @@ public sealed class ObjectStore(
         catch
         {
             // Refused or broken: the blob (if any reached the backend) is garbage from now on.
-            catalog.AbandonPendingBlob(blob);
+            await AbandonAsync(blob).ConfigureAwait(false);
             throw;
         }
         return new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
@@ -361,13 +376,28 @@ public sealed class ObjectStore(
     private ObjectStoreException TooLarge(string size) =>
         new(ObjectError.EntityTooLarge, $"The body is {size} bytes; the largest accepted for one PUT or part is {options.MaxStreamSize}.");
 
-    private void CheckCondition(WriteCondition? condition, string bucket, string name)
+    /// <summary>A condition that already fails is refused before the body is read; the commit checks it again, atomically.</summary>
+    private async Task CheckConditionAsync(WriteCondition? condition, string bucket, string name, CancellationToken ct)
     {
-        if (condition?.Check(bucket, name, catalog.GetObject(bucket, name)?.ETag) is { } refused) throw refused;
+        if (condition is null) return;
+        var current = await catalog.GetObjectAsync(bucket, name, ct).ConfigureAwait(false);
+        if (condition.Check(bucket, name, current?.ETag) is { } refused) throw refused;
     }
 
-    private static Func<string?, Exception?>? Precondition(WriteCondition? condition, string bucket, string name) =>
-        condition is null ? null : etag => condition.Check(bucket, name, etag);
+    /// <summary>
+    /// Dates a failed write's blob now, so it is collected after the grace period. Best effort: the failure being
+    /// reported matters more, and a blob left pending is still collected, a day later.
+    /// </summary>
+    private async Task AbandonAsync(string blob)
+    {
+        try
+        {
+            await catalog.AbandonPendingBlobAsync(blob, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException e) when (e.Error == ObjectError.CatalogUnavailable)
+        {
+        }
+    }
 
     private async Task<byte[]> UnwrapAsync(string bucket, string name, WrappedKeyRef key, string principal)
     {

@@ -26,6 +26,8 @@ public enum ObjectError
     IntegrityFailure,
     /// <summary>The storage backend could not be reached, timed out, or failed: an outage, the request may be retried.</summary>
     BackendUnavailable,
+    /// <summary>The object catalog's database could not be reached or written: nothing was changed, the request may be retried.</summary>
+    CatalogUnavailable,
     /// <summary>The key manager or its audit trail refused to answer.</summary>
     KeyServiceUnavailable,
     /// <summary>The key manager is sealed: no key can be used until it is unsealed (retryable).</summary>

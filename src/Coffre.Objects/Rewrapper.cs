@@ -19,7 +19,7 @@ public sealed record RewrapResult(long Rewrapped, long Skipped, long Remaining);
 /// correct while objects are written or deleted: the catalog update is a compare-and-swap on the
 /// wrapped key, so an object replaced meanwhile keeps its own, newer data key.
 /// </summary>
-public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyService keys, TimeProvider time)
+public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKeyService keys, TimeProvider time)
 {
     private const int Batch = 256;
     private const int Concurrency = 16;
@@ -29,13 +29,20 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
     public long RewrappedTotal => Interlocked.Read(ref _rewrappedTotal);
 
     /// <summary>Objects still below their key's primary version.</summary>
-    public long Pending(RewrapRequest request) =>
-        KeyIds(request).Sum(id => catalog.CountBelowVersion(id, keys.PrimaryVersion(id), request.Bucket));
+    public async Task<long> PendingAsync(RewrapRequest request, CancellationToken ct = default)
+    {
+        long pending = 0;
+        foreach (var id in await KeyIdsAsync(request, ct).ConfigureAwait(false))
+            pending += await catalog.CountBelowVersionAsync(id, keys.PrimaryVersion(id), request.Bucket, ct).ConfigureAwait(false);
+        return pending;
+    }
 
     public async Task<RewrapResult> RunAsync(RewrapRequest request, string principal, IProgress<RewrapProgress>? progress = null, CancellationToken ct = default)
     {
-        var targets = KeyIds(request).Select(id => (Id: id, Primary: keys.PrimaryVersion(id))).ToList();
-        var total = targets.Sum(t => catalog.CountBelowVersion(t.Id, t.Primary, request.Bucket));
+        var targets = (await KeyIdsAsync(request, ct).ConfigureAwait(false)).Select(id => (Id: id, Primary: keys.PrimaryVersion(id))).ToList();
+        long total = 0;
+        foreach (var (id, primary) in targets)
+            total += await catalog.CountBelowVersionAsync(id, primary, request.Bucket, ct).ConfigureAwait(false);
         long done = 0, skipped = 0;
         var pacer = new Pacer(request.ObjectsPerSecond, time);
         // Objects are rewrapped several at a time: each one waits on durable writes (audit, sidecar
@@ -56,7 +63,9 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
                 // goes on with the other keys — a kill switch must not stop maintenance.
             }
         }
-        var remaining = targets.Sum(t => catalog.CountBelowVersion(t.Id, keys.PrimaryVersion(t.Id), request.Bucket));
+        long remaining = 0;
+        foreach (var (id, _) in targets)
+            remaining += await catalog.CountBelowVersionAsync(id, keys.PrimaryVersion(id), request.Bucket, ct).ConfigureAwait(false);
         return new RewrapResult(done, skipped, remaining);
 
         async Task RewrapKeyAsync(string keyId, int primary)
@@ -64,7 +73,7 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
             (string, string)? after = null;
             while (true)
             {
-                var page = catalog.ObjectsBelowVersion(keyId, primary, request.Bucket, after, Batch);
+                var page = await catalog.ObjectsBelowVersionAsync(keyId, primary, request.Bucket, after, Batch, ct).ConfigureAwait(false);
                 if (page.Count == 0) break;
                 await Parallel.ForEachAsync(page, parallel, async (record, token) =>
                 {
@@ -94,17 +103,17 @@ public sealed class Rewrapper(ObjectCatalog catalog, IBlobStore blobs, IDataKeyS
         var first = record.Parts[0].Blob;
         var sidecar = BlobMetadata.SidecarKey(first);
         await blobs.PutAsync(sidecar, Stream.Null, 0, BlobMetadata.Sidecar(fresh, record.Parts.Count), ct).ConfigureAwait(false);
-        if (catalog.ReplaceWrappedKey(record.Bucket, record.Name, record.Key, fresh)) return true;
+        if (await catalog.ReplaceWrappedKeyAsync(record.Bucket, record.Name, record.Key, fresh, ct).ConfigureAwait(false)) return true;
         // Replaced or deleted meanwhile: the sidecar belongs to blobs nothing references any more, and
         // their garbage collection may already be over. Another rewrapper that won on the same blobs
         // wrapped the same data key under the same primary version: its sidecar or ours, either is valid.
-        if (catalog.GetObject(record.Bucket, record.Name)?.Parts[0].Blob != first)
+        if ((await catalog.GetObjectAsync(record.Bucket, record.Name, ct).ConfigureAwait(false))?.Parts[0].Blob != first)
             await blobs.DeleteAsync(sidecar, CancellationToken.None).ConfigureAwait(false);
         return false;
     }
 
-    private IReadOnlyList<string> KeyIds(RewrapRequest request) =>
-        request.KeyRef is { } k ? [keys.ResolveKeyId(k)] : catalog.KeysInUse();
+    private async Task<IReadOnlyList<string>> KeyIdsAsync(RewrapRequest request, CancellationToken ct) =>
+        request.KeyRef is { } k ? [keys.ResolveKeyId(k)] : await catalog.KeysInUseAsync(ct).ConfigureAwait(false);
 
     /// <summary>Spaces starts at most <c>rate</c> per second across all workers (no limit when null).</summary>
     private sealed class Pacer(double? rate, TimeProvider time)

@@ -5,6 +5,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Cli.Tests;
 
@@ -52,13 +53,13 @@ public sealed class LifecycleTests
         {
             var keys = deployment.Keys;
             var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
-            objects.Store.CreateBucket(Bucket, Principal);
+            await objects.Store.CreateBucketAsync(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, count), Name);
             keyId = keys.RotateKey("default", Principal).Id;
         }
-        var catalog = new ObjectCatalog(Path.Combine(data, ObjectServices.CatalogFileName));
-        long Moved() => catalog.CountByKeyVersion().GetValueOrDefault((keyId, 2));
-        Assert.Equal(0, Moved());
+        var catalog = SqliteObjectCatalog.Open(Path.Combine(data, ObjectServices.CatalogFileName));
+        async Task<long> Moved() => (await catalog.CountByKeyVersionAsync()).GetValueOrDefault((keyId, 2));
+        Assert.Equal(0, await Moved());
 
         // The real CLI, killed (by its process id) once some but not all objects moved.
         var psi = new ProcessStartInfo("dotnet")
@@ -76,22 +77,22 @@ public sealed class LifecycleTests
             _ = process.StandardError.ReadToEndAsync();
             process.StandardInput.Close();
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-            while (Moved() == 0 && !process.HasExited && DateTime.UtcNow < deadline) await Task.Delay(5);
+            while (await Moved() == 0 && !process.HasExited && DateTime.UtcNow < deadline) await Task.Delay(5);
             await Task.Delay(50); // a few more, so the kill lands in the middle of a batch
             Assert.False(process.HasExited, "coffre rewrap finished before it could be killed");
             using var victim = Process.GetProcessById(process.Id);
             victim.Kill();
             await process.WaitForExitAsync();
         }
-        var movedAtKill = Moved();
+        var movedAtKill = await Moved();
         Assert.InRange(movedAtKill, 1, count - 1);
 
         var resumed = Cli.Run(["rewrap", "--data", data, "--json"], timeout: TimeSpan.FromMinutes(5)).Json();
         Assert.Equal(count - movedAtKill, resumed.GetProperty("rewrapped").GetInt64());
         Assert.Equal(0, resumed.GetProperty("skipped").GetInt64());
         Assert.Equal(0, resumed.GetProperty("remaining").GetInt64());
-        Assert.Equal(count, Moved());
-        Assert.False(catalog.CountByKeyVersion().ContainsKey((keyId, 1)));
+        Assert.Equal(count, await Moved());
+        Assert.False((await catalog.CountByKeyVersionAsync()).ContainsKey((keyId, 1)));
 
         // Every object: exact content, primary version in the catalog, and the same version and
         // wrapped key in its sidecar (what the backend alone holds; the part blob keeps version 1).
@@ -100,7 +101,7 @@ public sealed class LifecycleTests
             var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
             {
-                var record = objects.Store.GetRecord(Bucket, Name(i));
+                var record = await objects.Store.GetRecordAsync(Bucket, Name(i));
                 Assert.Equal(2, record.Key.KeyVersion);
                 using (var reader = objects.Store.OpenAsync(record, Principal).GetAwaiter().GetResult())
                 using (var copy = new MemoryStream())
@@ -132,7 +133,7 @@ public sealed class LifecycleTests
             keys.CreateKey("quarterly", null, Principal);
             keys.SetRotationPolicy("quarterly", TimeSpan.FromDays(90), Principal);
             var objects = new ObjectServices(new CoffreServerOptions(), deployment, past);
-            objects.Store.CreateBucket(Bucket, Principal);
+            await objects.Store.CreateBucketAsync(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, 3), Name);
             keys.RotateKey("default", Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(3, 2), Name);
@@ -163,7 +164,7 @@ public sealed class LifecycleTests
         {
             var keys = deployment.Keys;
             var objects = new ObjectServices(new CoffreServerOptions(), deployment, TimeProvider.System);
-            objects.Store.CreateBucket(Bucket, Principal);
+            await objects.Store.CreateBucketAsync(Bucket, Principal);
             await PutAllAsync(objects.Store, Enumerable.Range(0, 4), Name);
         }
 

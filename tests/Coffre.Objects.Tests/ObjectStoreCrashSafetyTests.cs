@@ -20,7 +20,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
 
     private async Task<string> ReadAsync(string name)
     {
-        using var reader = await _t.Store.OpenAsync(_t.Store.GetRecord("bucket", name), "tester");
+        using var reader = await _t.Store.OpenAsync(await _t.Store.GetRecordAsync("bucket", name), "tester");
         using var ms = new MemoryStream();
         await reader.Body.CopyToAsync(ms);
         return Encoding.UTF8.GetString(ms.ToArray());
@@ -32,14 +32,14 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     public async Task A_blob_written_but_never_committed_is_invisible_garbage()
     {
         // A crash between writing the blob and committing its record: the pending-blob row and the blob remain.
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         const string blob = "objects/crashed-before-commit";
-        _t.Catalog.RecordPendingBlob(blob);
+        await _t.Catalog.RecordPendingBlobAsync(blob);
         await _t.Blobs.PutAsync(blob, new MemoryStream(new byte[1000]), 1000, new Dictionary<string, string>());
 
         // Not visible: no record, not listed.
-        Assert.Empty(_t.Store.List("bucket", "", null, null, 100).Entries);
-        Assert.Equal([blob], _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
+        Assert.Empty((await _t.Store.ListAsync("bucket", "", null, null, 100)).Entries);
+        Assert.Equal([blob], await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue));
 
         // Kept while a slow write could still be in flight (it is dated a day ahead)...
         _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromMinutes(1));
@@ -50,20 +50,20 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         _t.Time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(1, await _t.Store.CollectGarbageAsync());
         Assert.False(await BlobExists(blob));
-        Assert.Empty(_t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
+        Assert.Empty(await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue));
     }
 
     [Fact]
     public async Task A_refused_write_is_invisible_and_its_blob_collected_after_the_grace_period()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         var failure = await Assert.ThrowsAsync<ObjectStoreException>(() =>
             PutAsync("never", "written, then refused", _ => new ObjectStoreException(ObjectError.BadDigest, "refused")));
         Assert.Equal(ObjectError.BadDigest, failure.Error);
-        Assert.Equal(ObjectError.NoSuchKey, Assert.Throws<ObjectStoreException>(() => _t.Store.GetRecord("bucket", "never")).Error);
-        Assert.Empty(_t.Store.List("bucket", "", null, null, 100).Entries);
+        Assert.Equal(ObjectError.NoSuchKey, (await Assert.ThrowsAsync<ObjectStoreException>(() => _t.Store.GetRecordAsync("bucket", "never"))).Error);
+        Assert.Empty((await _t.Store.ListAsync("bucket", "", null, null, 100)).Entries);
 
-        var blob = Assert.Single(_t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
+        var blob = Assert.Single(await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue));
         Assert.True(await BlobExists(blob));
         _t.Time.Advance(_t.Options.GarbageGracePeriod - TimeSpan.FromSeconds(1));
         Assert.Equal(0, await _t.Store.CollectGarbageAsync());
@@ -75,7 +75,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task A_write_refused_by_its_precondition_at_commit_keeps_the_winner()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         var body = "loser"u8.ToArray();
         // The object appears between the early check and the commit: the late check refuses.
         var gate = new GateStream(body);
@@ -125,7 +125,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task A_refused_overwrite_keeps_the_old_version()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         await PutAsync("doc", "version one");
         await Assert.ThrowsAsync<ObjectStoreException>(() => PutAsync("doc", "version two", _ => new ObjectStoreException(ObjectError.BadDigest, "refused")));
         Assert.Equal("version one", await ReadAsync("doc"));
@@ -137,7 +137,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task Overwrite_leaves_the_old_blob_as_garbage_until_the_grace_period_ends()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         var v1 = await PutAsync("doc", "version one");
         var v2 = await PutAsync("doc", "version two");
         var oldBlob = v1.Parts[0].Blob;
@@ -145,7 +145,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         Assert.NotEqual(oldBlob, newBlob);
         Assert.Equal("version two", await ReadAsync("doc"));
         // The old version's sidecar too, whether or not a rewrap wrote one (deleting a missing blob is a no-op).
-        Assert.Equal(new[] { oldBlob, BlobMetadata.SidecarKey(oldBlob) }.Order(), _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
+        Assert.Equal(new[] { oldBlob, BlobMetadata.SidecarKey(oldBlob) }.Order(), (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
 
         // A reader of v1 that opened before the overwrite can still finish during the grace period.
         Assert.Equal(0, await _t.Store.CollectGarbageAsync());
@@ -163,15 +163,15 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task Delete_and_abort_make_garbage_too()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         var record = await PutAsync("gone", "bye");
-        _t.Store.DeleteObject("bucket", "gone");
-        var upload = _t.Store.CreateUpload("bucket", "mp", new ObjectMetadata(), "tester");
+        await _t.Store.DeleteObjectAsync("bucket", "gone");
+        var upload = await _t.Store.CreateUploadAsync("bucket", "mp", new ObjectMetadata(), "tester");
         var part = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([1, 2, 3]), 3, "tester"));
-        _t.Store.AbortUpload("bucket", "mp", upload.UploadId);
+        await _t.Store.AbortUploadAsync("bucket", "mp", upload.UploadId);
         // An upload's parts have no sidecar; a committed object's sidecar key is garbage with its blobs.
         Assert.Equal(new[] { record.Parts[0].Blob, BlobMetadata.SidecarKey(record.Parts[0].Blob), part.Blob }.Order(),
-            _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
+            (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
         _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromSeconds(1));
         Assert.Equal(3, await _t.Store.CollectGarbageAsync());
         Assert.False(await BlobExists(part.Blob));
@@ -180,14 +180,14 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
     [Fact]
     public async Task Parts_left_out_of_a_completed_upload_and_replaced_parts_are_garbage()
     {
-        _t.Store.CreateBucket("bucket", "tester");
+        await _t.Store.CreateBucketAsync("bucket", "tester");
         _t.Options.MinimumPartSize = 1;
-        var upload = _t.Store.CreateUpload("bucket", "mp", new ObjectMetadata(), "tester");
+        var upload = await _t.Store.CreateUploadAsync("bucket", "mp", new ObjectMetadata(), "tester");
         var first = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([1]), 1, "tester"));
         var again = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([2]), 1, "tester"));
         var unused = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 2, new MemoryStream([3]), 1, "tester"));
         await _t.Store.CompleteUploadAsync("bucket", "mp", upload.UploadId, [(1, again.Md5Hex)], "tester");
-        Assert.Equal(new[] { first.Blob, unused.Blob }.Order(), _t.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue).Order());
+        Assert.Equal(new[] { first.Blob, unused.Blob }.Order(), (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
         Assert.Equal("\u0002", await ReadAsync("mp"));
     }
 }

@@ -10,7 +10,7 @@ namespace Coffre.Objects.Tests;
 /// A GET fetches its first part while the unwrap's audit record commits, and answers nothing before the record
 /// is in: the data-key service here holds every unwrap until the test releases it, as a slow commit would.
 /// </summary>
-public sealed class ObjectStoreReadOverlapTests : IDisposable
+public sealed class ObjectStoreReadOverlapTests : IAsyncLifetime
 {
     private readonly TestStore _t = new();
     private readonly HeldUnwraps _keys = new(new FakeDataKeys());
@@ -22,8 +22,10 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
         _blobs = new CountingBlobs(_t.Blobs);
         _t.Options.SegmentExponent = 12; // 4 KiB segments, so a range can start inside a part
         _store = new ObjectStore(_t.Catalog, _blobs, _keys, _t.Options, _t.Time);
-        _store.CreateBucket("bkt", "tester");
     }
+
+    public Task InitializeAsync() => _store.CreateBucketAsync("bkt", "tester");
+
 
     private async Task<byte[]> PutAsync(string name, int size)
     {
@@ -40,7 +42,7 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
         var body = await PutAsync("o", 50_000);
         var fetchesBefore = _blobs.Gets;
 
-        var open = _store.OpenAsync(_store.GetRecord("bkt", "o"), "tester", start, end);
+        var open = _store.OpenAsync(await _store.GetRecordAsync("bkt", "o"), "tester", start, end);
         Assert.Equal(fetchesBefore + 1, _blobs.Gets); // fetching already
         Assert.False(open.IsCompleted);               // but not answered: the record is not in
 
@@ -58,7 +60,7 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
     public async Task A_refused_unwrap_fails_the_read_and_closes_the_part_fetched_meanwhile()
     {
         await PutAsync("o", 50_000);
-        var open = _store.OpenAsync(_store.GetRecord("bkt", "o"), "tester");
+        var open = _store.OpenAsync(await _store.GetRecordAsync("bkt", "o"), "tester");
         Assert.Equal(1, _blobs.OpenStreams);
 
         _keys.Refuse(new ObjectStoreException(ObjectError.KeyServiceUnavailable, "audit store unavailable"));
@@ -73,7 +75,7 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
     {
         await PutAsync("o", 50_000);
         _blobs.Fail = new BlobStoreException(BlobStoreError.Unavailable, "local", "x", "backend down");
-        var open = _store.OpenAsync(_store.GetRecord("bkt", "o"), "tester");
+        var open = _store.OpenAsync(await _store.GetRecordAsync("bkt", "o"), "tester");
         _keys.Release();
 
         using var reader = await open; // the key is in; the metadata is readable without the backend
@@ -87,7 +89,11 @@ public sealed class ObjectStoreReadOverlapTests : IDisposable
         Assert.True(condition());
     }
 
-    public void Dispose() => _t.Dispose();
+    public Task DisposeAsync()
+    {
+        _t.Dispose();
+        return Task.CompletedTask;
+    }
 
     /// <summary>Unwraps with the inner service, but completes only when the test says (as a pending audit commit).</summary>
     private sealed class HeldUnwraps(IDataKeyService inner) : IDataKeyService

@@ -3,6 +3,7 @@ using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
 using Coffre.Storage;
 using Microsoft.Extensions.Time.Testing;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Objects.Tests;
 
@@ -54,14 +55,14 @@ internal sealed class TestStore : IDisposable
 {
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("coffre-objects-").FullName;
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-    public ObjectCatalog Catalog { get; }
+    public SqliteObjectCatalog Catalog { get; }
     public LocalDiskBlobStore Blobs { get; }
     public ObjectStore Store { get; }
     public ObjectStoreOptions Options { get; } = new();
 
     public TestStore()
     {
-        Catalog = new ObjectCatalog(Path.Combine(Directory, "catalog.db"), Time);
+        Catalog = SqliteObjectCatalog.Open(Path.Combine(Directory, "catalog.db"), Time);
         Blobs = new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
         Store = new ObjectStore(Catalog, Blobs, new FakeDataKeys(), Options, Time);
     }

@@ -87,12 +87,12 @@ public static class KeyCommands
         var destroy = new Command("destroy",
             "Schedule the destruction of every version of a key after a waiting period. When it happens, every object and " +
             "file still encrypted under the key becomes unreadable for ever (crypto-shredding).") { name, pending };
-        destroy.SetAction((r, ct) => Run(r, (cli, deployment) =>
+        destroy.SetAction((r, ct) => Run(r, async (cli, deployment) =>
         {
             var info = deployment.Keys.ScheduleDestruction(r.GetValue(name)!, Durations.Parse(r.GetValue(pending)!), CliContext.Principal);
             Show(cli, info, $"Key {info.Name} will be destroyed on {info.DestructionDate:u}; until then it is unusable and `coffre key cancel-destroy {info.Name}` restores it.");
             // Say exactly what becomes unreadable when the pending period ends (nothing is destroyed before).
-            if (!cli.Json) ReportCommands.WriteImpact(cli, deployment, info, null);
+            if (!cli.Json) await ReportCommands.WriteImpactAsync(cli, deployment, info, null, ct);
         }));
         key.Subcommands.Add(destroy);
 
@@ -134,12 +134,19 @@ public static class KeyCommands
     private static Task<int> Run(ParseResult result, Action<CliContext, KeyManager> body) =>
         Run(result, (CliContext cli, Deployment deployment) => body(cli, deployment.Keys));
 
-    private static Task<int> Run(ParseResult result, Action<CliContext, Deployment> body) => CliContext.RunAsync(() =>
+    private static Task<int> Run(ParseResult result, Action<CliContext, Deployment> body) =>
+        Run(result, (cli, deployment) =>
+        {
+            body(cli, deployment);
+            return Task.CompletedTask;
+        });
+
+    private static Task<int> Run(ParseResult result, Func<CliContext, Deployment, Task> body) => CliContext.RunAsync(async () =>
     {
         var cli = GlobalOptions.Context(result);
         using var deployment = cli.Open();
-        body(cli, deployment);
-        return Task.FromResult(ExitCodes.Ok);
+        await body(cli, deployment);
+        return ExitCodes.Ok;
     });
 
     private static void Show(CliContext cli, KeyInfo info, string message)

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Coffre.Kms.Keys;
-using Coffre.Objects.Catalog;
+using Coffre.Objects;
 using Coffre.Server.Hosting;
 using Spectre.Console;
 
@@ -20,7 +20,7 @@ public static class ReportCommands
             var cli = GlobalOptions.Context(r);
             using var deployment = cli.Open();
             var keys = deployment.Keys;
-            var counts = OpenCatalog(deployment)?.CountByKeyVersion() ?? new Dictionary<(string, int), long>();
+            var counts = OpenImpact(deployment) is { } impact ? await impact.CountByKeyVersionAsync(ct) : new Dictionary<(string, int), long>();
             var faces = await KeyFaceUse.ReadAsync(keys, CliContext.Principal, ct);
             var now = DateTimeOffset.UtcNow;
             var rows = keys.ListKeys(CliContext.Principal).Select(k => new
@@ -65,23 +65,23 @@ public static class ReportCommands
         var version = new Option<int?>("--version") { Description = "Only this version" };
         var impact = new Command("impact",
             "Which buckets and objects are protected by a key (or one version): exactly what becomes unreadable if it is destroyed.") { keyArg, version };
-        impact.SetAction((r, ct) => CliContext.RunAsync(() =>
+        impact.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
             using var deployment = cli.Open();
             var keys = deployment.Keys;
             var info = keys.DescribeKey(r.GetValue(keyArg)!, CliContext.Principal);
-            WriteImpact(cli, deployment, info, r.GetValue(version));
-            return Task.FromResult(ExitCodes.Ok);
+            await WriteImpactAsync(cli, deployment, info, r.GetValue(version), ct);
+            return ExitCodes.Ok;
         }));
         report.Subcommands.Add(impact);
         return report;
     }
 
     /// <summary>The impact report, also printed by `coffre key destroy` before it schedules anything.</summary>
-    public static void WriteImpact(CliContext cli, Deployment deployment, KeyInfo key, int? version)
+    public static async Task WriteImpactAsync(CliContext cli, Deployment deployment, KeyInfo key, int? version, CancellationToken ct)
     {
-        var objects = OpenCatalog(deployment)?.ObjectsUnderKey(key.Id, version) ?? [];
+        var objects = OpenImpact(deployment) is { } impact ? await impact.ObjectsUnderKeyAsync(key.Id, version, ct) : [];
         var byBucket = objects.GroupBy(o => o.Bucket).Select(g => new
         {
             bucket = g.Key,
@@ -107,7 +107,6 @@ public static class ReportCommands
         }
     }
 
-    /// <summary>The catalog, if the deployment has one yet (a report does not create it).</summary>
-    private static ObjectCatalog? OpenCatalog(Deployment deployment) =>
-        File.Exists(Path.Combine(deployment.DataDirectory, ObjectServices.CatalogFileName)) ? deployment.OpenCatalog() : null;
+    /// <summary>Null when the deployment has no catalog yet (no object was ever stored): not created by a report.</summary>
+    private static KeyImpact? OpenImpact(Deployment deployment) => deployment.HasCatalog ? new KeyImpact(deployment.OpenCatalog()) : null;
 }

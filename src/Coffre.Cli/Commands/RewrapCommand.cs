@@ -30,7 +30,7 @@ public static class RewrapCommand
                 await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                         new RemainingTimeColumn()).StartAsync(async progress =>
                 {
-                    var task = progress.AddTask("Rewrapping", maxValue: Math.Max(1, objects.Rewrapper.Pending(request)));
+                    var task = progress.AddTask("Rewrapping", maxValue: Math.Max(1, await objects.Rewrapper.PendingAsync(request, ct)));
                     result = await objects.Rewrapper.RunAsync(request, CliContext.Principal,
                         new Progress<RewrapProgress>(p => { task.MaxValue = Math.Max(1, p.Total); task.Value = p.Done + p.Skipped; }), ct);
                     task.Value = task.MaxValue;

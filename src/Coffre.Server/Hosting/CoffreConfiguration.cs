@@ -2,6 +2,7 @@ using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Catalog;
+using Coffre.Sqlite.Objects;
 using Coffre.Storage;
 using Microsoft.Extensions.Configuration;
 
@@ -40,7 +41,7 @@ public sealed class ObjectServices
 {
     public const string CatalogFileName = "catalog.db";
 
-    public ObjectCatalog Catalog { get; }
+    public IObjectCatalog Catalog { get; }
     public IBlobStore Blobs { get; }
     public ObjectStore Store { get; }
     public Rewrapper Rewrapper { get; }
@@ -49,7 +50,6 @@ public sealed class ObjectServices
     /// benchmarks that measure what the audit costs.</param>
     public ObjectServices(CoffreServerOptions options, Deployment deployment, TimeProvider time, IDataKeyService? dataKeys = null)
     {
-        EnsureThreadsForBlockingCommits();
         Blobs = CreateBackend(options.Backend, deployment.DataDirectory);
         Catalog = deployment.OpenCatalog(time);
         dataKeys ??= new KmsDataKeyService(deployment.Keys);
@@ -62,18 +62,7 @@ public sealed class ObjectServices
         Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);
     }
 
-    /// <summary>
-    /// Key and catalog writes wait for group-committed fsyncs on pool threads (the object store's
-    /// requests, the rewrapper's concurrent workers); with the default minimum (one thread per core)
-    /// they queue behind thread injection: a burst of clients in `coffre serve`, and `coffre rewrap`
-    /// at a fraction of its rate. Raised here so every user of these services gets it.
-    /// </summary>
-    public static void EnsureThreadsForBlockingCommits()
-    {
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        if (workers < 64) ThreadPool.SetMinThreads(64, io);
-    }
-
+    /// <summary>The object catalog of a data directory: the one place the server and the CLI open it.</summary>
     public static IBlobStore CreateBackend(BackendOptions backend, string dataDirectory) => backend.Type.ToLowerInvariant() switch
     {
         "local" => new LocalDiskBlobStore(backend.Path ?? Path.Combine(dataDirectory, "objects")),

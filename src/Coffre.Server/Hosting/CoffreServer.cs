@@ -78,7 +78,6 @@ public static class CoffreServer
         var repairedFiles = PrivateFiles.Enforce(dataDirectory);
         var (address, port) = ParseListen(options.Listen);
         keys.AuditSynchronousNormal = options.AuditSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase);
-        // (ObjectServices raises the thread pool minimum for blocking commit waits.)
         var storedAccessKeys = new AccessKeyManager(keys, deployment.AccessKeys);
         var accessKeys = new AccessKeyDirectory(options.AccessKeys, storedAccessKeys);
         var objects = new ObjectServices(options, deployment, TimeProvider.System, dataKeys);

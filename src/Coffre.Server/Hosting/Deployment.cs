@@ -6,6 +6,7 @@ using Coffre.Kms.Root;
 using Coffre.Kms.Store;
 using Coffre.Objects.Catalog;
 using Coffre.Sqlite.Kms;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Server.Hosting;
 
@@ -161,7 +162,11 @@ public sealed class Deployment : IDisposable
     private static string SqlitePath(DeploymentLocation location) => Path.Combine(location.DataDirectory, SqliteKeyDatabase.FileName);
 
     /// <summary>The object catalog of this deployment. The one place it is opened.</summary>
-    public ObjectCatalog OpenCatalog(TimeProvider? time = null) => new(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+    public IObjectCatalog OpenCatalog(TimeProvider? time = null) =>
+        SqliteObjectCatalog.Open(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+
+    /// <summary>Whether this deployment has an object catalog yet (none before the first bucket): reports do not create one.</summary>
+    public bool HasCatalog => File.Exists(Path.Combine(DataDirectory, ObjectServices.CatalogFileName));
 
     /// <summary>Flushes the pending audit records, then closes the key manager, its root of trust and the database.</summary>
     public void Dispose()

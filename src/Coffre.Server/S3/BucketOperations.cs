@@ -15,7 +15,7 @@ public static class BucketOperations
 
     public static async Task ListBucketsAsync(S3Call call, string owner)
     {
-        var buckets = call.Store.ListBuckets().Where(b => call.Access.MaySeeBucket(b.Name)).ToList();
+        var buckets = (await call.Store.ListBucketsAsync(call.Aborted).ConfigureAwait(false)).Where(b => call.Access.MaySeeBucket(b.Name)).ToList();
         await WriteXml(call, "ListAllMyBucketsResult", w =>
         {
             WriteOwner(w, owner);
@@ -31,36 +31,36 @@ public static class BucketOperations
         }).ConfigureAwait(false);
     }
 
-    public static void Create(S3Call call)
+    public static async Task CreateAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
-        call.Store.CreateBucket(bucket, call.Principal);
+        await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted).ConfigureAwait(false);
         call.Response.Headers.Location = "/" + bucket;
         call.Response.StatusCode = 200;
     }
 
-    public static void Head(S3Call call, string region)
+    public static async Task HeadAsync(S3Call call, string region)
     {
-        call.Store.RequireBucket(call.RequireBucket());
+        await call.Store.RequireBucketAsync(call.RequireBucket(), call.Aborted).ConfigureAwait(false);
         call.Response.Headers["x-amz-bucket-region"] = region;
         call.Response.StatusCode = 200;
     }
 
-    public static void Delete(S3Call call)
+    public static async Task DeleteAsync(S3Call call)
     {
-        call.Store.DeleteBucket(call.RequireBucket());
+        await call.Store.DeleteBucketAsync(call.RequireBucket(), call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 
     public static async Task LocationAsync(S3Call call, string region)
     {
-        call.Store.RequireBucket(call.RequireBucket());
+        await call.Store.RequireBucketAsync(call.RequireBucket(), call.Aborted).ConfigureAwait(false);
         await WriteXml(call, "LocationConstraint", w => w.WriteString(region == "us-east-1" ? "" : region)).ConfigureAwait(false);
     }
 
     public static async Task VersioningAsync(S3Call call)
     {
-        call.Store.RequireBucket(call.RequireBucket());
+        await call.Store.RequireBucketAsync(call.RequireBucket(), call.Aborted).ConfigureAwait(false);
         await WriteXml(call, "VersioningConfiguration", _ => { }).ConfigureAwait(false);
     }
 
@@ -93,7 +93,7 @@ public static class BucketOperations
             startAfter = marker;
         }
 
-        var page = call.Store.List(bucket, prefix, delimiter, startAfter, maxKeys);
+        var page = await call.Store.ListAsync(bucket, prefix, delimiter, startAfter, maxKeys, call.Aborted).ConfigureAwait(false);
         string E(string s) => url ? Uri.EscapeDataString(s).Replace("%2F", "/") : s;
         var fetchOwner = !v2 || call.Query("fetch-owner") == "true";
 
@@ -143,7 +143,7 @@ public static class BucketOperations
     public static async Task DeleteObjectsAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
-        call.Store.RequireBucket(bucket);
+        await call.Store.RequireBucketAsync(bucket, call.Aborted).ConfigureAwait(false);
         var (algorithm, verify) = S3Integrity.FromRequest(call);
         using var digests = new Objects.Integrity.PlaintextDigests(algorithm);
         await using var digesting = new Objects.Streams.ObservedReadStream(call.Body, digests.Append, leaveOpen: true);
@@ -159,7 +159,7 @@ public static class BucketOperations
         {
             try
             {
-                call.Store.DeleteObject(bucket, key!);
+                await call.Store.DeleteObjectAsync(bucket, key!, call.Aborted).ConfigureAwait(false);
                 results.Add((key!, null, null));
             }
             catch (ObjectStoreException e)

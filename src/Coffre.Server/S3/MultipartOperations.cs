@@ -17,7 +17,7 @@ public static class MultipartOperations
         var metadata = S3Headers.ReadMetadata(call.Request);
         if (Objects.Integrity.ChecksumAlgorithms.TryParse(call.Header("x-amz-checksum-algorithm"), out var algorithm))
             metadata = metadata with { ChecksumAlgorithm = algorithm.S3Name() };
-        var upload = call.Store.CreateUpload(bucket, key, metadata, call.Principal);
+        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } a) call.Response.Headers["x-amz-checksum-algorithm"] = a;
         await BucketOperations.WriteXml(call, "InitiateMultipartUploadResult", w =>
         {
@@ -49,7 +49,7 @@ public static class MultipartOperations
     {
         var (srcBucket, srcKey) = ObjectOperations.ParseCopySource(sourceHeader);
         if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
-        var source = call.Store.GetRecord(srcBucket, srcKey);
+        var source = await call.Store.GetRecordAsync(srcBucket, srcKey, call.Aborted).ConfigureAwait(false);
         ObjectOperations.CheckCopySourceConditions(call, source);
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
@@ -78,7 +78,7 @@ public static class MultipartOperations
             requested.Add((n, etag));
         }
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
-        var record = await call.Store.CompleteUploadAsync(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
+        var record = await call.Store.CompleteUploadAsync(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request), call.Aborted).ConfigureAwait(false);
         var metadata = await call.Store.ReadMetadataAsync(record, call.Principal).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
@@ -91,9 +91,9 @@ public static class MultipartOperations
         }).ConfigureAwait(false);
     }
 
-    public static void Abort(S3Call call, string uploadId)
+    public static async Task AbortAsync(S3Call call, string uploadId)
     {
-        call.Store.AbortUpload(call.RequireBucket(), call.RequireKey(), uploadId);
+        await call.Store.AbortUploadAsync(call.RequireBucket(), call.RequireKey(), uploadId, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 
@@ -101,10 +101,9 @@ public static class MultipartOperations
     {
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        var upload = call.Store.RequireUpload(bucket, key, uploadId);
         var marker = int.TryParse(call.Query("part-number-marker"), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
         var max = int.TryParse(call.Query("max-parts"), NumberStyles.None, CultureInfo.InvariantCulture, out var mp) ? Math.Min(mp, 1000) : 1000;
-        var all = call.Store.Catalog.ListUploadParts(upload.UploadId).Where(p => p.Part.Number > marker).ToList();
+        var all = (await call.Store.ListPartsAsync(bucket, key, uploadId, call.Aborted).ConfigureAwait(false)).Where(p => p.Part.Number > marker).ToList();
         var page = all.Take(max).ToList();
         var truncated = all.Count > page.Count;
         await BucketOperations.WriteXml(call, "ListPartsResult", w =>
@@ -137,7 +136,6 @@ public static class MultipartOperations
     public static async Task ListUploadsAsync(S3Call call, string owner)
     {
         var bucket = call.RequireBucket();
-        call.Store.RequireBucket(bucket);
         var prefix = call.Query("prefix") ?? "";
         var delimiter = call.Query("delimiter") is { Length: > 0 } d ? d : null;
         var keyMarker = call.Query("key-marker") ?? "";
@@ -151,7 +149,7 @@ public static class MultipartOperations
 
         // In S3 order (key as UTF-8 bytes, then initiation), after the markers: keys past key-marker, and for
         // key-marker itself the uploads after upload-id-marker. A delimiter rolls keys up into common prefixes.
-        var all = call.Store.Catalog.ListUploads(bucket, prefix);
+        var all = await call.Store.ListUploadsAsync(bucket, prefix, call.Aborted).ConfigureAwait(false);
         var entries = new List<(Objects.Catalog.UploadRecord? Upload, string? Prefix)>();
         var truncated = false;
         var afterIdMarker = uploadIdMarker.Length == 0;

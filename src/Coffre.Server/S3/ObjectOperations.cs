@@ -32,7 +32,7 @@ public static class ObjectOperations
 
     public static async Task GetAsync(S3Call call, bool headOnly)
     {
-        var record = call.Store.GetRecord(call.RequireBucket(), call.RequireKey());
+        var record = await call.Store.GetRecordAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
         if (S3Headers.EvaluateConditions(call.Request, record, isGetOrHead: true) is { } failed)
         {
             if (failed == S3Error.NotModified)
@@ -121,7 +121,7 @@ public static class ObjectOperations
     /// </summary>
     public static async Task GetTaggingAsync(S3Call call)
     {
-        call.Store.GetRecord(call.RequireBucket(), call.RequireKey());
+        await call.Store.GetRecordAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
         await BucketOperations.WriteXml(call, "Tagging", w =>
         {
             w.WriteStartElement("TagSet");
@@ -129,9 +129,9 @@ public static class ObjectOperations
         }).ConfigureAwait(false);
     }
 
-    public static void Delete(S3Call call)
+    public static async Task DeleteAsync(S3Call call)
     {
-        call.Store.DeleteObject(call.RequireBucket(), call.RequireKey());
+        await call.Store.DeleteObjectAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 
@@ -139,7 +139,7 @@ public static class ObjectOperations
     {
         var (srcBucket, srcKey) = ParseCopySource(sourceHeader);
         if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
-        var source = call.Store.GetRecord(srcBucket, srcKey);
+        var source = await call.Store.GetRecordAsync(srcBucket, srcKey, call.Aborted).ConfigureAwait(false);
         CheckCopySourceConditions(call, source);
         var directive = call.Header("x-amz-metadata-directive")?.ToUpperInvariant() ?? "COPY";
         if (directive is not ("COPY" or "REPLACE"))

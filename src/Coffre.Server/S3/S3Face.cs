@@ -72,6 +72,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Interlocked.Increment(ref _backendUnavailable);
                 log.LogWarning("Storage backend unavailable during {Operation} of {Object}: {Message}", operation, bucketAndKey, e.Message);
             }
+            if (e.Error == ObjectError.CatalogUnavailable)
+                log.LogWarning("Object catalog unavailable during {Operation} of {Object}: {Message}", operation, bucketAndKey, e.InnerException?.Message);
             await WriteErrorAsync(http, error, e.Message, requestId, null).ConfigureAwait(false);
         }
         catch (SigV4Exception e)
@@ -139,7 +141,6 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     {
         var method = call.Request.Method;
         var owner = call.Principal;
-        Func<Task> Sync(Action a) => () => { a(); return Task.CompletedTask; };
 
         if (call.Bucket is null)
         {
@@ -155,10 +156,10 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case "GET" when call.HasQuery("versioning"): handler = () => BucketOperations.VersioningAsync(call); return "GetBucketVersioning";
                 case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
                 case "GET": handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
-                case "HEAD": handler = Sync(() => BucketOperations.Head(call, region)); return "HeadBucket";
+                case "HEAD": handler = () => BucketOperations.HeadAsync(call, region); return "HeadBucket";
                 case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
-                case "PUT": handler = Sync(() => BucketOperations.Create(call)); return "CreateBucket";
-                case "DELETE": handler = Sync(() => BucketOperations.Delete(call)); return "DeleteBucket";
+                case "PUT": handler = () => BucketOperations.CreateAsync(call); return "CreateBucket";
+                case "DELETE": handler = () => BucketOperations.DeleteAsync(call); return "DeleteBucket";
                 case "POST" when call.HasQuery("delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -174,8 +175,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             case "PUT" when uploadId is not null: handler = () => MultipartOperations.UploadPartAsync(call, uploadId); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
             case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
             case "PUT": handler = () => ObjectOperations.PutAsync(call); return call.Header("x-amz-copy-source") is null ? "PutObject" : "CopyObject";
-            case "DELETE" when uploadId is not null: handler = Sync(() => MultipartOperations.Abort(call, uploadId)); return "AbortMultipartUpload";
-            case "DELETE": handler = Sync(() => ObjectOperations.Delete(call)); return "DeleteObject";
+            case "DELETE" when uploadId is not null: handler = () => MultipartOperations.AbortAsync(call, uploadId); return "AbortMultipartUpload";
+            case "DELETE": handler = () => ObjectOperations.DeleteAsync(call); return "DeleteObject";
             case "POST" when call.HasQuery("uploads"): handler = () => MultipartOperations.CreateAsync(call); return "CreateMultipartUpload";
             case "POST" when uploadId is not null: handler = () => MultipartOperations.CompleteAsync(call, uploadId); return "CompleteMultipartUpload";
         }

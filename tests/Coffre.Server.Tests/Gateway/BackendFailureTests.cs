@@ -85,7 +85,7 @@ public sealed class BackendFailureTests
         using var s3 = NoRetryClient(gateway);
         await s3.PutBucketAsync("lost");
         await s3.PutBytesAsync("lost", "gone/object", Pattern(5000));
-        var files = LocalDiskBlob(gateway, Parts(gateway, "lost", "gone/object")[0].Blob);
+        var files = LocalDiskBlob(gateway, (await PartsAsync(gateway, "lost", "gone/object"))[0].Blob);
         File.Delete(files.MetaPath);
         File.Delete(files.DataPath);
 

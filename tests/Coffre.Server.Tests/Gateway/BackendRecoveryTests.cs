@@ -17,8 +17,8 @@ public sealed class BackendRecoveryTests
         var bodies = Enumerable.Range(0, 5).ToDictionary(i => $"obj-{i}", i => Pattern(70_000, i));
         foreach (var (key, body) in bodies) await s3.PutBytesAsync("crash", key, body);
 
-        var dir = Path.GetDirectoryName(LocalDiskBlob(gateway, Parts(gateway, "crash", "obj-0")[0].Blob).MetaPath)!;
-        var stem = Path.GetFileNameWithoutExtension(LocalDiskBlob(gateway, Parts(gateway, "crash", "obj-0")[0].Blob).MetaPath);
+        var dir = Path.GetDirectoryName(LocalDiskBlob(gateway, (await PartsAsync(gateway, "crash", "obj-0"))[0].Blob).MetaPath)!;
+        var stem = Path.GetFileNameWithoutExtension(LocalDiskBlob(gateway, (await PartsAsync(gateway, "crash", "obj-0"))[0].Blob).MetaPath);
         string[] old = [Path.Combine(dir, ".tmp-0123456789abcdef01234567.d"), Path.Combine(dir, ".tmp-0123456789abcdef01234568.m"),
             Path.Combine(dir, stem + ".cccccccccccccccccccccccc.d")];
         var fresh = Path.Combine(dir, ".tmp-aaaaaaaaaaaaaaaaaaaaaaaa.d");

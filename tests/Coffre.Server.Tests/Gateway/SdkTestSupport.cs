@@ -8,6 +8,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Coffre.Objects.Catalog;
 using Coffre.Server.Signing;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Server.Tests.Gateway;
 
@@ -63,8 +64,8 @@ internal static class SdkTestSupport
     public static AmazonS3Client NoRetryClient(GatewayServer gateway) => Client(gateway, c => c.MaxErrorRetry = 0);
 
     /// <summary>The gateway's own catalog (opened read-only beside the running server; SQLite WAL allows it).</summary>
-    public static ObjectCatalog Catalog(GatewayServer gateway) =>
-        new(Path.Combine(gateway.DataDirectory, Hosting.ObjectServices.CatalogFileName));
+    public static SqliteObjectCatalog Catalog(GatewayServer gateway) =>
+        SqliteObjectCatalog.Open(Path.Combine(gateway.DataDirectory, Hosting.ObjectServices.CatalogFileName));
 
     // ---------------- raw signed requests ----------------
 
@@ -180,8 +181,11 @@ internal static class SdkTestSupport
         return AllFiles(dataDirectory).Single(f => f.EndsWith("._S3rver_object", StringComparison.Ordinal) && f.Contains(id, StringComparison.Ordinal));
     }
 
-    public static IReadOnlyList<StoredPart> Parts(GatewayServer gateway, string bucket, string key) =>
-        Catalog(gateway).GetObject(bucket, key)!.Parts;
+    public static async Task<IReadOnlyList<StoredPart>> PartsAsync(GatewayServer gateway, string bucket, string key)
+    {
+        await using var catalog = Catalog(gateway);
+        return (await catalog.GetObjectAsync(bucket, key))!.Parts;
+    }
 
     public static string Utf8(this byte[] b) => Encoding.UTF8.GetString(b);
 

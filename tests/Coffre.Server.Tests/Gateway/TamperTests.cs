@@ -43,7 +43,7 @@ public abstract class TamperTestsBase : IAsyncLifetime
         var body = Pattern(size, seed ?? _counter);
         using var s3 = Gateway.CreateClient();
         await s3.PutBytesAsync("tamper", key, body);
-        return (key, body, Parts(Gateway, "tamper", key)[0].Blob);
+        return (key, body, (await PartsAsync(Gateway, "tamper", key))[0].Blob);
     }
 
     /// <summary>The GET must not succeed with wrong bytes: an S3 5xx error ("status") or a transport failure ("aborted").</summary>
@@ -192,7 +192,7 @@ public abstract class TamperTestsBase : IAsyncLifetime
             etags.Add(new PartETag(n, r.ETag));
         }
         await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = "tamper", Key = "mp-swap", UploadId = init.UploadId, PartETags = etags });
-        var parts = Parts(Gateway, "tamper", "mp-swap");
+        var parts = await PartsAsync(Gateway, "tamper", "mp-swap");
         var one = ReadBlob(parts[0].Blob);
         var two = ReadBlob(parts[1].Blob);
         WriteBlob(parts[0].Blob, two);
@@ -211,7 +211,7 @@ public abstract class TamperTestsBase : IAsyncLifetime
         var r1 = await s3.UploadPartAsync(new UploadPartRequest { BucketName = "tamper", Key = "mp-late", UploadId = init.UploadId, PartNumber = 1, InputStream = new MemoryStream(body, 0, 5 * MiB) });
         var r2 = await s3.UploadPartAsync(new UploadPartRequest { BucketName = "tamper", Key = "mp-late", UploadId = init.UploadId, PartNumber = 2, InputStream = new MemoryStream(body, 5 * MiB, 200_000) });
         await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = "tamper", Key = "mp-late", UploadId = init.UploadId, PartETags = [new PartETag(1, r1.ETag), new PartETag(2, r2.ETag)] });
-        var parts = Parts(Gateway, "tamper", "mp-late");
+        var parts = await PartsAsync(Gateway, "tamper", "mp-late");
         var stored = ReadBlob(parts[1].Blob);
 
         // A flipped byte in the second part's last segment: the 5 MiB of part 1 are already on the wire,
@@ -250,7 +250,7 @@ public sealed class TamperLocalDiskTests : TamperTestsBase
         using var s3 = Gateway.CreateClient();
         var body = Pattern(Size, 77);
         await s3.PutBytesAsync("tamper", "cut-file", body);
-        var files = LocalDiskBlob(Gateway, Parts(Gateway, "tamper", "cut-file")[0].Blob);
+        var files = LocalDiskBlob(Gateway, (await PartsAsync(Gateway, "tamper", "cut-file"))[0].Blob);
         var bytes = File.ReadAllBytes(files.DataPath);
         File.WriteAllBytes(files.DataPath, bytes[..(bytes.Length / 2)]);
         await AssertGetFailsAsync("cut-file", body);

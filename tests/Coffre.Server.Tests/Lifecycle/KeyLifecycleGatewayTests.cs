@@ -10,6 +10,7 @@ using Coffre.Server.Tests.Gateway;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Coffre.Sqlite.Kms;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Server.Tests.Lifecycle;
 
@@ -38,7 +39,7 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
         await _gateway.DisposeAsync();
     }
 
-    private ObjectCatalog Catalog => new(Path.Combine(_gateway.DataDirectory, ObjectServices.CatalogFileName));
+    private SqliteObjectCatalog Catalog => SqliteObjectCatalog.Open(Path.Combine(_gateway.DataDirectory, ObjectServices.CatalogFileName));
 
     private static string Body(string bucket, string name) => $"{bucket}/{name}: contents";
 
@@ -79,7 +80,7 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
         await Refused(() => GetAsync("data", "f000"), "KMS.DisabledException", HttpStatusCode.BadRequest, "default", "disabled");
         await Refused(() => PutAsync("data", "new"), "KMS.DisabledException", HttpStatusCode.BadRequest, "default", "disabled");
         await Refused(() => _s3.InitiateMultipartUploadAsync("data", "mp"), "KMS.DisabledException", HttpStatusCode.BadRequest, "default");
-        Assert.Null(Catalog.GetObject("data", "new"));
+        Assert.Null(await Catalog.GetObjectAsync("data", "new"));
         // Another key is unaffected.
         Assert.Equal(Body("other-bucket", "f001"), await GetAsync("other-bucket", "f001"));
         await PutAsync("other-bucket", "new");
@@ -116,9 +117,9 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
         await PutAsync("data", "after-rotation");
 
         var keyId = _gateway.Keys.DescribeKey("default", "officer").Id;
-        var impact = Catalog.ObjectsUnderKey(keyId).Select(o => (o.Bucket, o.Name)).ToHashSet();
+        var impact = (await Catalog.ObjectsUnderKeyAsync(keyId)).Select(o => (o.Bucket, o.Name)).ToHashSet();
         Assert.Equal(11, impact.Count);
-        Assert.Equal([1, 2], Catalog.ObjectsUnderKey(keyId).Select(o => o.Version).Distinct().Order());
+        Assert.Equal([1, 2], (await Catalog.ObjectsUnderKeyAsync(keyId)).Select(o => o.Version).Distinct().Order());
 
         _gateway.Keys.ScheduleDestruction("default", TimeSpan.FromMilliseconds(300), "officer");
         await Task.Delay(600);
@@ -177,13 +178,13 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
         await FillAsync("data", 1);
         var keysDb = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_gateway.DataDirectory, SqliteKeyDatabase.FileName), Pooling = false }.ToString();
         Sql(keysDb, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'x'); END;");
-        var garbage = Catalog.GarbageOlderThan(DateTimeOffset.UtcNow.AddMinutes(1)).Count;
+        var garbage = (await Catalog.GarbageOlderThanAsync(DateTimeOffset.UtcNow.AddMinutes(1))).Count;
         try
         {
             await Refused(() => PutAsync("data", "unaudited"), "ServiceUnavailable", HttpStatusCode.ServiceUnavailable, "audit");
-            Assert.Null(Catalog.GetObject("data", "unaudited"));
+            Assert.Null(await Catalog.GetObjectAsync("data", "unaudited"));
             // The body was stored while the data key's record was committing; refused, it is garbage at once.
-            Assert.Equal(garbage + 1, Catalog.GarbageOlderThan(DateTimeOffset.UtcNow.AddMinutes(1)).Count);
+            Assert.Equal(garbage + 1, (await Catalog.GarbageOlderThanAsync(DateTimeOffset.UtcNow.AddMinutes(1))).Count);
             await Refused(() => GetAsync("data", "f000"), "ServiceUnavailable", HttpStatusCode.ServiceUnavailable);
         }
         finally
@@ -193,6 +194,31 @@ public sealed class KeyLifecycleGatewayTests : IAsyncLifetime
         // Back once the audit store accepts records again.
         await PutAsync("data", "audited");
         Assert.Equal(Body("data", "audited"), await GetAsync("data", "audited"));
+    }
+
+    [Fact]
+    public async Task Catalog_rejecting_writes_refuses_gateway_writes_with_503_and_changes_nothing()
+    {
+        await FillAsync("data", 1);
+        var catalogDb = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_gateway.DataDirectory, ObjectServices.CatalogFileName), Pooling = false }.ToString();
+        Sql(catalogDb, "CREATE TRIGGER refuse_objects BEFORE UPDATE ON objects BEGIN SELECT RAISE(ABORT, 'disk says no'); END;" +
+                       "CREATE TRIGGER refuse_new_objects BEFORE INSERT ON objects BEGIN SELECT RAISE(ABORT, 'disk says no'); END;");
+        try
+        {
+            var e = await Refused(() => PutAsync("data", "f000", "replacement"), "ServiceUnavailable", HttpStatusCode.ServiceUnavailable, "catalog", "Retry");
+            Assert.DoesNotContain("disk says no", e.Message); // the database's words are for the log
+            await Refused(() => PutAsync("data", "new"), "ServiceUnavailable", HttpStatusCode.ServiceUnavailable, "catalog");
+            // Nothing half-written: the old version is still served, the new name does not exist.
+            Assert.Equal(Body("data", "f000"), await GetAsync("data", "f000"));
+            await Assert.ThrowsAsync<NoSuchKeyException>(() => GetAsync("data", "new"));
+        }
+        finally
+        {
+            Sql(catalogDb, "DROP TRIGGER refuse_objects; DROP TRIGGER refuse_new_objects;");
+        }
+        // Back once the catalog accepts writes again.
+        await PutAsync("data", "f000", "replacement");
+        Assert.Equal("replacement", await GetAsync("data", "f000"));
     }
 
     private static void Sql(string connectionString, string sql)

@@ -5,6 +5,7 @@ using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
 using Coffre.Server.Hosting;
 using Coffre.Storage;
+using Coffre.Sqlite.Objects;
 
 namespace Coffre.Server.Tests.Lifecycle;
 
@@ -20,7 +21,7 @@ public sealed class LocalObjects : IDisposable
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("coffre-lifecycle-").FullName;
     public Deployment Deployment { get; }
     public KeyManager Keys { get; }
-    public ObjectCatalog Catalog { get; }
+    public IObjectCatalog Catalog { get; }
     public IBlobStore Blobs { get; }
     public ObjectStoreOptions Options { get; } = new() { GarbageGracePeriod = TimeSpan.Zero };
     public ObjectStore Store { get; }
@@ -54,7 +55,7 @@ public sealed class LocalObjects : IDisposable
 
     public async Task<byte[]> ReadAsync(string bucket, string name)
     {
-        using var reader = await Store.OpenAsync(Store.GetRecord(bucket, name), Principal);
+        using var reader = await Store.OpenAsync(await Store.GetRecordAsync(bucket, name), Principal);
         using var copy = new MemoryStream();
         await reader.Body.CopyToAsync(copy);
         return copy.ToArray();

@@ -16,13 +16,13 @@ public sealed class RewrapTests
     public async Task Rewrap_while_objects_are_overwritten_deleted_and_collected_leaves_every_object_readable_on_the_primary_version()
     {
         using var env = new LocalObjects();
-        env.Store.CreateBucket(Bucket, LocalObjects.Principal);
+        await env.Store.CreateBucketAsync(Bucket, LocalObjects.Principal);
         const int count = 1500;
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 },
             async (i, _) => await env.PutAsync(Bucket, Name(i), LocalObjects.Content(i)));
         env.Keys.RotateKey("default", LocalObjects.Principal);
         var keyId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
-        Assert.Equal(count, env.Catalog.CountBelowVersion(keyId, 2, null));
+        Assert.Equal(count, await env.Catalog.CountBelowVersionAsync(keyId, 2, null));
 
         // Writers: i % 4 == 0 overwritten (twice), i % 4 == 1 deleted, the rest untouched. Garbage
         // (replaced and deleted blobs) is collected at once, under the rewrapper's feet.
@@ -34,7 +34,7 @@ public sealed class RewrapTests
             {
                 if (i % 4 == 1)
                 {
-                    env.Store.DeleteObject(Bucket, Name(i));
+                    await env.Store.DeleteObjectAsync(Bucket, Name(i));
                     return;
                 }
                 for (var generation = 1; generation <= 2; generation++)
@@ -59,15 +59,15 @@ public sealed class RewrapTests
 
         Assert.Equal(0, result.Remaining);
         Assert.True(result.Rewrapped + result.Skipped <= count, $"{result.Rewrapped} rewrapped + {result.Skipped} skipped > {count}");
-        Assert.Equal(0, env.Catalog.CountBelowVersion(keyId, 2, null));
+        Assert.Equal(0, await env.Catalog.CountBelowVersionAsync(keyId, 2, null));
         for (var i = 0; i < count; i++)
         {
             if (i % 4 == 1)
             {
-                Assert.Null(env.Catalog.GetObject(Bucket, Name(i)));
+                Assert.Null(await env.Catalog.GetObjectAsync(Bucket, Name(i)));
                 continue;
             }
-            var record = env.Store.GetRecord(Bucket, Name(i));
+            var record = await env.Store.GetRecordAsync(Bucket, Name(i));
             Assert.Equal(2, record.Key.KeyVersion);
             var expected = i % 4 == 0 ? latest[i] : LocalObjects.Content(i);
             Assert.Equal(expected, await env.ReadAsync(Bucket, Name(i)));
@@ -83,7 +83,7 @@ public sealed class RewrapTests
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var env = new LocalObjects(clock);
-        env.Store.CreateBucket(Bucket, LocalObjects.Principal);
+        await env.Store.CreateBucketAsync(Bucket, LocalObjects.Principal);
         for (var i = 0; i < 50; i++) await env.PutAsync(Bucket, Name(i), LocalObjects.Content(i));
         env.Keys.SetRotationPolicy("default", TimeSpan.FromDays(90), LocalObjects.Principal);
         clock.Advance(TimeSpan.FromDays(90));
@@ -93,15 +93,15 @@ public sealed class RewrapTests
         await service.StartAsync(CancellationToken.None);
         var keyId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (env.Catalog.CountByKeyVersion().GetValueOrDefault((keyId, 2)) < 50 && DateTime.UtcNow < deadline)
+        while ((await env.Catalog.CountByKeyVersionAsync()).GetValueOrDefault((keyId, 2)) < 50 && DateTime.UtcNow < deadline)
             await Task.Delay(20);
         await service.StopAsync(CancellationToken.None);
 
         var info = env.Keys.DescribeKey("default", LocalObjects.Principal);
         Assert.Equal(2, info.PrimaryVersion);
         Assert.Equal(clock.GetUtcNow() + TimeSpan.FromDays(90), info.NextRotation);
-        Assert.Equal(50, env.Catalog.CountByKeyVersion()[(keyId, 2)]);
-        Assert.False(env.Catalog.CountByKeyVersion().ContainsKey((keyId, 1)));
+        Assert.Equal(50, (await env.Catalog.CountByKeyVersionAsync())[(keyId, 2)]);
+        Assert.False((await env.Catalog.CountByKeyVersionAsync()).ContainsKey((keyId, 1)));
         for (var i = 0; i < 50; i++) Assert.Equal(LocalObjects.Content(i), await env.ReadAsync(Bucket, Name(i)));
 
         // Rotation first, then the rewraps, all by the system principal.
@@ -119,8 +119,8 @@ public sealed class RewrapTests
     {
         using var env = new LocalObjects();
         env.Keys.CreateKey("kill-switched", null, LocalObjects.Principal);
-        env.Store.CreateBucket(Bucket, LocalObjects.Principal);
-        env.Store.CreateBucket("off", LocalObjects.Principal, "kill-switched");
+        await env.Store.CreateBucketAsync(Bucket, LocalObjects.Principal);
+        await env.Store.CreateBucketAsync("off", LocalObjects.Principal, "kill-switched");
         for (var i = 0; i < 20; i++)
         {
             await env.PutAsync(Bucket, Name(i), LocalObjects.Content(i));
@@ -138,7 +138,7 @@ public sealed class RewrapTests
         // Passed over, not tried: no refused RewrapDataKey record for it at every maintenance run.
         Assert.Empty(env.Keys.ReadAudit(new AuditFilter { Operation = "RewrapDataKey", Key = "kill-switched" }, "auditor"));
         var defaultId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
-        Assert.Equal(0, env.Catalog.CountBelowVersion(defaultId, 2, null));
+        Assert.Equal(0, await env.Catalog.CountBelowVersionAsync(defaultId, 2, null));
 
         env.Keys.EnableKey("kill-switched", LocalObjects.Principal);
         Assert.Equal(new RewrapResult(20, 0, 0), await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper"));

@@ -31,7 +31,7 @@ public abstract class SidecarTests
     {
         var env = await CreateAsync(_clock, rewrapperBlobs);
         env.Options.MinimumPartSize = 1;
-        env.Store.CreateBucket(Bucket, Principal);
+        await env.Store.CreateBucketAsync(Bucket, Principal);
         return env;
     }
 
@@ -44,7 +44,7 @@ public abstract class SidecarTests
 
     private static async Task<ObjectRecord> PutMultipartAsync(LocalObjects env, string name, byte[] body, int parts)
     {
-        var upload = env.Store.CreateUpload(Bucket, name, new ObjectMetadata(), Principal);
+        var upload = await env.Store.CreateUploadAsync(Bucket, name, new ObjectMetadata(), Principal);
         var size = body.Length / parts;
         var etags = new List<(int, string)>();
         for (var i = 0; i < parts; i++)
@@ -73,12 +73,13 @@ public abstract class SidecarTests
     private static async Task AssertBackendHoldsExactlyAsync(LocalObjects env, params string[] rewrapped)
     {
         var expected = new List<string>();
-        foreach (var entry in env.Store.List(Bucket, "", null, null, 1000).Entries)
+        foreach (var entry in (await env.Store.ListAsync(Bucket, "", null, null, 1000)).Entries)
             expected.AddRange(entry.Record!.Parts.Select(p => p.Blob));
-        expected.AddRange(rewrapped.Select(name => BlobMetadata.SidecarKey(env.Store.GetRecord(Bucket, name).Parts[0].Blob)));
+        foreach (var name in rewrapped)
+            expected.Add(BlobMetadata.SidecarKey((await env.Store.GetRecordAsync(Bucket, name)).Parts[0].Blob));
         var listed = await env.Blobs.ListAsync().Select(e => e.Key).ToListAsync();
         Assert.Equal(expected.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
-        Assert.Empty(env.Catalog.GarbageOlderThan(DateTimeOffset.MaxValue));
+        Assert.Empty(await env.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue));
     }
 
     private Task<int> CollectGarbageAsync(LocalObjects env)
@@ -100,7 +101,8 @@ public abstract class SidecarTests
         await PutMultipartAsync(env, "multi", multi, parts: 3);
         var before = await SnapshotAsync(env.Blobs);
         Assert.Equal(4, before.Count);
-        var dataKeys = new[] { "single", "multi" }.ToDictionary(n => n, n => Unwrap(env, n, env.Store.GetRecord(Bucket, n).Key));
+        var dataKeys = new Dictionary<string, byte[]>();
+        foreach (var n in new[] { "single", "multi" }) dataKeys[n] = Unwrap(env, n, (await env.Store.GetRecordAsync(Bucket, n)).Key);
 
         env.Keys.RotateKey("default", Principal);
         Assert.Equal(new RewrapResult(2, 0, 0), await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper"));
@@ -116,7 +118,7 @@ public abstract class SidecarTests
         }
         foreach (var name in new[] { "single", "multi" })
         {
-            var record = env.Store.GetRecord(Bucket, name);
+            var record = await env.Store.GetRecordAsync(Bucket, name);
             Assert.Equal(2, record.Key.KeyVersion);
             // Exactly one sidecar per object, named after its first part, whatever its number of parts.
             var sidecar = after[BlobMetadata.SidecarKey(record.Parts[0].Blob)];
@@ -133,7 +135,7 @@ public abstract class SidecarTests
         env.Keys.DisableKeyVersion("default", 1, Principal);
         Assert.Equal(single, await env.ReadAsync(Bucket, "single"));
         Assert.Equal(multi, await env.ReadAsync(Bucket, "multi"));
-        var firstPart = after[env.Store.GetRecord(Bucket, "single").Parts[0].Blob].Metadata;
+        var firstPart = after[(await env.Store.GetRecordAsync(Bucket, "single")).Parts[0].Blob].Metadata;
         var partKey = new WrappedKeyRef(firstPart["coffre-key"], 1, Convert.FromBase64String(firstPart["coffre-wrapped-key"]));
         Assert.IsType<KmsException>(Assert.Throws<ObjectStoreException>(() => Unwrap(env, "single", partKey)).InnerException);
     }
@@ -149,7 +151,7 @@ public abstract class SidecarTests
         Assert.Equal(new RewrapResult(3, 0, 0), await env.Rewrapper.RunAsync(new RewrapRequest(), "rewrapper"));
         await AssertBackendHoldsExactlyAsync(env, "deleted", "replaced", "kept");
 
-        env.Store.DeleteObject(Bucket, "deleted");
+        await env.Store.DeleteObjectAsync(Bucket, "deleted");
         var replacement = Content(6, 2000);
         await env.PutAsync(Bucket, "replaced", replacement);
         Assert.Equal(4, await CollectGarbageAsync(env)); // two parts, two sidecars
@@ -157,8 +159,8 @@ public abstract class SidecarTests
         // The replacement was written under version 2: no sidecar until the next rotation.
         await AssertBackendHoldsExactlyAsync(env, "kept");
         Assert.Equal(replacement, await env.ReadAsync(Bucket, "replaced"));
-        await env.AssertBackendKeyMatchesCatalogAsync(env.Store.GetRecord(Bucket, "replaced"));
-        await env.AssertBackendKeyMatchesCatalogAsync(env.Store.GetRecord(Bucket, "kept"));
+        await env.AssertBackendKeyMatchesCatalogAsync(await env.Store.GetRecordAsync(Bucket, "replaced"));
+        await env.AssertBackendKeyMatchesCatalogAsync(await env.Store.GetRecordAsync(Bucket, "kept"));
     }
 
     /// <summary>
@@ -184,7 +186,7 @@ public abstract class SidecarTests
         await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var replacement = Content(9, 700);
         if (replace) await env.PutAsync(Bucket, "victim", replacement);
-        else env.Store.DeleteObject(Bucket, "victim");
+        else await env.Store.DeleteObjectAsync(Bucket, "victim");
         Assert.Equal(2, await CollectGarbageAsync(env)); // the victim's part and sidecar key
         gate.Release.SetResult();
 
@@ -194,7 +196,7 @@ public abstract class SidecarTests
         if (replace)
         {
             Assert.Equal(replacement, await env.ReadAsync(Bucket, "victim"));
-            await env.AssertBackendKeyMatchesCatalogAsync(env.Store.GetRecord(Bucket, "victim"));
+            await env.AssertBackendKeyMatchesCatalogAsync(await env.Store.GetRecordAsync(Bucket, "victim"));
         }
     }
 
@@ -218,7 +220,7 @@ public abstract class SidecarTests
         Assert.Equal(new RewrapResult(0, 1, 0), await loser);
 
         // The loser's sidecar (written last) stays: another wrap of the same data key under version 2.
-        var current = env.Store.GetRecord(Bucket, "contested");
+        var current = await env.Store.GetRecordAsync(Bucket, "contested");
         var backendKey = await env.BackendWrappedKeyAsync(current);
         Assert.Equal(2, backendKey.KeyVersion);
         Assert.Equal(dataKey, Unwrap(env, "contested", backendKey));

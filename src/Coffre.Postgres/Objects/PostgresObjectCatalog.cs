@@ -1,0 +1,342 @@
+using System.Text;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Keys;
+using Npgsql;
+
+namespace Coffre.Postgres.Objects;
+
+/// <summary>
+/// The object catalog in PostgreSQL, shared by every Coffre instance on the database (schema <c>catalog</c>,
+/// Objects/Migrations). Each write is one transaction of its own, with asynchronous I/O throughout.
+/// </summary>
+/// <remarks>
+/// Why no group commit here, unlike SQLite: PostgreSQL already flushes the WAL once for all transactions committing
+/// at the same moment, so concurrent writers share fsyncs without batching; and batching several writers' row locks
+/// into one long transaction would let two instances' batches deadlock on each other's rows.
+/// Atomicity across instances comes from row locks taken in one order — bucket (shared), object, upload — so two
+/// instances never wait on each other in a cycle: a conditional write inserts or locks the object's row before it
+/// checks the condition, and a completion locks the upload's row before it checks its parts.
+/// </remarks>
+public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
+{
+    private const int Attempts = 3;
+    private readonly NpgsqlDataSource _db;
+    private readonly TimeProvider _time;
+
+    private PostgresObjectCatalog(NpgsqlDataSource db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    /// <summary>Connects to the database of <paramref name="connectionString"/> and brings the catalog's schema up to
+    /// date (creating it in an empty database). Throws <see cref="ObjectStoreException"/> (CatalogUnavailable) when
+    /// the database cannot be reached.</summary>
+    /// <param name="time">The clock that dates garbage (the object store's clock).</param>
+    public static async Task<PostgresObjectCatalog> OpenAsync(string connectionString, TimeProvider? time = null, CancellationToken ct = default)
+    {
+        var db = NpgsqlDataSource.Create(connectionString);
+        try
+        {
+            await CatalogMigrations.ApplyAsync(db, ct).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+            throw Unavailable(e);
+        }
+        catch
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return new PostgresObjectCatalog(db, time ?? TimeProvider.System);
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+
+    // ---- buckets ----
+
+    public Task<bool> TryCreateBucketAsync(BucketRecord bucket, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+        await ExecuteAsync(c, tx, "INSERT INTO catalog.buckets(name, key_id, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            bucket.Name, bucket.KeyId, bucket.Created.ToUnixTimeMilliseconds()).ConfigureAwait(false) == 1, ct);
+
+    public async Task<BucketRecord?> GetBucketAsync(string name, CancellationToken ct = default) =>
+        (await ReadAsync("SELECT name, key_id, created FROM catalog.buckets WHERE name = $1", ReadBucket, ct, name).ConfigureAwait(false)).FirstOrDefault();
+
+    public async Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) =>
+        await ReadAsync("SELECT name, key_id, created FROM catalog.buckets ORDER BY name", ReadBucket, ct).ConfigureAwait(false);
+
+    public Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        // The bucket's row locked first: a commit into it (which takes the row in share mode) waits, then finds it gone.
+        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR UPDATE", name).ConfigureAwait(false) is null) return true;
+        var used = (bool)(await ScalarAsync(c, tx,
+            "SELECT EXISTS(SELECT 1 FROM catalog.objects WHERE bucket = $1) OR EXISTS(SELECT 1 FROM catalog.uploads WHERE bucket = $1)", name).ConfigureAwait(false))!;
+        if (used) return false;
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.buckets WHERE name = $1", name).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    // ---- objects ----
+
+    public async Task<ObjectRecord?> GetObjectAsync(string bucket, string name, CancellationToken ct = default) =>
+        (await ReadAsync($"SELECT {ObjectColumns} FROM catalog.objects WHERE bucket = $1 AND name = $2", ReadObject, ct,
+            bucket, Encoding.UTF8.GetBytes(name)).ConfigureAwait(false)).FirstOrDefault();
+
+    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var name = Encoding.UTF8.GetBytes(record.Name);
+        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR SHARE", record.Bucket).ConfigureAwait(false) is null)
+            throw CatalogRules.NoSuchBucket(record.Bucket);
+        var garbage = new List<string>();
+        object?[] values = [record.Bucket, name, record.Size, record.ETag, record.Modified.ToUnixTimeMilliseconds(), record.Key.KeyId,
+            record.Key.KeyVersion, record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts)];
+        while (true)
+        {
+            // Insert, or lock the current version: from here on no other instance commits this name until this
+            // transaction ends, so the condition checked below still holds at the commit.
+            if (await ExecuteAsync(c, tx, $"INSERT INTO catalog.objects({ObjectColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                    values).ConfigureAwait(false) == 1)
+            {
+                if (condition?.Check(record.Bucket, record.Name, null) is { } refused) throw refused;
+                break;
+            }
+            var current = (await QueryAsync(c, tx, "SELECT parts, etag FROM catalog.objects WHERE bucket = $1 AND name = $2 FOR UPDATE",
+                r => (Parts: r.GetString(0), ETag: r.GetString(1)), record.Bucket, name).ConfigureAwait(false)).FirstOrDefault();
+            if (current.Parts is null) continue; // deleted meanwhile: insert again
+            if (condition?.Check(record.Bucket, record.Name, current.ETag) is { } refusedOver) throw refusedOver;
+            garbage.AddRange(CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(current.Parts), record.Parts));
+            await ExecuteAsync(c, tx, """
+                UPDATE catalog.objects SET size = $3, etag = $4, modified = $5, key_id = $6, key_version = $7, wrapped_key = $8, metadata = $9, parts = $10
+                WHERE bucket = $1 AND name = $2
+                """, values).ConfigureAwait(false);
+            break;
+        }
+        if (completedUploadId is not null)
+        {
+            var exists = await ScalarAsync(c, tx, "SELECT 1 FROM catalog.uploads WHERE upload_id = $1 FOR UPDATE", completedUploadId).ConfigureAwait(false) is not null;
+            var uploadParts = exists ? (await ListUploadPartsAsync(c, tx, completedUploadId).ConfigureAwait(false)).Select(p => p.Part).ToList() : null;
+            if (CatalogRules.CompletionRefused(completedUploadId, uploadParts, record.Parts) is { } stale) throw stale;
+            // Parts uploaded but left out of the completed object are garbage too.
+            garbage.AddRange(uploadParts!.Where(u => record.Parts.All(p => p.Blob != u.Blob)).Select(u => u.Blob));
+            await ExecuteAsync(c, tx, "DELETE FROM catalog.upload_parts WHERE upload_id = $1", completedUploadId).ConfigureAwait(false);
+            await ExecuteAsync(c, tx, "DELETE FROM catalog.uploads WHERE upload_id = $1", completedUploadId).ConfigureAwait(false);
+        }
+        await AddGarbageAsync(c, tx, garbage, now).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = ANY($1)", (object)record.Parts.Select(p => p.Blob).ToArray()).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    public Task<bool> DeleteObjectAsync(string bucket, string name, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        var parts = await ScalarAsync(c, tx, "DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 RETURNING parts",
+            bucket, Encoding.UTF8.GetBytes(name)).ConfigureAwait(false);
+        if (parts is not string json) return false;
+        await AddGarbageAsync(c, tx, CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(json), []).ToList(),
+            _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    public Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default) =>
+        ObjectListing.ListAsync(async (lower, inclusive, upper, limit, token) => await ReadAsync(
+            $"SELECT {ObjectColumns} FROM catalog.objects WHERE bucket = $1 AND name {(inclusive ? ">=" : ">")} $2 AND name < $3 ORDER BY name LIMIT $4",
+            ReadObject, token, bucket, lower, upper, limit).ConfigureAwait(false), prefix, delimiter, startAfter, maxKeys, ct);
+
+    public async Task<IReadOnlyList<(string Bucket, string Name, int Version)>> ObjectsUnderKeyAsync(string keyId, int? version = null, CancellationToken ct = default) =>
+        await ReadAsync("SELECT bucket, name, key_version FROM catalog.objects WHERE key_id = $1 AND ($2::integer IS NULL OR key_version = $2) ORDER BY bucket, name",
+            r => (r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetInt32(2)), ct, keyId, version).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<string>> KeysInUseAsync(CancellationToken ct = default) =>
+        await ReadAsync("SELECT DISTINCT key_id FROM catalog.objects ORDER BY key_id", r => r.GetString(0), ct).ConfigureAwait(false);
+
+    public async Task<IReadOnlyDictionary<(string KeyId, int Version), long>> CountByKeyVersionAsync(CancellationToken ct = default) =>
+        (await ReadAsync("SELECT key_id, key_version, count(*) FROM catalog.objects GROUP BY key_id, key_version",
+            r => (Key: (r.GetString(0), r.GetInt32(1)), Count: r.GetInt64(2)), ct).ConfigureAwait(false)).ToDictionary(x => x.Key, x => x.Count);
+
+    public async Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit, CancellationToken ct = default) =>
+        await ReadAsync(
+            $"SELECT {ObjectColumns} FROM catalog.objects WHERE key_id = $1 AND key_version < $2 AND ($3::text IS NULL OR bucket = $3) " +
+            "AND ($4::text IS NULL OR (bucket, name) > ($4::text COLLATE \"C\", $5::bytea)) ORDER BY bucket, name LIMIT $6",
+            ReadObject, ct, keyId, version, bucket, after?.Bucket, after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null, limit).ConfigureAwait(false);
+
+    public async Task<long> CountBelowVersionAsync(string keyId, int version, string? bucket, CancellationToken ct = default) =>
+        (await ReadAsync("SELECT count(*) FROM catalog.objects WHERE key_id = $1 AND key_version < $2 AND ($3::text IS NULL OR bucket = $3)",
+            r => r.GetInt64(0), ct, keyId, version, bucket).ConfigureAwait(false))[0];
+
+    public Task<bool> ReplaceWrappedKeyAsync(string bucket, string name, WrappedKeyRef expected, WrappedKeyRef replacement, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+        await ExecuteAsync(c, tx, """
+            UPDATE catalog.objects SET key_version = $1, wrapped_key = $2
+            WHERE bucket = $3 AND name = $4 AND key_id = $5 AND key_version = $6 AND wrapped_key = $7
+            """, replacement.KeyVersion, replacement.Wrapped, bucket, Encoding.UTF8.GetBytes(name), expected.KeyId, expected.KeyVersion, expected.Wrapped).ConfigureAwait(false) == 1, ct);
+
+    // ---- multipart uploads ----
+
+    public Task CreateUploadAsync(UploadRecord upload, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR SHARE", upload.Bucket).ConfigureAwait(false) is null)
+            throw CatalogRules.NoSuchBucket(upload.Bucket);
+        return await ExecuteAsync(c, tx, $"INSERT INTO catalog.uploads({UploadColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            upload.UploadId, upload.Bucket, Encoding.UTF8.GetBytes(upload.Name), upload.Created.ToUnixTimeMilliseconds(),
+            upload.Key.KeyId, upload.Key.KeyVersion, upload.Key.Wrapped, upload.SealedMetadata).ConfigureAwait(false);
+    }, ct);
+
+    public async Task<UploadRecord?> GetUploadAsync(string uploadId, CancellationToken ct = default) =>
+        (await ReadAsync($"SELECT {UploadColumns} FROM catalog.uploads WHERE upload_id = $1", ReadUpload, ct, uploadId).ConfigureAwait(false)).FirstOrDefault();
+
+    public async Task<IReadOnlyList<UploadRecord>> ListUploadsAsync(string bucket, string prefix, CancellationToken ct = default)
+    {
+        var p = Encoding.UTF8.GetBytes(prefix);
+        return await ReadAsync($"SELECT {UploadColumns} FROM catalog.uploads WHERE bucket = $1 AND name >= $2 AND name < $3 ORDER BY name, created, upload_id",
+            ReadUpload, ct, bucket, p, ObjectListing.Upper(p)).ConfigureAwait(false);
+    }
+
+    public Task<bool> PutUploadPartAsync(string uploadId, StoredPart part, DateTimeOffset modified, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        // The upload's row locked: a completion or an abort on another instance waits for this part, or this part for it.
+        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.uploads WHERE upload_id = $1 FOR UPDATE", uploadId).ConfigureAwait(false) is null) return false;
+        if (await ScalarAsync(c, tx, "SELECT part FROM catalog.upload_parts WHERE upload_id = $1 AND number = $2", uploadId, part.Number).ConfigureAwait(false) is string old)
+            await AddGarbageAsync(c, tx, [CatalogRules.DeserializePart(old).Blob], _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, """
+            INSERT INTO catalog.upload_parts(upload_id, number, part, modified) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (upload_id, number) DO UPDATE SET part = excluded.part, modified = excluded.modified
+            """, uploadId, part.Number, CatalogRules.SerializePart(part), modified.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = $1", part.Blob).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    public async Task<IReadOnlyList<UploadPartRecord>> ListUploadPartsAsync(string uploadId, CancellationToken ct = default) =>
+        await ReadAsync("SELECT part, modified FROM catalog.upload_parts WHERE upload_id = $1 ORDER BY number", ReadPart, ct, uploadId).ConfigureAwait(false);
+
+    public Task<bool> AbortUploadAsync(string uploadId, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        if (await ScalarAsync(c, tx, "DELETE FROM catalog.uploads WHERE upload_id = $1 RETURNING 1", uploadId).ConfigureAwait(false) is null) return false;
+        var parts = await QueryAsync(c, tx, "DELETE FROM catalog.upload_parts WHERE upload_id = $1 RETURNING part",
+            r => CatalogRules.DeserializePart(r.GetString(0)).Blob, uploadId).ConfigureAwait(false);
+        await AddGarbageAsync(c, tx, parts, _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    // ---- garbage ----
+
+    public Task RecordPendingBlobAsync(string blob, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        await AddGarbageAsync(c, tx, [blob], _time.GetUtcNow().Add(CatalogRules.PendingBlobLifetime).ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return true;
+    }, ct);
+
+    public Task AbandonPendingBlobAsync(string blob, CancellationToken ct = default) => TransactAsync((c, tx) =>
+        ExecuteAsync(c, tx, "UPDATE catalog.garbage SET since = $1 WHERE blob = $2", _time.GetUtcNow().ToUnixTimeMilliseconds(), blob), ct);
+
+    public async Task<IReadOnlyList<string>> GarbageOlderThanAsync(DateTimeOffset olderThan, CancellationToken ct = default) =>
+        await ReadAsync("SELECT blob FROM catalog.garbage WHERE since < $1", r => r.GetString(0), ct, olderThan.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+
+    public Task ForgetGarbageAsync(string blob, CancellationToken ct = default) => TransactAsync((c, tx) =>
+        ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = $1", blob), ct);
+
+    // ---- plumbing ----
+
+    private const string ObjectColumns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts";
+    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction of its own and commits it. A deadlock or serialization failure
+    /// (PostgreSQL rolled the transaction back whole) is retried; any other database failure is CatalogUnavailable.
+    /// </summary>
+    private async Task<T> TransactAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+                await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+                var result = await work(c, tx).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return result;
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure && attempt < Attempts)
+            {
+            }
+            catch (NpgsqlException e)
+            {
+                throw Unavailable(e);
+            }
+        }
+    }
+
+    private async Task<List<T>> ReadAsync<T>(string sql, Func<NpgsqlDataReader, T> row, CancellationToken ct, params object?[] args)
+    {
+        try
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            return await QueryAsync(c, null, sql, row, ct, args).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private static Task<List<T>> QueryAsync<T>(NpgsqlConnection c, NpgsqlTransaction tx, string sql, Func<NpgsqlDataReader, T> row, params object?[] args) =>
+        QueryAsync(c, tx, sql, row, CancellationToken.None, args);
+
+    private static async Task<List<T>> QueryAsync<T>(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, Func<NpgsqlDataReader, T> row, CancellationToken ct, object?[] args)
+    {
+        await using var cmd = Command(c, tx, sql, args);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<T>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) list.Add(row(r));
+        return list;
+    }
+
+    private static async Task<int> ExecuteAsync(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object?[] args)
+    {
+        await using var cmd = Command(c, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection c, NpgsqlTransaction tx, string sql, params object?[] args)
+    {
+        await using var cmd = Command(c, tx, sql, args);
+        var value = await cmd.ExecuteScalarAsync().ConfigureAwait(false);
+        return value is DBNull ? null : value;
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, object?[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, c, tx);
+        foreach (var a in args) cmd.Parameters.Add(new NpgsqlParameter { Value = a ?? DBNull.Value });
+        return cmd;
+    }
+
+    private static Task AddGarbageAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyCollection<string> blobs, long since) =>
+        blobs.Count == 0
+            ? Task.CompletedTask
+            : ExecuteAsync(c, tx, "INSERT INTO catalog.garbage(blob, since) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING", blobs.ToArray(), since);
+
+    private static Task<List<UploadPartRecord>> ListUploadPartsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string uploadId) =>
+        QueryAsync(c, tx, "SELECT part, modified FROM catalog.upload_parts WHERE upload_id = $1 ORDER BY number", ReadPart, uploadId);
+
+    private static ObjectStoreException Unavailable(NpgsqlException e) =>
+        new(ObjectError.CatalogUnavailable, "The object catalog's database (PostgreSQL) could not be reached or refused the change; nothing was changed. Retry; the server's log has the cause.", e);
+
+    private static BucketRecord ReadBucket(NpgsqlDataReader r) =>
+        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)));
+
+    private static ObjectRecord ReadObject(NpgsqlDataReader r) => new(
+        r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetInt64(2), r.GetString(3),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+        new WrappedKeyRef(r.GetString(5), r.GetInt32(6), r.GetFieldValue<byte[]>(7)),
+        r.GetFieldValue<byte[]>(8), CatalogRules.DeserializeParts(r.GetString(9)));
+
+    private static UploadRecord ReadUpload(NpgsqlDataReader r) => new(
+        r.GetString(0), r.GetString(1), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(2)),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)),
+        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6)), r.GetFieldValue<byte[]>(7));
+
+    private static UploadPartRecord ReadPart(NpgsqlDataReader r) =>
+        new(CatalogRules.DeserializePart(r.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)));
+}

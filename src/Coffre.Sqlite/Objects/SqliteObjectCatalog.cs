@@ -1,0 +1,376 @@
+using System.Text;
+using Coffre.Objects;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Keys;
+using Coffre.Persistence;
+using Microsoft.Data.Sqlite;
+
+namespace Coffre.Sqlite.Objects;
+
+/// <summary>
+/// The object catalog in one SQLite file beside the key store (WAL, FULL sync). Object names are stored as UTF-8
+/// BLOBs, so SQLite's memcmp ordering is S3's listing order. Writes are group-committed: concurrent writers'
+/// transactions run as savepoints of one transaction, one fsync for all, each caller's task completing after the
+/// commit that holds its write; a failing write fails its caller alone.
+/// </summary>
+public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
+{
+    private const int SchemaVersion = 1;
+    private const int MaxBatch = 256;
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+    private readonly GroupCommit<Write, object?> _writes;
+
+    private delegate object? Write(SqliteConnection c, SqliteTransaction tx);
+
+    private SqliteObjectCatalog(string connectionString, TimeProvider time)
+    {
+        _connectionString = connectionString;
+        _time = time;
+        _writes = new GroupCommit<Write, object?>(CommitBatchAsync, MaxBatch, describeFailure: e => e is SqliteException s ? Unavailable(s) : e);
+    }
+
+    /// <summary>Opens (creating if needed) the catalog file at <paramref name="databasePath"/>.</summary>
+    /// <param name="time">The clock that dates garbage (the object store's clock, so the grace period is measured on one clock).</param>
+    public static SqliteObjectCatalog Open(string databasePath, TimeProvider? time = null)
+    {
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        var catalog = new SqliteObjectCatalog(connectionString, time ?? TimeProvider.System);
+        using var c = catalog.OpenForWrite();
+        var version = Convert.ToInt64(Scalar(c, null, "PRAGMA user_version"));
+        if (version == 0)
+        {
+                Execute(c, null, """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS buckets(
+                    name TEXT PRIMARY KEY, key_id TEXT NOT NULL, created INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS objects(
+                    bucket TEXT NOT NULL, name BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+                    modified INTEGER NOT NULL, key_id TEXT NOT NULL, key_version INTEGER NOT NULL,
+                    wrapped_key BLOB NOT NULL, metadata BLOB NOT NULL, parts TEXT NOT NULL,
+                    PRIMARY KEY(bucket, name)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS objects_by_key ON objects(key_id, key_version);
+                CREATE TABLE IF NOT EXISTS uploads(
+                    upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, name BLOB NOT NULL, created INTEGER NOT NULL,
+                    key_id TEXT NOT NULL, key_version INTEGER NOT NULL, wrapped_key BLOB NOT NULL, metadata BLOB NOT NULL);
+                CREATE INDEX IF NOT EXISTS uploads_by_bucket ON uploads(bucket, name);
+                CREATE TABLE IF NOT EXISTS upload_parts(
+                    upload_id TEXT NOT NULL, number INTEGER NOT NULL, part TEXT NOT NULL, modified INTEGER NOT NULL,
+                    PRIMARY KEY(upload_id, number)) WITHOUT ROWID;
+                -- Blobs written but not (yet) referenced, and blobs no longer referenced: collected once older than
+                -- the grace period. A crash between writing a blob and committing its record leaves a row here.
+                CREATE TABLE IF NOT EXISTS garbage(blob TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
+                PRAGMA user_version = 1;
+                """);
+        }
+        else if (version != SchemaVersion)
+        {
+            throw new InvalidOperationException($"The catalog {databasePath} has schema version {version}; this Coffre understands {SchemaVersion}.");
+        }
+        return catalog;
+    }
+
+    public ValueTask DisposeAsync() => _writes.DisposeAsync();
+
+    // ---- buckets ----
+
+    public Task<bool> TryCreateBucketAsync(BucketRecord bucket, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "INSERT OR IGNORE INTO buckets(name, key_id, created) VALUES ($n, $k, $t)",
+            ("$n", bucket.Name), ("$k", bucket.KeyId), ("$t", bucket.Created.ToUnixTimeMilliseconds())) == 1);
+
+    public Task<BucketRecord?> GetBucketAsync(string name, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, "SELECT name, key_id, created FROM buckets WHERE name = $n", ReadBucket, ("$n", name)).FirstOrDefault());
+
+    public Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) => ReadAsync<IReadOnlyList<BucketRecord>>(c =>
+        Query(c, null, "SELECT name, key_id, created FROM buckets ORDER BY name", ReadBucket));
+
+    public Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        var used = Convert.ToInt64(Scalar(c, tx, "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = $n) OR EXISTS(SELECT 1 FROM uploads WHERE bucket = $n)",
+            ("$n", name)));
+        if (used != 0) return false;
+        Execute(c, tx, "DELETE FROM buckets WHERE name = $n", ("$n", name));
+        return true;
+    });
+
+    // ---- objects ----
+
+    public Task<ObjectRecord?> GetObjectAsync(string bucket, string name, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, $"SELECT {ObjectColumns} FROM objects WHERE bucket = $b AND name = $n", ReadObject,
+            ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name))).FirstOrDefault());
+
+    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var nameBytes = Encoding.UTF8.GetBytes(record.Name);
+        if (Scalar(c, tx, "SELECT 1 FROM buckets WHERE name = $b", ("$b", record.Bucket)) is null)
+            throw CatalogRules.NoSuchBucket(record.Bucket);
+        var (oldParts, oldETag) = Query(c, tx, "SELECT parts, etag FROM objects WHERE bucket = $b AND name = $n",
+            r => ((string?)r.GetString(0), (string?)r.GetString(1)), ("$b", record.Bucket), ("$n", nameBytes)).FirstOrDefault();
+        if (condition?.Check(record.Bucket, record.Name, oldETag) is { } refused) throw refused;
+        if (completedUploadId is not null)
+        {
+            var exists = Scalar(c, tx, "SELECT 1 FROM uploads WHERE upload_id = $u", ("$u", completedUploadId)) is not null;
+            var uploadParts = exists ? ListUploadParts(c, tx, completedUploadId).Select(p => p.Part).ToList() : null;
+            if (CatalogRules.CompletionRefused(completedUploadId, uploadParts, record.Parts) is { } stale) throw stale;
+            // Parts uploaded but left out of the completed object are garbage too.
+            foreach (var part in uploadParts!)
+                if (record.Parts.All(p => p.Blob != part.Blob))
+                    AddGarbage(c, tx, part.Blob, now);
+            Execute(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", completedUploadId));
+            Execute(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", completedUploadId));
+        }
+        if (oldParts is not null)
+            foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(oldParts), record.Parts))
+                AddGarbage(c, tx, blob, now);
+        Execute(c, tx, """
+            INSERT OR REPLACE INTO objects(bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
+            VALUES ($b, $n, $s, $e, $m, $k, $v, $w, $meta, $p)
+            """,
+            ("$b", record.Bucket), ("$n", nameBytes), ("$s", record.Size), ("$e", record.ETag),
+            ("$m", record.Modified.ToUnixTimeMilliseconds()), ("$k", record.Key.KeyId), ("$v", record.Key.KeyVersion),
+            ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", CatalogRules.SerializeParts(record.Parts)));
+        foreach (var p in record.Parts)
+            Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", p.Blob));
+        return true;
+    });
+
+    public Task<bool> DeleteObjectAsync(string bucket, string name, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        var nameBytes = Encoding.UTF8.GetBytes(name);
+        if (Scalar(c, tx, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes)) is not string parts)
+            return false;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(parts), []))
+            AddGarbage(c, tx, blob, now);
+        Execute(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
+        return true;
+    });
+
+    public Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default) =>
+        ObjectListing.ListAsync((lower, inclusive, upper, limit, _) => ReadAsync<IReadOnlyList<ObjectRecord>>(c =>
+            Query(c, null,
+                $"SELECT {ObjectColumns} FROM objects WHERE bucket = $b AND name {(inclusive ? ">=" : ">")} $lo AND name < $hi ORDER BY name LIMIT $l",
+                ReadObject, ("$b", bucket), ("$lo", lower), ("$hi", upper), ("$l", limit))), prefix, delimiter, startAfter, maxKeys, ct);
+
+    public Task<IReadOnlyList<(string Bucket, string Name, int Version)>> ObjectsUnderKeyAsync(string keyId, int? version = null, CancellationToken ct = default) =>
+        ReadAsync<IReadOnlyList<(string, string, int)>>(c => Query(c, null,
+            "SELECT bucket, name, key_version FROM objects WHERE key_id = $k AND ($v IS NULL OR key_version = $v) ORDER BY bucket, name",
+            r => (r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetInt32(2)), ("$k", keyId), ("$v", version)));
+
+    public Task<IReadOnlyList<string>> KeysInUseAsync(CancellationToken ct = default) => ReadAsync<IReadOnlyList<string>>(c =>
+        Query(c, null, "SELECT DISTINCT key_id FROM objects ORDER BY key_id", r => r.GetString(0)));
+
+    public Task<IReadOnlyDictionary<(string KeyId, int Version), long>> CountByKeyVersionAsync(CancellationToken ct = default) =>
+        ReadAsync<IReadOnlyDictionary<(string, int), long>>(c =>
+            Query(c, null, "SELECT key_id, key_version, COUNT(*) FROM objects GROUP BY key_id, key_version",
+                r => (Key: (r.GetString(0), r.GetInt32(1)), Count: r.GetInt64(2))).ToDictionary(x => x.Key, x => x.Count));
+
+    public Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit, CancellationToken ct = default) =>
+        ReadAsync<IReadOnlyList<ObjectRecord>>(c => Query(c, null,
+            $"SELECT {ObjectColumns} FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b) " +
+            "AND ($ab IS NULL OR (bucket, name) > ($ab, $an)) ORDER BY bucket, name LIMIT $l",
+            ReadObject, ("$k", keyId), ("$v", version), ("$b", bucket), ("$ab", after?.Bucket),
+            ("$an", after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null), ("$l", limit)));
+
+    public Task<long> CountBelowVersionAsync(string keyId, int version, string? bucket, CancellationToken ct = default) => ReadAsync(c =>
+        Convert.ToInt64(Scalar(c, null, "SELECT COUNT(*) FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b)",
+            ("$k", keyId), ("$v", version), ("$b", bucket))));
+
+    public Task<bool> ReplaceWrappedKeyAsync(string bucket, string name, WrappedKeyRef expected, WrappedKeyRef replacement, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "UPDATE objects SET key_version = $nv, wrapped_key = $nw WHERE bucket = $b AND name = $n AND key_id = $k AND key_version = $ov AND wrapped_key = $ow",
+            ("$nv", replacement.KeyVersion), ("$nw", replacement.Wrapped), ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)),
+            ("$k", expected.KeyId), ("$ov", expected.KeyVersion), ("$ow", expected.Wrapped)) == 1);
+
+    // ---- multipart uploads ----
+
+    public Task CreateUploadAsync(UploadRecord upload, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM buckets WHERE name = $b", ("$b", upload.Bucket)) is null)
+            throw CatalogRules.NoSuchBucket(upload.Bucket);
+        return Execute(c, tx, """
+            INSERT INTO uploads(upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata)
+            VALUES ($u, $b, $n, $t, $k, $v, $w, $m)
+            """,
+            ("$u", upload.UploadId), ("$b", upload.Bucket), ("$n", Encoding.UTF8.GetBytes(upload.Name)),
+            ("$t", upload.Created.ToUnixTimeMilliseconds()), ("$k", upload.Key.KeyId), ("$v", upload.Key.KeyVersion),
+            ("$w", upload.Key.Wrapped), ("$m", upload.SealedMetadata));
+    });
+
+    public Task<UploadRecord?> GetUploadAsync(string uploadId, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, $"SELECT {UploadColumns} FROM uploads WHERE upload_id = $u", ReadUpload, ("$u", uploadId)).FirstOrDefault());
+
+    public Task<IReadOnlyList<UploadRecord>> ListUploadsAsync(string bucket, string prefix, CancellationToken ct = default) => ReadAsync<IReadOnlyList<UploadRecord>>(c =>
+    {
+        var p = Encoding.UTF8.GetBytes(prefix);
+        return Query(c, null, $"SELECT {UploadColumns} FROM uploads WHERE bucket = $b AND name >= $lo AND name < $hi ORDER BY name, created, upload_id",
+            ReadUpload, ("$b", bucket), ("$lo", p), ("$hi", ObjectListing.Upper(p)));
+    });
+
+    public Task<bool> PutUploadPartAsync(string uploadId, StoredPart part, DateTimeOffset modified, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM uploads WHERE upload_id = $u", ("$u", uploadId)) is null) return false;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (Scalar(c, tx, "SELECT part FROM upload_parts WHERE upload_id = $u AND number = $n", ("$u", uploadId), ("$n", part.Number)) is string json)
+            AddGarbage(c, tx, CatalogRules.DeserializePart(json).Blob, now);
+        Execute(c, tx, "INSERT OR REPLACE INTO upload_parts(upload_id, number, part, modified) VALUES ($u, $n, $p, $m)",
+            ("$u", uploadId), ("$n", part.Number), ("$p", CatalogRules.SerializePart(part)), ("$m", modified.ToUnixTimeMilliseconds()));
+        Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", part.Blob));
+        return true;
+    });
+
+    public Task<IReadOnlyList<UploadPartRecord>> ListUploadPartsAsync(string uploadId, CancellationToken ct = default) =>
+        ReadAsync<IReadOnlyList<UploadPartRecord>>(c => ListUploadParts(c, null, uploadId));
+
+    public Task<bool> AbortUploadAsync(string uploadId, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM uploads WHERE upload_id = $u", ("$u", uploadId)) is null) return false;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var p in ListUploadParts(c, tx, uploadId)) AddGarbage(c, tx, p.Part.Blob, now);
+        Execute(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", uploadId));
+        Execute(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", uploadId));
+        return true;
+    });
+
+    // ---- garbage ----
+
+    public Task RecordPendingBlobAsync(string blob, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        AddGarbage(c, tx, blob, _time.GetUtcNow().Add(CatalogRules.PendingBlobLifetime).ToUnixTimeMilliseconds());
+        return true;
+    });
+
+    public Task AbandonPendingBlobAsync(string blob, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "UPDATE garbage SET since = $t WHERE blob = $g", ("$g", blob), ("$t", _time.GetUtcNow().ToUnixTimeMilliseconds())));
+
+    public Task<IReadOnlyList<string>> GarbageOlderThanAsync(DateTimeOffset olderThan, CancellationToken ct = default) => ReadAsync<IReadOnlyList<string>>(c =>
+        Query(c, null, "SELECT blob FROM garbage WHERE since < $t", r => r.GetString(0), ("$t", olderThan.ToUnixTimeMilliseconds())));
+
+    public Task ForgetGarbageAsync(string blob, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", blob)));
+
+    // ---- plumbing ----
+
+    private const string ObjectColumns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts";
+    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
+
+    /// <summary>A pooled connection for reads. The pragma of <see cref="OpenForWrite"/> only matters to commits,
+    /// and running it on every read cost a third of a small read's CPU.</summary>
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        return c;
+    }
+
+    /// <summary>A pooled connection that commits durably: set on every open, since a pooled handle may be new.</summary>
+    private SqliteConnection OpenForWrite()
+    {
+        var c = Open();
+        Execute(c, null, "PRAGMA synchronous = FULL;");
+        return c;
+    }
+
+    /// <summary>SQLite reads a local file without asynchronous I/O: a read runs on the caller's thread and its task
+    /// is complete when returned.</summary>
+    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read)
+    {
+        try
+        {
+            using var c = Open();
+            return Task.FromResult(read(c));
+        }
+        catch (SqliteException e)
+        {
+            return Task.FromException<T>(Unavailable(e));
+        }
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work) =>
+        (T)(await _writes.SubmitAsync((c, tx) => work(c, tx)).ConfigureAwait(false))!;
+
+    /// <summary>One transaction for the batch, each write under its own savepoint, one commit (one fsync) for all.
+    /// SQLite has no asynchronous I/O: the drain loop's thread runs the batch while every writer's task waits.</summary>
+    private Task CommitBatchAsync(GroupCommitBatch<Write, object?> batch, CancellationToken ct)
+    {
+        using var c = OpenForWrite();
+        using var tx = c.BeginTransaction(deferred: false);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            Execute(c, tx, "SAVEPOINT w");
+            try
+            {
+                batch.Succeed(i, batch[i](c, tx));
+                Execute(c, tx, "RELEASE w");
+            }
+            catch (Exception e)
+            {
+                batch.Fail(i, e is SqliteException s ? Unavailable(s) : e);
+                Execute(c, tx, "ROLLBACK TO w");
+                Execute(c, tx, "RELEASE w");
+            }
+        }
+        tx.Commit();
+        return Task.CompletedTask;
+    }
+
+    private static ObjectStoreException Unavailable(SqliteException e) =>
+        new(ObjectError.CatalogUnavailable, "The object catalog (SQLite) could not be read or written; nothing was changed. Retry; the server's log has the cause.", e);
+
+    private static BucketRecord ReadBucket(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)));
+
+    private static ObjectRecord ReadObject(SqliteDataReader r) => new(
+        r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetInt64(2), r.GetString(3),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+        new WrappedKeyRef(r.GetString(5), r.GetInt32(6), (byte[])r[7]),
+        (byte[])r[8], CatalogRules.DeserializeParts(r.GetString(9)));
+
+    private static UploadRecord ReadUpload(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), Encoding.UTF8.GetString((byte[])r[2]),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)),
+        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), (byte[])r[6]), (byte[])r[7]);
+
+    private static List<UploadPartRecord> ListUploadParts(SqliteConnection c, SqliteTransaction? tx, string uploadId) =>
+        Query(c, tx, "SELECT part, modified FROM upload_parts WHERE upload_id = $u ORDER BY number",
+            r => new UploadPartRecord(CatalogRules.DeserializePart(r.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))), ("$u", uploadId));
+
+    private static void AddGarbage(SqliteConnection c, SqliteTransaction tx, string blob, long now) =>
+        Execute(c, tx, "INSERT OR IGNORE INTO garbage(blob, since) VALUES ($g, $t)", ("$g", blob), ("$t", now));
+
+    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static int Execute(SqliteConnection c, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteScalar();
+    }
+
+    private static List<T> Query<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<SqliteDataReader, T> row, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read()) list.Add(row(r));
+        return list;
+    }
+}
