@@ -35,7 +35,7 @@ public sealed class CliContext(string? dataOption, bool json)
     public bool IsInitialized => Deployment.IsInitialized(DataDirectory);
 
     /// <summary>Where this command's deployment lives: the data directory, and the database if one is configured.</summary>
-    public DeploymentLocation Location => new(DataDirectory);
+    public DeploymentLocation Location => DeploymentLocation.Of(CoffreConfiguration.Load(DataDirectory), DataDirectory);
 
     /// <summary>Opens the deployment (root of trust, key database, key manager) through the one composition root.</summary>
     public Deployment Open()

@@ -5,6 +5,8 @@ using Coffre.Kms.Keys;
 using Coffre.Kms.Root;
 using Coffre.Kms.Store;
 using Coffre.Objects.Catalog;
+using Coffre.Postgres;
+using Coffre.Postgres.Kms;
 using Coffre.Sqlite.Kms;
 
 namespace Coffre.Server.Hosting;
@@ -14,8 +16,13 @@ namespace Coffre.Server.Hosting;
 /// <param name="Database">Npgsql connection string (<c>Coffre:Database</c>), or null for SQLite in the data directory.</param>
 public sealed record DeploymentLocation(string DataDirectory, string? Database = null)
 {
+    /// <summary>Where the configuration puts the deployment of <paramref name="dataDirectory"/> (<c>Coffre:Database</c>,
+    /// with the password from <c>Coffre:DatabasePasswordFile</c>).</summary>
+    public static DeploymentLocation Of(CoffreServerOptions options, string dataDirectory) =>
+        new(dataDirectory, options.Database is { } database ? PostgresSettings.Compose(database, options.DatabasePasswordFile) : null);
+
     /// <summary>Never the connection string: it may hold a password.</summary>
-    public override string ToString() => Database is null ? DataDirectory : $"{DataDirectory} and a PostgreSQL database";
+    public override string ToString() => Database is null ? DataDirectory : $"{DataDirectory} and the {PostgresSettings.Describe(Database)}";
 }
 
 /// <summary>
@@ -60,7 +67,19 @@ public sealed class Deployment : IDisposable
             throw new KmsException(KmsError.AlreadyInitialized,
                 $"{Path.GetFullPath(location.DataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
         var root = SealedFileRoot.Initialize(sealPath, passphrase, options.Seal, time);
-        var deployment = Compose(location, root, () => SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+        Deployment deployment;
+        try
+        {
+            deployment = Compose(location, root, () => location.Database is { } database
+                ? PostgresKeyDatabase.Create(database, root.DeploymentId)
+                : SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+        }
+        catch
+        {
+            // A seal without its key database would make the directory look initialized: take it back.
+            File.Delete(sealPath);
+            throw;
+        }
         try
         {
             await deployment.Keys.RecordInitializedAsync().ConfigureAwait(false);
@@ -79,7 +98,9 @@ public sealed class Deployment : IDisposable
         options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
         var root = SealedFileRoot.Unseal(Path.Combine(location.DataDirectory, SealFileName), passphrase, options.Seal);
-        var deployment = Compose(location, root, () => SqliteKeyDatabase.Open(SqlitePath(location), root.DeploymentId), options, time);
+        var deployment = Compose(location, root, () => location.Database is { } database
+            ? PostgresKeyDatabase.Open(database, root.DeploymentId)
+            : SqliteKeyDatabase.Open(SqlitePath(location), root.DeploymentId), options, time);
         try
         {
             deployment.Keys.DestroyDueKeys(KeyManager.SystemPrincipal);
