@@ -34,7 +34,7 @@ internal static class PostgresAuditAppender
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             await r.ReadAsync(cancellationToken).ConfigureAwait(false);
-            head = (r.GetInt64(0), r.GetFieldValue<byte[]>(1));
+            head = (r.GetInt64(0), await r.GetFieldValueAsync<byte[]>(1, cancellationToken).ConfigureAwait(false));
         }
         await using var batch = Chain(c, tx, head, entries);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -49,7 +49,7 @@ public sealed class AdminApi(SigV4Verifier verifier, AccessKeyDirectory director
             if (!grants.Admin)
             {
                 // Recorded before answering; if even the refusal cannot be recorded, the answer is 503 (no audit, no answer).
-                var denied = keys.RecordDenied(operation, null, principal, "it lacks the admin grant");
+                var denied = await keys.RecordDeniedAsync(operation, null, principal, "it lacks the admin grant").ConfigureAwait(false);
                 throw denied.Error == KmsError.AccessDenied ? new AdminException(AdminError.AccessDenied, denied.Message) : denied;
             }
             var answer = handler(principal, keyId, body);
