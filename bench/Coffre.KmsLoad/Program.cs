@@ -20,7 +20,9 @@ const string accessKey = "AKIACOFFREBENCH00001";
 const string secret = "coffre-bench-secret-00000000000000001";
 
 var data = Directory.CreateTempSubdirectory("coffre-kmsload-").FullName;
-using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data), "bench passphrase", KmsOptions.InsecureForTests);
+// KMSLOAD_DATABASE=<Npgsql connection string to an empty database>: keys and audit trail in PostgreSQL instead of keys.db.
+using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data, Environment.GetEnvironmentVariable("KMSLOAD_DATABASE")),
+    "bench passphrase", KmsOptions.InsecureForTests);
 var keys = deployment.Keys;
 keys.CreateKey("default", null, KeyManager.SystemPrincipal);
 var keyId = keys.CreateKey("bench", "load test key", KeyManager.SystemPrincipal).Id;

@@ -36,7 +36,20 @@ public sealed class CliContext(string? dataOption, bool json)
     public bool IsInitialized => Deployment.IsInitialized(DataDirectory);
 
     /// <summary>Where this command's deployment lives: the data directory, and the database if one is configured.</summary>
-    public DeploymentLocation Location => new(DataDirectory);
+    public DeploymentLocation Location
+    {
+        get
+        {
+            try
+            {
+                return DeploymentLocation.Of(CoffreConfiguration.Load(DataDirectory), DataDirectory);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException)
+            {
+                throw new CliException(ExitCodes.Failure, "invalid configuration (Coffre:Database): " + e.Message);
+            }
+        }
+    }
 
     /// <summary>Opens the deployment (root of trust, key database, key manager) through the one composition root.</summary>
     public Deployment Open()

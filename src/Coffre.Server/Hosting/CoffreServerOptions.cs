@@ -34,6 +34,16 @@ public sealed class CoffreServerOptions
     /// </summary>
     public string AuditSynchronous { get; set; } = "FULL";
 
+    /// <summary>
+    /// Npgsql connection string of the PostgreSQL database holding keys, audit trail and access keys, shared by every
+    /// instance of the deployment (e.g. <c>Host=db;Database=coffre;Username=coffre;SSL Mode=VerifyFull</c>); empty: SQLite
+    /// files in the data directory. The root of trust (root.seal) stays in the data directory either way.
+    /// </summary>
+    public string? Database { get; set; }
+
+    /// <summary>A file whose first line is the database password (a mounted secret), instead of a Password in <see cref="Database"/>.</summary>
+    public string? DatabasePasswordFile { get; set; }
+
     /// <summary>Key for buckets without their own; created at first start when missing.</summary>
     public string DefaultKey { get; set; } = "default";
 

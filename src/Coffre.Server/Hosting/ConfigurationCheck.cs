@@ -1,6 +1,7 @@
 using System.Net;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
+using Coffre.Postgres;
 using Coffre.Server.Auth;
 
 namespace Coffre.Server.Hosting;
@@ -39,6 +40,10 @@ public static class ConfigurationCheck
             Add("KmsAccountId", $"'{options.KmsAccountId}' is not a 12-digit account id.");
         if (options.AuditSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL"))
             Add("AuditSynchronous", $"'{options.AuditSynchronous}' is not FULL or NORMAL.");
+        if (options.Database is { } database)
+            foreach (var problem in PostgresSettings.Problems(database, options.DatabasePasswordFile)) Add("Database", problem);
+        else if (options.DatabasePasswordFile is not null)
+            Add("DatabasePasswordFile", "is set but Database is not: set Database too, or remove it.");
         if (!KeyNames.IsValidName(options.DefaultKey))
             Add("DefaultKey", $"'{options.DefaultKey}' is not a valid key name.");
         foreach (var (bucket, key) in options.BucketKeys)

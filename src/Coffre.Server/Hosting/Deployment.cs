@@ -5,6 +5,9 @@ using Coffre.Kms.Keys;
 using Coffre.Kms.Root;
 using Coffre.Kms.Store;
 using Coffre.Objects.Catalog;
+using Coffre.Postgres;
+using Coffre.Postgres.Kms;
+using Coffre.Postgres.Objects;
 using Coffre.Sqlite.Kms;
 using Coffre.Sqlite.Objects;
 
@@ -15,8 +18,13 @@ namespace Coffre.Server.Hosting;
 /// <param name="Database">Npgsql connection string (<c>Coffre:Database</c>), or null for SQLite in the data directory.</param>
 public sealed record DeploymentLocation(string DataDirectory, string? Database = null)
 {
+    /// <summary>Where the configuration puts the deployment of <paramref name="dataDirectory"/> (<c>Coffre:Database</c>,
+    /// with the password from <c>Coffre:DatabasePasswordFile</c>).</summary>
+    public static DeploymentLocation Of(CoffreServerOptions options, string dataDirectory) =>
+        new(dataDirectory, options.Database is { } database ? PostgresSettings.Compose(database, options.DatabasePasswordFile) : null);
+
     /// <summary>Never the connection string: it may hold a password.</summary>
-    public override string ToString() => Database is null ? DataDirectory : $"{DataDirectory} and a PostgreSQL database";
+    public override string ToString() => Database is null ? DataDirectory : $"{DataDirectory} and the {PostgresSettings.Describe(Database)}";
 }
 
 /// <summary>
@@ -81,7 +89,19 @@ public sealed class Deployment : IDisposable
             throw new KmsException(KmsError.AlreadyInitialized,
                 $"{Path.GetFullPath(location.DataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
         var root = createRoot(sealPath);
-        var deployment = Compose(location, root, () => SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+        Deployment deployment;
+        try
+        {
+            deployment = Compose(location, root, () => location.Database is { } database
+                ? PostgresKeyDatabase.Create(database, root.DeploymentId)
+                : SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+        }
+        catch
+        {
+            // A seal without its key database would make the directory look initialized: take it back.
+            File.Delete(sealPath);
+            throw;
+        }
         try
         {
             await deployment.Keys.RecordInitializedAsync().ConfigureAwait(false);
@@ -107,7 +127,7 @@ public sealed class Deployment : IDisposable
     {
         options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
-        var deployment = Compose(location, root, () => SqliteKeyDatabase.Open(SqlitePath(location), root.DeploymentId), options, time);
+        var deployment = Compose(location, root, () => OpenDatabase(location, root.DeploymentId), options, time);
         try
         {
             deployment.Keys.DestroyDueKeys(KeyManager.SystemPrincipal);
@@ -127,7 +147,7 @@ public sealed class Deployment : IDisposable
         options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
         var deploymentId = RootSealFile.Read(Path.Combine(location.DataDirectory, SealFileName), options.Seal).DeploymentId;
-        var database = SqliteKeyDatabase.Open(SqlitePath(location), deploymentId);
+        var database = OpenDatabase(location, deploymentId);
         try
         {
             return new Deployment(location, database, await KeyManager.CreateSealedAsync(database, time, options).ConfigureAwait(false), time);
@@ -159,14 +179,25 @@ public sealed class Deployment : IDisposable
         }
     }
 
+    private static IKeyDatabase OpenDatabase(DeploymentLocation location, string deploymentId) => location.Database is { } database
+        ? PostgresKeyDatabase.Open(database, deploymentId)
+        : SqliteKeyDatabase.Open(SqlitePath(location), deploymentId);
+
     private static string SqlitePath(DeploymentLocation location) => Path.Combine(location.DataDirectory, SqliteKeyDatabase.FileName);
 
     /// <summary>The object catalog of this deployment. The one place it is opened.</summary>
-    public IObjectCatalog OpenCatalog(TimeProvider? time = null) =>
-        SqliteObjectCatalog.Open(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+    public IObjectCatalog OpenCatalog(TimeProvider? time = null)
+    {
+        if (Location.Database is not { } database)
+            return SqliteObjectCatalog.Open(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+#pragma warning disable VSTHRD002 // once per process, at start-up or in a CLI command, never on a request path
+        return PostgresObjectCatalog.OpenAsync(database, time ?? _time).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
 
-    /// <summary>Whether this deployment has an object catalog yet (none before the first bucket): reports do not create one.</summary>
-    public bool HasCatalog => File.Exists(Path.Combine(DataDirectory, ObjectServices.CatalogFileName));
+    /// <summary>Whether this deployment has an object catalog yet (none before the first bucket in a data directory; always
+    /// in a database): reports do not create one.</summary>
+    public bool HasCatalog => Location.Database is not null || File.Exists(Path.Combine(DataDirectory, ObjectServices.CatalogFileName));
 
     /// <summary>Flushes the pending audit records, then closes the key manager, its root of trust and the database.</summary>
     public void Dispose()

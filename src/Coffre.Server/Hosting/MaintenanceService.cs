@@ -19,8 +19,8 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
             if (keys.IsSealed) continue;
             try
             {
-                var rotated = keys.RotateDueKeys(KeyManager.SystemPrincipal);
-                var destroyed = keys.DestroyDueKeys(KeyManager.SystemPrincipal);
+                var rotated = await keys.RotateDueKeysAsync(KeyManager.SystemPrincipal).ConfigureAwait(false);
+                var destroyed = await keys.DestroyDueKeysAsync(KeyManager.SystemPrincipal).ConfigureAwait(false);
                 // Objects follow their key to its primary version (after a rotation, scheduled or manual).
                 var rewrap = await rewrapper.RunAsync(new RewrapRequest(ObjectsPerSecond: options.RewrapObjectsPerSecond),
                     KeyManager.SystemPrincipal, ct: stoppingToken).ConfigureAwait(false);

@@ -19,6 +19,8 @@ public static class S3Xml
     public static async Task WriteAsync(Stream output, string root, Action<XmlWriter> body, bool s3Namespace = true)
     {
         await using var buffer = new MemoryStream();
+        // Written into a MemoryStream (no I/O to wait for), then copied to the response asynchronously.
+#pragma warning disable VSTHRD103
         using (var w = XmlWriter.Create(buffer, Settings))
         {
             w.WriteStartDocument();
@@ -27,6 +29,7 @@ public static class S3Xml
             w.WriteEndElement();
             w.WriteEndDocument();
         }
+#pragma warning restore VSTHRD103
         buffer.Position = 0;
         await buffer.CopyToAsync(output).ConfigureAwait(false);
     }
@@ -53,7 +56,9 @@ public static class S3Xml
         while ((n = await body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
         {
             if (buffer.Length + n > maxBytes) throw new S3Exception(S3Error.MalformedXml, $"The XML body exceeds {maxBytes} bytes.");
+#pragma warning disable VSTHRD103 // a MemoryStream: no I/O to wait for
             buffer.Write(chunk, 0, n);
+#pragma warning restore VSTHRD103
         }
         buffer.Position = 0;
         try

@@ -115,7 +115,11 @@ public sealed class AwsChunkedDecodingStream : Stream
     public override int Read(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
+        // Stream's synchronous Read, for synchronous callers only; with useAsync: false, ReadCore reads synchronously and
+        // its task is already complete here.
+#pragma warning disable VSTHRD002
         return ReadCore(buffer.AsMemory(offset, count), useAsync: false, default).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)

@@ -61,7 +61,11 @@ internal sealed class SqliteAuditLog : IAuditLog, IDisposable
                 }
                 using var tx = _writer.BeginTransaction(deferred: false);
                 _appender!.Append(tx, entries);
+                // Microsoft.Data.Sqlite has no asynchronous I/O (its *Async methods run synchronously): the commit runs on
+                // the group commit's drain loop, the one caller, while every waiting request holds no thread.
+#pragma warning disable VSTHRD103
                 tx.Commit();
+#pragma warning restore VSTHRD103
             }
             catch (Exception e) when (e is SqliteException or KmsException { Error: KmsError.StoreUnavailable })
             {

@@ -316,7 +316,11 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
                 Execute(c, tx, "RELEASE w");
             }
         }
+        // Microsoft.Data.Sqlite has no asynchronous I/O (its CommitAsync runs synchronously too). This runs on the group
+        // commit's drain loop: one thread per batch of writers, never one per waiter.
+#pragma warning disable VSTHRD103
         tx.Commit();
+#pragma warning restore VSTHRD103
         return Task.CompletedTask;
     }
 

@@ -99,3 +99,10 @@ public sealed class SqliteAccessKeyStoreTests : AccessKeyStoreContractTests
     protected override IKeyDatabase Create(string location, string deploymentId) => SqliteKeyDatabases.Create(location, deploymentId);
     protected override IKeyDatabase Open(string location, string deploymentId) => SqliteKeyDatabases.Open(location, deploymentId);
 }
+
+public sealed class PostgresAccessKeyStoreTests : AccessKeyStoreContractTests
+{
+    protected override Task<string> NewDatabaseAsync() => PostgresKeyDatabases.NewAsync();
+    protected override IKeyDatabase Create(string location, string deploymentId) => PostgresKeyDatabases.Create(location, deploymentId);
+    protected override IKeyDatabase Open(string location, string deploymentId) => PostgresKeyDatabases.Open(location, deploymentId);
+}

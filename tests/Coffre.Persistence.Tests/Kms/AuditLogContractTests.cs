@@ -121,3 +121,10 @@ public sealed class SqliteAuditLogTests : AuditLogContractTests
     protected override IKeyDatabase Create(string location, string deploymentId) => SqliteKeyDatabases.Create(location, deploymentId);
     protected override IKeyDatabase Open(string location, string deploymentId) => SqliteKeyDatabases.Open(location, deploymentId);
 }
+
+public sealed class PostgresAuditLogTests : AuditLogContractTests
+{
+    protected override Task<string> NewDatabaseAsync() => PostgresKeyDatabases.NewAsync();
+    protected override IKeyDatabase Create(string location, string deploymentId) => PostgresKeyDatabases.Create(location, deploymentId);
+    protected override IKeyDatabase Open(string location, string deploymentId) => PostgresKeyDatabases.Open(location, deploymentId);
+}

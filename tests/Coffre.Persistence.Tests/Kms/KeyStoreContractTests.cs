@@ -124,6 +124,51 @@ public abstract class KeyStoreContractTests : KeyDatabaseContract
         Assert.Single(Store.ListVersions(key.Id));
     }
 
+    /// <summary>The bound an implementation documents for a change to reach another instance (SQLite: the next operation;
+    /// PostgreSQL: notification, else the 1 s poll), with slack for a loaded test machine.</summary>
+    protected virtual TimeSpan ChangeBound => TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task A_key_disabled_on_one_instance_is_refused_on_another_within_the_bound()
+    {
+        var b = NewKeyManager(OpenAgain());
+        Keys.CreateKey("shared", null, Alice);
+        var blob = await b.EncryptAsync("shared", new byte[] { 1, 2, 3 }, null, Alice);
+        await b.DecryptAsync(blob, null, Alice); // b now holds the key in its cache, by name and by id
+        Keys.DisableKey("shared", Alice);
+        var disabledAt = DateTime.UtcNow;
+        KmsException? refused = null;
+        while (refused is null && DateTime.UtcNow - disabledAt < ChangeBound)
+        {
+            try
+            {
+                await b.DecryptAsync(blob, null, Alice);
+                await Task.Delay(20);
+            }
+            catch (KmsException e)
+            {
+                refused = e;
+            }
+        }
+        Assert.Equal(KmsError.Disabled, refused?.Error);
+        // ...and enabled again the same way.
+        Keys.EnableKey("shared", Alice);
+        var enabledAt = DateTime.UtcNow;
+        DecryptResult? decrypted = null;
+        while (decrypted is null && DateTime.UtcNow - enabledAt < ChangeBound)
+        {
+            try
+            {
+                decrypted = await b.DecryptAsync(blob, null, Alice);
+            }
+            catch (KmsException e) when (e.Error == KmsError.Disabled)
+            {
+                await Task.Delay(20);
+            }
+        }
+        Assert.Equal([1, 2, 3], decrypted?.Plaintext);
+    }
+
     [Fact]
     public async Task Writers_on_two_handles_take_turns_so_a_due_rotation_happens_once()
     {
@@ -145,4 +190,11 @@ public sealed class SqliteKeyStoreTests : KeyStoreContractTests
     protected override Task<string> NewDatabaseAsync() => SqliteKeyDatabases.NewAsync();
     protected override IKeyDatabase Create(string location, string deploymentId) => SqliteKeyDatabases.Create(location, deploymentId);
     protected override IKeyDatabase Open(string location, string deploymentId) => SqliteKeyDatabases.Open(location, deploymentId);
+}
+
+public sealed class PostgresKeyStoreTests : KeyStoreContractTests
+{
+    protected override Task<string> NewDatabaseAsync() => PostgresKeyDatabases.NewAsync();
+    protected override IKeyDatabase Create(string location, string deploymentId) => PostgresKeyDatabases.Create(location, deploymentId);
+    protected override IKeyDatabase Open(string location, string deploymentId) => PostgresKeyDatabases.Open(location, deploymentId);
 }
