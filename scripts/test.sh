@@ -11,7 +11,7 @@ trap 'rm -f "$log"' EXIT
 
 # The independent verifier: Debian's Python and cryptography, reading only the spec's vectors.
 /usr/bin/python3 tools/verify_vectors.py testdata/vectors/format-v1.json | tee -a "$log"
-/usr/bin/python3 tools/verify_shamir.py testdata/vectors/shamir-v1.json | tee -a "$log"
+/usr/bin/python3 tools/verify_root_seals.py testdata/vectors/root-seals-v2.json | tee -a "$log"
 
 status=0
 dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee -a "$log" || status=$?

@@ -24,13 +24,18 @@ public sealed record RootSealFile
 {
     public const string FormatName = "coffre-root-seal";
     public const string Pbkdf2 = "pbkdf2-sha256";
+    public const string Argon2id = "argon2id";
 
     public required int Version { get; init; }
     public required string DeploymentId { get; init; }
     public required RootKind Kind { get; init; }
     // Passphrase
     public string? Kdf { get; init; }
+    /// <summary>PBKDF2 iterations, or Argon2id passes (t).</summary>
     public int Iterations { get; init; }
+    /// <summary>Argon2id memory in KiB (m) and lanes (p).</summary>
+    public int MemoryKib { get; init; }
+    public int Parallelism { get; init; }
     public byte[]? Salt { get; init; }
     // Shamir
     public int Threshold { get; init; }
@@ -102,6 +107,11 @@ public sealed record RootSealFile
             {
                 json.WriteString("kdf", Kdf);
                 json.WriteNumber("iterations", Iterations);
+                if (Kdf == Argon2id)
+                {
+                    json.WriteNumber("memory_kib", MemoryKib);
+                    json.WriteNumber("parallelism", Parallelism);
+                }
                 json.WriteString("salt", Convert.ToBase64String(Salt!));
             }
             else
@@ -151,6 +161,8 @@ public sealed record RootSealFile
                 {
                     Version = version, DeploymentId = common.DeploymentId, Kind = RootKind.Passphrase,
                     Kdf = root.GetProperty("kdf").GetString(), Iterations = root.GetProperty("iterations").GetInt32(), Salt = Base64(root, "salt"),
+                    MemoryKib = root.TryGetProperty("memory_kib", out var m) ? m.GetInt32() : 0,
+                    Parallelism = root.TryGetProperty("parallelism", out var p) ? p.GetInt32() : 0,
                     Nonce = common.Nonce, Ciphertext = common.Ciphertext, Tag = common.Tag, Created = common.Created,
                 },
                 "shamir" => new RootSealFile
@@ -174,8 +186,10 @@ public sealed record RootSealFile
         switch (seal.Kind)
         {
             case RootKind.Passphrase:
-                if (seal.Kdf != Pbkdf2) throw Malformed(path, "unsupported key derivation function");
-                options.CheckIterations(seal.Iterations, path);
+                // A version 1 file is PBKDF2 only; Argon2id came with version 2.
+                if (seal.Kdf == Pbkdf2) options.CheckIterations(seal.Iterations, path);
+                else if (seal.Kdf == Argon2id && seal.Version >= 2) options.CheckArgon2(seal.MemoryKib, seal.Iterations, seal.Parallelism, path);
+                else throw Malformed(path, "unsupported key derivation function");
                 if (seal.Salt!.Length is < 16 or > 32) throw Malformed(path, "a field has the wrong length");
                 break;
             case RootKind.Shamir:
