@@ -138,8 +138,14 @@ public static class ServeCommand
                           "store it, then delete that file");
     }
 
+    /// <summary>A Shamir root always starts sealed; an HSM root when no PIN is given ($COFFRE_HSM_PIN, $COFFRE_HSM_PIN_FILE).</summary>
     private static bool StartsSealed(CliContext cli) =>
-        RootSealFile.Read(Path.Combine(cli.DataDirectory, KeyManager.SealFileName), SealOptions.Default).Kind == RootKind.Shamir;
+        RootSealFile.Read(Path.Combine(cli.DataDirectory, KeyManager.SealFileName), SealOptions.Default).Kind switch
+        {
+            RootKind.Shamir => true,
+            RootKind.Pkcs11 => CliContext.HsmPin() is null,
+            _ => false,
+        };
 
     private static KeyManager Initialize(CliContext cli)
     {

@@ -103,6 +103,31 @@ public sealed partial class KeyManager : IDisposable
         return (Initialize(dataDirectory, root, options ?? KmsOptions.Default, time), texts);
     }
 
+    /// <summary>Creates a data directory whose root key is generated inside a PKCS#11 HSM (non-extractable; docs/format.md
+    /// §6.6): root.seal only says where it is. The key label must not exist on the token yet.</summary>
+    public static KeyManager InitializeHsm(string dataDirectory, string module, string tokenLabel, string keyLabel, string pin,
+        KmsOptions? options = null, TimeProvider? time = null)
+    {
+        var sealPath = NewDataDirectory(dataDirectory);
+        time ??= TimeProvider.System;
+        var seal = new RootSealFile
+        {
+            Version = 2, DeploymentId = Guid.NewGuid().ToString("D"), Kind = RootKind.Pkcs11, Module = module, TokenLabel = tokenLabel,
+            KeyLabel = keyLabel, Nonce = [], Ciphertext = [], Tag = [], Created = RootSealFile.Now(time),
+        };
+        var root = Pkcs11Root.Open(seal.DeploymentId, module, tokenLabel, keyLabel, pin, create: true);
+        try
+        {
+            AtomicFile.WriteNew(sealPath, seal.ToJson());
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+        return Initialize(dataDirectory, root, options ?? KmsOptions.Default, time);
+    }
+
     private static string NewDataDirectory(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);

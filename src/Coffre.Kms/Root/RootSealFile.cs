@@ -13,6 +13,8 @@ public enum RootKind
     Passphrase,
     /// <summary>A random seal key split into Shamir shares held by officers (docs/format.md §6.5).</summary>
     Shamir,
+    /// <summary>The root key itself is a non-extractable key in a PKCS#11 HSM, opened with the token's PIN (docs/format.md §6.6).</summary>
+    Pkcs11,
 }
 
 /// <summary>
@@ -40,6 +42,10 @@ public sealed record RootSealFile
     // Shamir
     public int Threshold { get; init; }
     public IReadOnlyList<byte[]> ShareDigests { get; init; } = [];
+    // PKCS#11: where the root key is (the file holds no key material at all)
+    public string? Module { get; init; }
+    public string? TokenLabel { get; init; }
+    public string? KeyLabel { get; init; }
     // Sealed root key
     public required byte[] Nonce { get; init; }
     public required byte[] Ciphertext { get; init; }
@@ -103,7 +109,14 @@ public sealed record RootSealFile
             json.WriteNumber("version", Version);
             json.WriteString("deployment_id", DeploymentId);
             if (Version >= 2) json.WriteString("protection", Kind.ToString().ToLowerInvariant());
-            if (Kind == RootKind.Passphrase)
+            if (Kind == RootKind.Pkcs11)
+            {
+                // No key material: the file says where the root key is.
+                json.WriteString("module", Module);
+                json.WriteString("token_label", TokenLabel);
+                json.WriteString("key_label", KeyLabel);
+            }
+            else if (Kind == RootKind.Passphrase)
             {
                 json.WriteString("kdf", Kdf);
                 json.WriteNumber("iterations", Iterations);
@@ -122,10 +135,13 @@ public sealed record RootSealFile
                 foreach (var d in ShareDigests) json.WriteStringValue(Convert.ToBase64String(d));
                 json.WriteEndArray();
             }
-            json.WriteString("cipher", "aes-256-gcm");
-            json.WriteString("nonce", Convert.ToBase64String(Nonce));
-            json.WriteString("ciphertext", Convert.ToBase64String(Ciphertext));
-            json.WriteString("tag", Convert.ToBase64String(Tag));
+            if (Kind != RootKind.Pkcs11)
+            {
+                json.WriteString("cipher", "aes-256-gcm");
+                json.WriteString("nonce", Convert.ToBase64String(Nonce));
+                json.WriteString("ciphertext", Convert.ToBase64String(Ciphertext));
+                json.WriteString("tag", Convert.ToBase64String(Tag));
+            }
             json.WriteString("created", Created);
             json.WriteEndObject();
         }
@@ -152,9 +168,17 @@ public sealed record RootSealFile
             if (version is not (1 or 2))
                 throw Malformed(path, $"seal version {version} is not supported");
             var kind = version == 1 ? "passphrase" : root.GetProperty("protection").GetString();
-            var common = (DeploymentId: root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id"),
-                Nonce: Base64(root, "nonce"), Ciphertext: Base64(root, "ciphertext"), Tag: Base64(root, "tag"),
-                Created: root.TryGetProperty("created", out var c) ? c.GetString() ?? "" : "");
+            var deploymentId = root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id");
+            var created = root.TryGetProperty("created", out var c) ? c.GetString() ?? "" : "";
+            if (kind == "pkcs11")
+                return new RootSealFile
+                {
+                    Version = version, DeploymentId = deploymentId, Kind = RootKind.Pkcs11, Module = root.GetProperty("module").GetString(),
+                    TokenLabel = root.GetProperty("token_label").GetString(), KeyLabel = root.GetProperty("key_label").GetString(),
+                    Nonce = [], Ciphertext = [], Tag = [], Created = created,
+                };
+            var common = (DeploymentId: deploymentId, Nonce: Base64(root, "nonce"), Ciphertext: Base64(root, "ciphertext"), Tag: Base64(root, "tag"),
+                Created: created);
             seal = kind switch
             {
                 "passphrase" => new RootSealFile
