@@ -15,10 +15,17 @@ def lp(b):
 
 def main(data_dir, passphrase):
     s = json.load(open(os.path.join(data_dir, "root.seal"), encoding="utf-8"))
-    assert s["format"] == "coffre-root-seal" and s["version"] == 1 and s["kdf"] == "pbkdf2-sha256"
+    assert s["format"] == "coffre-root-seal" and s["version"] in (1, 2)
     b = lambda k: base64.b64decode(s[k])
-    seal_key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), b("salt"), s["iterations"], 32)
-    aad = lp(b"coffre-root-seal") + struct.pack(">I", 1) + lp(s["deployment_id"].encode())
+    if s["version"] == 1:
+        assert s["kdf"] == "pbkdf2-sha256"
+        seal_key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), b("salt"), s["iterations"], 32)
+    else:
+        assert s["protection"] == "passphrase" and s["kdf"] == "argon2id", "only passphrase seals open with a passphrase"
+        from argon2.low_level import Type, hash_secret_raw  # Debian python3-argon2
+        seal_key = hash_secret_raw(passphrase.encode(), b("salt"), time_cost=s["iterations"], memory_cost=s["memory_kib"],
+                                   parallelism=s["parallelism"], hash_len=32, type=Type.ID, version=19)
+    aad = lp(b"coffre-root-seal") + struct.pack(">I", s["version"]) + lp(s["deployment_id"].encode())
     try:
         root_key = AESGCM(seal_key).decrypt(b("nonce"), b("ciphertext") + b("tag"), aad)
     except Exception:

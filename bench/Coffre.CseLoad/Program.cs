@@ -27,7 +27,8 @@ const string resource = "//googleapis.com/drive/files/bench";
 using var google = new TestIssuer("https://google.bench.test", "cse-authorization");
 using var idp = new TestIssuer("https://idp.bench.test", "kacls");
 var data = Directory.CreateTempSubdirectory("coffre-cseload-").FullName;
-var keys = KeyManager.Initialize(data, "bench passphrase", KmsOptions.InsecureForTests);
+var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data), "bench passphrase", KmsOptions.InsecureForTests);
+var keys = deployment.Keys;
 keys.CreateKey("default", null, KeyManager.SystemPrincipal);
 keys.CreateKey("workspace", "CSE load test key", KeyManager.SystemPrincipal);
 var options = new CoffreServerOptions
@@ -44,7 +45,7 @@ var options = new CoffreServerOptions
         Perimeters = new() { ["*"] = ["@bench.test"] },
     },
 };
-var (app, address) = await CoffreServer.StartInProcessAsync(options, data, keys);
+var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment);
 var endpoint = new Uri(address);
 Console.WriteLine($"# Coffre CSE key service load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
     $"audit synchronous={options.AuditSynchronous}, client {(useWrk ? "wrk" : "HttpClient")}, {endpoint}");
@@ -107,7 +108,7 @@ using (var first = await http.PostAsync("/v1/wrap", new StringContent(wrapBody, 
 }
 Console.WriteLine($"# audit after the runs: {keys.VerifyAudit("bench")}");
 await app.StopAsync();
-keys.Dispose();
+deployment.Dispose();
 Directory.Delete(data, true);
 
 async Task<(double Rps, double P50, double P99, long Errors)> Run(string op, string body, int clients, double duration) =>

@@ -57,8 +57,33 @@ public sealed class CliContext(string? dataOption, bool json)
         if (!IsInitialized)
             throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
         foreach (var repaired in PrivateFiles.Enforce(DataDirectory)) Console.Error.WriteLine("coffre: " + repaired);
-        if (!Deployment.NeedsShares(DataDirectory)) return Deployment.Open(Location, ReadPassphrase(confirm: false));
-        return Deployment.Open(Location, ReadShares(Path.Combine(DataDirectory, Deployment.SealFileName)));
+        var sealPath = Path.Combine(DataDirectory, Deployment.SealFileName);
+        return RootSealFile.Read(sealPath, SealOptions.Default).Kind switch
+        {
+            RootKind.Passphrase => Deployment.Open(Location, ReadPassphrase(confirm: false)),
+            RootKind.Pkcs11 => Deployment.Open(Location, OpenHsm(sealPath, HsmPin() ?? ReadSecretLine("HSM PIN:", "HSM PIN"))),
+            _ => Deployment.Open(Location, ReadShares(sealPath)),
+        };
+    }
+
+    public const string HsmPinEnvironmentVariable = "COFFRE_HSM_PIN";
+    public const string HsmPinFileEnvironmentVariable = "COFFRE_HSM_PIN_FILE";
+
+    /// <summary>The HSM user PIN from $COFFRE_HSM_PIN, else the first line of the file $COFFRE_HSM_PIN_FILE names, else null.</summary>
+    public static string? HsmPin()
+    {
+        if (Environment.GetEnvironmentVariable(HsmPinEnvironmentVariable) is { Length: > 0 } pin) return pin;
+        if (Environment.GetEnvironmentVariable(HsmPinFileEnvironmentVariable) is { Length: > 0 } file)
+            return File.ReadLines(file).FirstOrDefault()?.Trim() is { Length: > 0 } line ? line
+                : throw new CliException(ExitCodes.Usage, $"{file} (${HsmPinFileEnvironmentVariable}) holds no PIN.");
+        return null;
+    }
+
+    /// <summary>Opens the HSM root named by root.seal with <paramref name="pin"/> (same checks and limits as the unseal API).</summary>
+    public static IRootOfTrust OpenHsm(string sealPath, string pin)
+    {
+        using var unsealer = new RootUnsealer(sealPath, SealOptions.Default, TimeProvider.System);
+        return unsealer.Submit(pin, out _)!;
     }
 
     /// <summary>Opens a Shamir root offline: its threshold of shares, one per prompt or per line of standard input.</summary>

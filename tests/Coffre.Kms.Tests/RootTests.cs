@@ -122,7 +122,7 @@ public class RootTests
     public void Weak_iteration_counts_are_refused_outside_tests()
     {
         using var env = new TestEnvironment();
-        var e = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath, "p", new SealOptions { Iterations = 1000 }));
+        var e = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath, "p", new SealOptions { Kdf = RootSealFile.Pbkdf2, Iterations = 1000 }));
         Assert.Equal(KmsError.InvalidArgument, e.Error);
         using (SealedFileRoot.Initialize(env.SealPath, "p", SealOptions.InsecureForTests)) { }
         var e2 = Assert.Throws<KmsException>(() => SealedFileRoot.Unseal(env.SealPath, "p"));
@@ -142,7 +142,7 @@ public class RootTests
         var e = Assert.Throws<KmsException>(() => SealedFileRoot.Unseal(env.SealPath, "p", SealOptions.InsecureForTests));
         Assert.Equal(KmsError.InvalidArgument, e.Error);
         Assert.Contains("modified", e.Message, StringComparison.Ordinal);
-        var e2 = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath + ".2", "p", new SealOptions { Iterations = SealOptions.MaximumIterations + 1 }));
+        var e2 = Assert.Throws<KmsException>(() => SealedFileRoot.Initialize(env.SealPath + ".2", "p", new SealOptions { Kdf = RootSealFile.Pbkdf2, Iterations = SealOptions.MaximumIterations + 1 }));
         Assert.Equal(KmsError.InvalidArgument, e2.Error);
     }
 }

@@ -12,10 +12,14 @@ public static class InitCommand
     {
         var shares = new Option<int?>("--shares") { Description = "Seal the root key under N Shamir shares instead of a passphrase (2..255)" };
         var threshold = new Option<int?>("--threshold") { Description = "How many of the shares unseal (2..N; with --shares)" };
+        var hsmModule = new Option<string?>("--hsm-module") { Description = "Generate the root key inside this PKCS#11 module's token (with --hsm-token, --hsm-key; PIN from $COFFRE_HSM_PIN or $COFFRE_HSM_PIN_FILE)" };
+        var hsmToken = new Option<string?>("--hsm-token") { Description = "Label of the HSM token (never a slot number)" };
+        var hsmKey = new Option<string?>("--hsm-key") { Description = "Label of the root key to create on the token", DefaultValueFactory = _ => "coffre-root" };
         var command = new Command("init",
             "Create a data directory: generate the root key and seal it under a passphrase " +
             $"(from ${CliContext.PassphraseEnvironmentVariable}, else asked twice), or under N Shamir shares of which K unseal " +
-            "(--shares N --threshold K; each share is printed once and stored nowhere).") { shares, threshold };
+            "(--shares N --threshold K; each share is printed once and stored nowhere), or inside a PKCS#11 HSM (--hsm-module, --hsm-token).")
+            { shares, threshold, hsmModule, hsmToken, hsmKey };
         command.SetAction((result, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(result);
@@ -26,7 +30,13 @@ public static class InitCommand
                 throw new CliException(ExitCodes.Usage, "--shares and --threshold go together (e.g. --shares 5 --threshold 3).");
             IReadOnlyList<string>? issued = null;
             Deployment deployment;
-            if (n is { } count && k is { } needed)
+            if (result.GetValue(hsmModule) is { } module)
+            {
+                var token = result.GetValue(hsmToken) ?? throw new CliException(ExitCodes.Usage, "--hsm-module needs --hsm-token LABEL.");
+                var pin = CliContext.HsmPin() ?? CliContext.ReadSecretLine("HSM PIN:", "HSM PIN");
+                deployment = await Deployment.InitializeHsmAsync(cli.Location, module, token, result.GetValue(hsmKey)!, pin);
+            }
+            else if (n is { } count && k is { } needed)
             {
                 if (needed < ShamirSecret.MinimumThreshold || needed > count || count > ShamirSecret.MaximumShares)
                     throw new CliException(ExitCodes.Usage, $"Shamir sharing needs 2 ≤ --threshold ≤ --shares ≤ 255 ({needed} of {count} given).");

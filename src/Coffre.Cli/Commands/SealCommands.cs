@@ -56,9 +56,12 @@ public static class SealCommands
                     Show(cli, status);
                     return ExitCodes.Ok;
                 }
-                body = status.Root == "passphrase"
-                    ? new UnsealBody(Passphrase: CliContext.ReadSecretLine("Passphrase:", "passphrase"))
-                    : new UnsealBody(Share: CliContext.ReadSecretLine($"Unseal share ({status.Progress} of {status.Threshold} in):", "unseal share"));
+                body = status.Root switch
+                {
+                    "passphrase" => new UnsealBody(Passphrase: CliContext.ReadSecretLine("Passphrase:", "passphrase")),
+                    "pkcs11" => new UnsealBody(Pin: CliContext.HsmPin() ?? CliContext.ReadSecretLine("HSM PIN:", "HSM PIN")),
+                    _ => new UnsealBody(Share: CliContext.ReadSecretLine($"Unseal share ({status.Progress} of {status.Threshold} in):", "unseal share")),
+                };
             }
             Show(cli, await admin.SendUnsignedAsync<SealStatusBody>("POST", SealApi.UnsealPath, body, ct));
             return ExitCodes.Ok;

@@ -42,7 +42,7 @@ public static class ServeCommand
 
             // A root that needs officers' shares starts sealed: they unseal it through the admin API (coffre unseal).
             using var deployment = !cli.IsInitialized ? await InitializeAsync(cli)
-                : Deployment.NeedsShares(cli.DataDirectory) ? await Deployment.OpenSealedAsync(cli.Location) : cli.Open();
+                : StartsSealed(cli) ? await Deployment.OpenSealedAsync(cli.Location) : cli.Open();
             var keys = deployment.Keys;
             RootCredentials? root = null;
             if (!keys.IsSealed)
@@ -139,6 +139,15 @@ public static class ServeCommand
         Console.WriteLine($"  Secret key:    generated now, written to {path} (mode 0600), not printed because standard output is not a terminal; " +
                           "store it, then delete that file");
     }
+
+    /// <summary>A Shamir root always starts sealed; an HSM root when no PIN is given ($COFFRE_HSM_PIN, $COFFRE_HSM_PIN_FILE).</summary>
+    private static bool StartsSealed(CliContext cli) =>
+        RootSealFile.Read(Path.Combine(cli.DataDirectory, Deployment.SealFileName), SealOptions.Default).Kind switch
+        {
+            RootKind.Shamir => true,
+            RootKind.Pkcs11 => CliContext.HsmPin() is null,
+            _ => false,
+        };
 
     private static async Task<Deployment> InitializeAsync(CliContext cli)
     {

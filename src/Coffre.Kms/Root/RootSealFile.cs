@@ -13,6 +13,8 @@ public enum RootKind
     Passphrase,
     /// <summary>A random seal key split into Shamir shares held by officers (docs/format.md §6.5).</summary>
     Shamir,
+    /// <summary>The root key itself is a non-extractable key in a PKCS#11 HSM, opened with the token's PIN (docs/format.md §6.6).</summary>
+    Pkcs11,
 }
 
 /// <summary>
@@ -24,17 +26,26 @@ public sealed record RootSealFile
 {
     public const string FormatName = "coffre-root-seal";
     public const string Pbkdf2 = "pbkdf2-sha256";
+    public const string Argon2id = "argon2id";
 
     public required int Version { get; init; }
     public required string DeploymentId { get; init; }
     public required RootKind Kind { get; init; }
     // Passphrase
     public string? Kdf { get; init; }
+    /// <summary>PBKDF2 iterations, or Argon2id passes (t).</summary>
     public int Iterations { get; init; }
+    /// <summary>Argon2id memory in KiB (m) and lanes (p).</summary>
+    public int MemoryKib { get; init; }
+    public int Parallelism { get; init; }
     public byte[]? Salt { get; init; }
     // Shamir
     public int Threshold { get; init; }
     public IReadOnlyList<byte[]> ShareDigests { get; init; } = [];
+    // PKCS#11: where the root key is (the file holds no key material at all)
+    public string? Module { get; init; }
+    public string? TokenLabel { get; init; }
+    public string? KeyLabel { get; init; }
     // Sealed root key
     public required byte[] Nonce { get; init; }
     public required byte[] Ciphertext { get; init; }
@@ -98,10 +109,22 @@ public sealed record RootSealFile
             json.WriteNumber("version", Version);
             json.WriteString("deployment_id", DeploymentId);
             if (Version >= 2) json.WriteString("protection", Kind.ToString().ToLowerInvariant());
-            if (Kind == RootKind.Passphrase)
+            if (Kind == RootKind.Pkcs11)
+            {
+                // No key material: the file says where the root key is.
+                json.WriteString("module", Module);
+                json.WriteString("token_label", TokenLabel);
+                json.WriteString("key_label", KeyLabel);
+            }
+            else if (Kind == RootKind.Passphrase)
             {
                 json.WriteString("kdf", Kdf);
                 json.WriteNumber("iterations", Iterations);
+                if (Kdf == Argon2id)
+                {
+                    json.WriteNumber("memory_kib", MemoryKib);
+                    json.WriteNumber("parallelism", Parallelism);
+                }
                 json.WriteString("salt", Convert.ToBase64String(Salt!));
             }
             else
@@ -112,10 +135,13 @@ public sealed record RootSealFile
                 foreach (var d in ShareDigests) json.WriteStringValue(Convert.ToBase64String(d));
                 json.WriteEndArray();
             }
-            json.WriteString("cipher", "aes-256-gcm");
-            json.WriteString("nonce", Convert.ToBase64String(Nonce));
-            json.WriteString("ciphertext", Convert.ToBase64String(Ciphertext));
-            json.WriteString("tag", Convert.ToBase64String(Tag));
+            if (Kind != RootKind.Pkcs11)
+            {
+                json.WriteString("cipher", "aes-256-gcm");
+                json.WriteString("nonce", Convert.ToBase64String(Nonce));
+                json.WriteString("ciphertext", Convert.ToBase64String(Ciphertext));
+                json.WriteString("tag", Convert.ToBase64String(Tag));
+            }
             json.WriteString("created", Created);
             json.WriteEndObject();
         }
@@ -142,15 +168,25 @@ public sealed record RootSealFile
             if (version is not (1 or 2))
                 throw Malformed(path, $"seal version {version} is not supported");
             var kind = version == 1 ? "passphrase" : root.GetProperty("protection").GetString();
-            var common = (DeploymentId: root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id"),
-                Nonce: Base64(root, "nonce"), Ciphertext: Base64(root, "ciphertext"), Tag: Base64(root, "tag"),
-                Created: root.TryGetProperty("created", out var c) ? c.GetString() ?? "" : "");
+            var deploymentId = root.GetProperty("deployment_id").GetString() ?? throw Malformed(path, "no deployment id");
+            var created = root.TryGetProperty("created", out var c) ? c.GetString() ?? "" : "";
+            if (kind == "pkcs11")
+                return new RootSealFile
+                {
+                    Version = version, DeploymentId = deploymentId, Kind = RootKind.Pkcs11, Module = root.GetProperty("module").GetString(),
+                    TokenLabel = root.GetProperty("token_label").GetString(), KeyLabel = root.GetProperty("key_label").GetString(),
+                    Nonce = [], Ciphertext = [], Tag = [], Created = created,
+                };
+            var common = (DeploymentId: deploymentId, Nonce: Base64(root, "nonce"), Ciphertext: Base64(root, "ciphertext"), Tag: Base64(root, "tag"),
+                Created: created);
             seal = kind switch
             {
                 "passphrase" => new RootSealFile
                 {
                     Version = version, DeploymentId = common.DeploymentId, Kind = RootKind.Passphrase,
                     Kdf = root.GetProperty("kdf").GetString(), Iterations = root.GetProperty("iterations").GetInt32(), Salt = Base64(root, "salt"),
+                    MemoryKib = root.TryGetProperty("memory_kib", out var m) ? m.GetInt32() : 0,
+                    Parallelism = root.TryGetProperty("parallelism", out var p) ? p.GetInt32() : 0,
                     Nonce = common.Nonce, Ciphertext = common.Ciphertext, Tag = common.Tag, Created = common.Created,
                 },
                 "shamir" => new RootSealFile
@@ -174,8 +210,10 @@ public sealed record RootSealFile
         switch (seal.Kind)
         {
             case RootKind.Passphrase:
-                if (seal.Kdf != Pbkdf2) throw Malformed(path, "unsupported key derivation function");
-                options.CheckIterations(seal.Iterations, path);
+                // A version 1 file is PBKDF2 only; Argon2id came with version 2.
+                if (seal.Kdf == Pbkdf2) options.CheckIterations(seal.Iterations, path);
+                else if (seal.Kdf == Argon2id && seal.Version >= 2) options.CheckArgon2(seal.MemoryKib, seal.Iterations, seal.Parallelism, path);
+                else throw Malformed(path, "unsupported key derivation function");
                 if (seal.Salt!.Length is < 16 or > 32) throw Malformed(path, "a field has the wrong length");
                 break;
             case RootKind.Shamir:

@@ -6,7 +6,7 @@ namespace Coffre.Kms.Root;
 public sealed record UnsealProgress(RootKind Kind, int Needed, int Shares, int Submitted);
 
 /// <summary>
-/// Collects what opens the data directory's root seal, one part at a time (a Shamir share, or the passphrase), from
+/// Collects what opens the data directory's root seal, one part at a time (a Shamir share, the passphrase, or an HSM's PIN), from
 /// officers at different terminals or a script, and opens the root once enough are in (docs/operations.md, "Sealing
 /// and unsealing"). Shares are checked one by one against the seal's digests, so a wrong, tampered or duplicated share
 /// is refused as it arrives, naming nothing of the others; any refusal discards every share collected so far (an
@@ -47,7 +47,12 @@ public sealed class RootUnsealer(string sealPath, SealOptions options, TimeProvi
             var seal = RootSealFile.Read(sealPath, options);
             try
             {
-                var root = seal.Kind == RootKind.Passphrase ? SealedFileRoot.Unseal(sealPath, part, options) : AddShare(seal, part);
+                var root = seal.Kind switch
+                {
+                    RootKind.Passphrase => SealedFileRoot.Unseal(sealPath, part, options),
+                    RootKind.Pkcs11 => Pkcs11Root.Open(seal.DeploymentId, seal.Module!, seal.TokenLabel!, seal.KeyLabel!, part),
+                    _ => AddShare(seal, part),
+                };
                 progress = new UnsealProgress(seal.Kind, seal.Needed, seal.Kind == RootKind.Shamir ? seal.ShareDigests.Count : 1,
                     root is null ? _shares.Count : seal.Needed);
                 if (root is not null) ResetLocked();

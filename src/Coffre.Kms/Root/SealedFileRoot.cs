@@ -8,14 +8,13 @@ namespace Coffre.Kms.Root;
 
 /// <summary>
 /// Root of trust kept in <c>root.seal</c> (<see cref="RootSealFile"/>): the 256-bit root key sealed with AES-256-GCM
-/// under a seal key derived from a passphrase (PBKDF2-SHA256, docs/format.md §6.1) or recombined from Shamir shares
+/// under a seal key derived from a passphrase (Argon2id, or PBKDF2-SHA256 for older seals, docs/format.md §6.1) or recombined from Shamir shares
 /// (§6.5). The unsealed root key stays in a pinned array, zeroed on <see cref="Dispose"/>.
 /// </summary>
 public sealed class SealedFileRoot : IRootOfTrust
 {
     public const string FormatName = RootSealFile.FormatName;
     public const int FormatVersion = 1;
-    public const string Kdf = RootSealFile.Pbkdf2;
     public const int SaltSize = 32;
     public const int WrappedSize = 1 + 12 + 32 + 16;
     private const byte WrapFormat = 1;
@@ -42,7 +41,9 @@ public sealed class SealedFileRoot : IRootOfTrust
     {
         options ??= SealOptions.Default;
         path = System.IO.Path.GetFullPath(path);
-        options.CheckIterations(options.Iterations, path);
+        if (options.Kdf == RootSealFile.Argon2id) options.CheckArgon2(options.Argon2MemoryKib, options.Argon2Passes, options.Argon2Parallelism, path);
+        else if (options.Kdf == RootSealFile.Pbkdf2) options.CheckIterations(options.Iterations, path);
+        else throw new KmsException(KmsError.InvalidArgument, $"Unsupported key derivation function '{options.Kdf}': use {RootSealFile.Argon2id} or {RootSealFile.Pbkdf2}.");
         if (passphrase.IsEmpty)
             throw new KmsException(KmsError.InvalidArgument, "An empty passphrase cannot seal a root key; choose a long passphrase.");
         CheckAbsent(path);
@@ -113,7 +114,7 @@ public sealed class SealedFileRoot : IRootOfTrust
         var sealKey = GC.AllocateArray<byte>(32, pinned: true);
         try
         {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, seal.Salt, sealKey, seal.Iterations, HashAlgorithmName.SHA256);
+            PassphraseKdf.Derive(seal, passphrase, sealKey);
             return Open(path, seal, sealKey, () => new KmsException(KmsError.WrongPassphrase,
                 $"The passphrase does not unseal {path}. Check the passphrase (or that the file was not modified)."));
         }
@@ -152,12 +153,16 @@ public sealed class SealedFileRoot : IRootOfTrust
         var sealKey = GC.AllocateArray<byte>(32, pinned: true);
         try
         {
-            Rfc2898DeriveBytes.Pbkdf2(passphrase, salt, sealKey, options.Iterations, HashAlgorithmName.SHA256);
+            // PBKDF2 seals keep version 1 (readable by older Coffre); Argon2id needs version 2.
+            var argon = options.Kdf == RootSealFile.Argon2id;
             var shape = new RootSealFile
             {
-                Version = FormatVersion, DeploymentId = deploymentId, Kind = RootKind.Passphrase, Kdf = Kdf, Iterations = options.Iterations,
+                Version = argon ? 2 : FormatVersion, DeploymentId = deploymentId, Kind = RootKind.Passphrase, Kdf = options.Kdf,
+                Iterations = argon ? options.Argon2Passes : options.Iterations, MemoryKib = argon ? options.Argon2MemoryKib : 0,
+                Parallelism = argon ? options.Argon2Parallelism : 0,
                 Salt = salt, Nonce = [], Ciphertext = [], Tag = [], Created = RootSealFile.Now(time),
             };
+            PassphraseKdf.Derive(shape, passphrase, sealKey);
             return RootSealFile.Seal(shape, sealKey, rootKey);
         }
         finally

@@ -53,9 +53,9 @@ public sealed record AccessKeyListBody(IReadOnlyList<AccessKeyBody> AccessKeys);
 public sealed record AdminErrorBody(string Code, string Message);
 
 /// <summary>One part of an unseal: a Shamir share, or the passphrase of a passphrase root; or <see cref="Reset"/> to start over.</summary>
-public sealed record UnsealBody(string? Share = null, string? Passphrase = null, bool Reset = false)
+public sealed record UnsealBody(string? Share = null, string? Passphrase = null, bool Reset = false, string? Pin = null)
 {
-    public override string ToString() => $"UnsealBody(reset {Reset})"; // never the share or passphrase
+    public override string ToString() => $"UnsealBody(reset {Reset})"; // never the share, passphrase or PIN
 }
 
 /// <summary>Seal status: <c>root</c> is passphrase or shamir; <c>progress</c> shares of <c>threshold</c> are in.</summary>

@@ -66,8 +66,9 @@ public sealed class SealApi(KeyManager keys, RootUnsealer unsealer, ILogger<Seal
             return Status();
         }
         if (!keys.IsSealed) return Status();
-        var part = request.Share ?? request.Passphrase
-            ?? throw new AdminException(AdminError.InvalidRequest, "Send {\"share\": \"coffre-share:...\"} (or {\"passphrase\": \"...\"} for a passphrase root).");
+        var part = request.Share ?? request.Passphrase ?? request.Pin
+            ?? throw new AdminException(AdminError.InvalidRequest,
+                "Send {\"share\": \"coffre-share:...\"} (or {\"passphrase\": \"...\"} for a passphrase root, {\"pin\": \"...\"} for an HSM root).");
         IRootOfTrust? root;
         UnsealProgress progress;
         try

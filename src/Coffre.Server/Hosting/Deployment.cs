@@ -80,6 +80,16 @@ public sealed class Deployment : IDisposable
         return (deployment, issued);
     }
 
+    /// <summary>Creates a deployment whose root key is generated inside a PKCS#11 HSM (non-extractable; docs/format.md
+    /// §6.6): root.seal only says where it is. The key label must not exist on the token yet.</summary>
+    public static Task<Deployment> InitializeHsmAsync(DeploymentLocation location, string module, string tokenLabel, string keyLabel, string pin,
+        KmsOptions? options = null, TimeProvider? time = null)
+    {
+        var now = time ?? TimeProvider.System;
+        return InitializeAsync(location, sealPath => Pkcs11Root.Initialize(sealPath, module, tokenLabel, keyLabel, pin, now),
+            options ?? KmsOptions.Default, time);
+    }
+
     private static async Task<Deployment> InitializeAsync(DeploymentLocation location, Func<string, IRootOfTrust> createRoot, KmsOptions options, TimeProvider? time)
     {
         time ??= TimeProvider.System;
@@ -158,10 +168,6 @@ public sealed class Deployment : IDisposable
             throw;
         }
     }
-
-    /// <summary>Whether the root seal of <paramref name="dataDirectory"/> needs officers' shares (the server then starts sealed).</summary>
-    public static bool NeedsShares(string dataDirectory) =>
-        RootSealFile.Read(Path.Combine(dataDirectory, SealFileName), SealOptions.Default).Kind == RootKind.Shamir;
 
     private static Deployment Compose(DeploymentLocation location, IRootOfTrust root, Func<IKeyDatabase> openDatabase, KmsOptions options, TimeProvider time)
     {

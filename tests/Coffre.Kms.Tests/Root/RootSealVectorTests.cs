@@ -9,14 +9,14 @@ using Coffre.Kms.Root;
 namespace Coffre.Kms.Tests.Root;
 
 /// <summary>
-/// testdata/vectors/shamir-v1.json (docs/format.md §6.5): splits with their coefficients and share texts, a Shamir
+/// testdata/vectors/root-seals-v2.json (docs/format.md §6.5): splits with their coefficients and share texts, a Shamir
 /// root.seal with its shares and root key, and shares that must be refused. The splits are deterministic and checked
 /// against a fresh computation; the seal has a random nonce, so COFFRE_WRITE_VECTORS=1 writes a new file. The independent
-/// tools/verify_shamir.py, written from docs/format.md, recombines the shares and opens the seal with python3-cryptography.
+/// tools/verify_root_seals.py, written from docs/format.md, recombines the shares and opens the seal with python3-cryptography.
 /// </summary>
-public sealed class ShamirVectorTests
+public sealed class RootSealVectorTests
 {
-    private static string VectorPath => Path.Combine(Tools.RepositoryRoot, "testdata", "vectors", "shamir-v1.json");
+    private static string VectorPath => Path.Combine(Tools.RepositoryRoot, "testdata", "vectors", "root-seals-v2.json");
 
     private static readonly (int K, int N)[] Cases = [(2, 2), (2, 3), (3, 5), (5, 8), (4, 255)];
 
@@ -62,7 +62,7 @@ public sealed class ShamirVectorTests
         var typo = shares[0][..20] + (shares[0][20] == 'A' ? 'B' : 'A') + shares[0][21..];
         var vector = new JsonObject
         {
-            ["description"] = "Coffre Shamir unseal shares and root seal, docs/format.md §6.1 and §6.5",
+            ["description"] = "Coffre root seals: Shamir unseal shares and a Shamir root seal (docs/format.md §6.5), passphrase seals with Argon2id and PBKDF2 (§6.1)",
             ["splits"] = Splits(),
             ["root_seal"] = new JsonObject
             {
@@ -70,12 +70,38 @@ public sealed class ShamirVectorTests
                 ["shares"] = new JsonArray([.. shares.Select(s => (JsonNode)s)]),
                 ["root_key"] = Convert.ToHexStringLower(rootKey),
             },
+            ["passphrase_seals"] = new JsonArray(PassphraseSeal(SealOptions.InsecureArgon2ForTests), PassphraseSeal(SealOptions.InsecureForTests)),
             ["invalid_shares"] = new JsonArray(
                 new JsonObject { ["description"] = "a character changed: the checksum fails", ["share"] = typo },
                 new JsonObject { ["description"] = "value changed, checksum recomputed: the seal's digest fails", ["share"] = new UnsealShare(3, real.Index, forgedValue).Encode() },
                 new JsonObject { ["description"] = "a share of the split 3-of-5 above, not of this seal: the digest fails", ["share"] = Splits()[2]!["shares"]![1]!.GetValue<string>() }),
         };
         return vector.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    private const string VectorPassphrase = "correct horse battery staple, é";
+
+    /// <summary>A passphrase seal (§6.1) with test-sized parameters, its passphrase and its root key.</summary>
+    private static JsonObject PassphraseSeal(SealOptions options)
+    {
+        using var env = new TestEnvironment();
+        using (SealedFileRoot.Initialize(env.SealPath, VectorPassphrase, options, env.Clock)) { }
+        var seal = RootSealFile.Read(env.SealPath, options);
+        return new JsonObject
+        {
+            ["passphrase"] = VectorPassphrase,
+            ["file"] = JsonNode.Parse(File.ReadAllText(env.SealPath)),
+            ["root_key"] = Convert.ToHexStringLower(OpenPassphraseSeal(seal, VectorPassphrase)),
+        };
+    }
+
+    private static byte[] OpenPassphraseSeal(RootSealFile seal, string passphrase)
+    {
+        var sealKey = new byte[32];
+        PassphraseKdf.Derive(seal, passphrase, sealKey);
+        var rootKey = new byte[32];
+        Assert.True(seal.TryOpen(sealKey, rootKey));
+        return rootKey;
     }
 
     private static byte[] OpenSeal(RootSealFile seal, IEnumerable<string> texts)
@@ -102,6 +128,21 @@ public sealed class ShamirVectorTests
             ShamirSecret.Combine([.. shares.TakeLast(k).Select(s => s.Index)], [.. shares.TakeLast(k).Select(s => s.Value)], secret);
             Assert.Equal(split["secret"]!.GetValue<string>(), Convert.ToHexStringLower(secret));
         }
+        foreach (var passphraseSeal in vector["passphrase_seals"]!.AsArray())
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"coffre-vector-{Guid.NewGuid():N}.seal");
+            File.WriteAllText(file, passphraseSeal!["file"]!.ToJsonString());
+            try
+            {
+                var seal = RootSealFile.Read(file, SealOptions.InsecureForTests);
+                Assert.Equal(passphraseSeal["root_key"]!.GetValue<string>(),
+                    Convert.ToHexStringLower(OpenPassphraseSeal(seal, passphraseSeal["passphrase"]!.GetValue<string>())));
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
         var path = Path.Combine(Path.GetTempPath(), $"coffre-vector-{Guid.NewGuid():N}.seal");
         File.WriteAllText(path, vector["root_seal"]!["file"]!.ToJsonString());
         try
@@ -125,7 +166,7 @@ public sealed class ShamirVectorTests
         const string python = "/usr/bin/python3";
         Assert.True(File.Exists(python), $"{python} is missing: install python3 and python3-cryptography (scripts/test.sh does)");
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(Tools.RepositoryRoot, "tools", "verify_shamir.py"));
+        psi.ArgumentList.Add(Path.Combine(Tools.RepositoryRoot, "tools", "verify_root_seals.py"));
         psi.ArgumentList.Add(VectorPath);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEnd();

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Independent check of Coffre's Shamir unseal shares and Shamir root seal (docs/format.md §6.1 and §6.5).
+"""Independent check of Coffre's root seals (docs/format.md §6.1 and §6.5): Shamir unseal shares, a Shamir root seal,
+passphrase seals (Argon2id and PBKDF2).
 
-Written from the documentation alone, with Debian's python3-cryptography: decodes every share (prefix, base64url,
+Written from the documentation alone, with Debian's python3-cryptography and python3-argon2: opens the passphrase seals,
+decodes every share (prefix, base64url,
 checksum), recombines shares by Lagrange interpolation over GF(2^8) (AES polynomial), checks that the threshold
 recombines the secret and that one share fewer does not, recomputes each split from its coefficients, checks the seal's
 share digests, opens the root seal with a quorum, and refuses the invalid shares.
 
-Usage: verify_shamir.py testdata/vectors/shamir-v1.json     (exit 0 when every check passes)
+Usage: verify_root_seals.py testdata/vectors/root-seals-v2.json     (exit 0 when every check passes)
 """
 import base64
 import hashlib
@@ -15,6 +17,7 @@ import json
 import struct
 import sys
 
+from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "coffre-share:"
@@ -141,6 +144,20 @@ def main(path):
         seal_key = combine([(shares[i][1], shares[i][2]) for i in chosen])
         root_key = AESGCM(seal_key).decrypt(b("nonce"), b("ciphertext") + b("tag"), aad)
         check(root_key.hex() == vectors["root_seal"]["root_key"], f"root seal opens with shares {chosen}")
+
+    for v in vectors["passphrase_seals"]:
+        s = v["file"]
+        b = lambda name: base64.b64decode(s[name])
+        passphrase = v["passphrase"].encode("utf-8")
+        if s["version"] == 1:
+            check(s["kdf"] == "pbkdf2-sha256", "version 1 seals are PBKDF2")
+            seal_key = hashlib.pbkdf2_hmac("sha256", passphrase, b("salt"), s["iterations"], 32)
+        else:
+            check(s["protection"] == "passphrase" and s["kdf"] == "argon2id", "version 2 passphrase seal is Argon2id")
+            seal_key = hash_secret_raw(passphrase, b("salt"), time_cost=s["iterations"], memory_cost=s["memory_kib"],
+                                       parallelism=s["parallelism"], hash_len=32, type=Type.ID, version=19)
+        aad = lp(b"coffre-root-seal") + struct.pack(">I", s["version"]) + lp(s["deployment_id"].encode())
+        check(AESGCM(seal_key).decrypt(b("nonce"), b("ciphertext") + b("tag"), aad).hex() == v["root_key"], f"{s['kdf']} seal opens with its passphrase")
 
     for invalid in vectors["invalid_shares"]:
         d = decode_share(invalid["share"])

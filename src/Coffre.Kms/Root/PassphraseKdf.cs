@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using System.Text;
+using Konscious.Security.Cryptography;
+
+namespace Coffre.Kms.Root;
+
+/// <summary>
+/// The seal key of a passphrase seal (docs/format.md §6.1): Argon2id (memory-hard: a GPU or ASIC guessing
+/// passphrases pays the memory of every guess, which PBKDF2 does not make it pay), or PBKDF2-SHA256 for seals written
+/// before Argon2id was the default. Parameters come from the seal file, bounded by <see cref="SealOptions"/> on read.
+/// </summary>
+internal static class PassphraseKdf
+{
+    public static void Derive(RootSealFile seal, ReadOnlySpan<char> passphrase, Span<byte> sealKey)
+    {
+        switch (seal.Kdf)
+        {
+            case RootSealFile.Pbkdf2:
+                Rfc2898DeriveBytes.Pbkdf2(passphrase, seal.Salt, sealKey, seal.Iterations, HashAlgorithmName.SHA256);
+                return;
+            case RootSealFile.Argon2id:
+                var password = Encoding.UTF8.GetBytes(passphrase.ToArray());
+                try
+                {
+                    using var argon = new Argon2id(password)
+                    {
+                        Salt = seal.Salt, Iterations = seal.Iterations, MemorySize = seal.MemoryKib, DegreeOfParallelism = seal.Parallelism,
+                    };
+                    var derived = argon.GetBytes(sealKey.Length);
+                    derived.CopyTo(sealKey);
+                    CryptographicOperations.ZeroMemory(derived);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(password);
+                }
+                return;
+            default:
+                throw new KmsException(KmsError.InvalidArgument, $"Unsupported key derivation function '{seal.Kdf}'.");
+        }
+    }
+}
