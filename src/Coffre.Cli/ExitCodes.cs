@@ -18,6 +18,8 @@ public static class ExitCodes
     public const int AuditFailure = 6;
     /// <summary>Authenticated, but not allowed: the access key lacks the grant (e.g. the admin grant for `access-key --endpoint`).</summary>
     public const int AccessDenied = 7;
+    /// <summary>A storage backend failed its check (unreachable, credentials refused, data read back wrong).</summary>
+    public const int BackendUnavailable = 8;
     /// <summary>Anything else: I/O error, unexpected failure.</summary>
     public const int Failure = 10;
     /// <summary>Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it; set by System.CommandLine when it cancels the command

@@ -20,6 +20,7 @@ root.Subcommands.Add(AuditCommands.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(RewrapCommand.Create());
 root.Subcommands.Add(ReportCommands.Create());
+root.Subcommands.Add(BackendCommands.Create());
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
 {

@@ -50,13 +50,13 @@ public sealed class ObjectServices
     public ObjectServices(CoffreServerOptions options, string dataDirectory, KeyManager keys, TimeProvider time, IDataKeyService? dataKeys = null)
     {
         EnsureThreadsForBlockingCommits();
-        Blobs = CreateBackend(options.Backend, dataDirectory);
+        Blobs = BackendsConfiguration.Create(options, dataDirectory);
         Catalog = new ObjectCatalog(Path.Combine(dataDirectory, CatalogFileName), time);
         dataKeys ??= new KmsDataKeyService(keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {
             DefaultKey = options.DefaultKey,
-            BucketKeys = options.BucketKeys,
+            BucketKeys = BackendsConfiguration.BucketKeys(options),
             MaxStreamSize = options.MaxUploadSize,
         }, time);
         Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);

@@ -108,7 +108,7 @@ public static class CoffreServer
         builder.Services.AddSingleton<AdminApi>();
         builder.Services.AddHostedService<AccessKeyRefresher>();
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
-            sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
+            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(arns);
@@ -141,7 +141,8 @@ public static class CoffreServer
             () => s3Face.IntegrityFailures);
         metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
             () => s3Face.BackendUnavailable);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/healthz", () => BackendHealthReport.Healthz(objects.Blobs));
+        BackendHealthReport.Declare(metrics, objects.Blobs);
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
         // WebApplication appends, so /healthz and /metrics would never be reached (they were

@@ -34,6 +34,7 @@ public static class BucketOperations
     public static void Create(S3Call call)
     {
         var bucket = call.RequireBucket();
+        call.Placement?.CopiesOf(bucket); // a bucket whose policy no configured backends satisfy is not created
         call.Store.CreateBucket(bucket, call.Principal);
         call.Response.Headers.Location = "/" + bucket;
         call.Response.StatusCode = 200;
