@@ -121,7 +121,7 @@ public static class AuditCommands
             var chain = keys.VerifyAudit(CliContext.Principal);
             var checkpointer = Checkpointer(cli, keys);
             var signed = checkpointer.Verify();
-            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            var backend = BackendsConfiguration.Create(options, cli.DataDirectory); // every configured backend holds checkpoints
             PublishedCheckpointReport published;
             try
             {
@@ -182,7 +182,7 @@ public static class AuditCommands
             var options = CoffreConfiguration.Load(cli.DataDirectory);
             using var keys = cli.OpenKeys();
             var checkpointer = Checkpointer(cli, keys);
-            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            var backend = BackendsConfiguration.Create(options, cli.DataDirectory); // every configured backend holds checkpoints
             AuditCheckpoint? written;
             IReadOnlyList<(string Sink, Exception Error)> unpublished;
             try
