@@ -20,6 +20,8 @@ public static class ExitCodes
     public const int AccessDenied = 7;
     /// <summary>The server (or the data directory) is sealed: unseal it first (`coffre unseal`).</summary>
     public const int Sealed = 8;
+    /// <summary>A storage backend failed its check (unreachable, credentials refused, data read back wrong).</summary>
+    public const int BackendUnavailable = 9;
     /// <summary>Anything else: I/O error, unexpected failure.</summary>
     public const int Failure = 10;
     /// <summary>Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it; set by System.CommandLine when it cancels the command

@@ -24,6 +24,8 @@ root.Subcommands.Add(SealCommands.CreateStatus());
 root.Subcommands.Add(SealCommands.CreateRekey());
 root.Subcommands.Add(RewrapCommand.Create());
 root.Subcommands.Add(ReportCommands.Create());
+root.Subcommands.Add(BackendCommands.Create());
+root.Subcommands.Add(RepairCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
 {

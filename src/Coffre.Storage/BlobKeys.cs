@@ -18,6 +18,12 @@ public static class BlobKeys
     /// </summary>
     public const string AuditCheckpointPrefix = "audit-checkpoints/";
 
+    /// <summary>
+    /// Reserved for the probe blobs of `coffre backends check`, written and deleted at once; outside <c>objects/</c>, so
+    /// no object blob can land here.
+    /// </summary>
+    public const string ProbePrefix = "coffre-probe/";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Validates a key and returns its UTF-8 bytes. Any non-empty, well-formed string is a key.</summary>

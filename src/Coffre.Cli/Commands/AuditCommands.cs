@@ -127,7 +127,7 @@ public static class AuditCommands
             var chain = keys.VerifyAudit(CliContext.Principal);
             var checkpointer = Checkpointer(deployment);
             var signed = checkpointer.Verify();
-            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            var backend = BackendsConfiguration.Create(options, cli.DataDirectory); // every configured backend holds checkpoints
             PublishedCheckpointReport published;
             try
             {
@@ -189,7 +189,7 @@ public static class AuditCommands
             using var deployment = cli.Open();
             var keys = deployment.Keys;
             var checkpointer = Checkpointer(deployment);
-            var backend = ObjectServices.CreateBackend(options.Backend, cli.DataDirectory);
+            var backend = BackendsConfiguration.Create(options, cli.DataDirectory); // every configured backend holds checkpoints
             AuditCheckpoint? written;
             IReadOnlyList<(string Sink, Exception Error)> unpublished;
             try

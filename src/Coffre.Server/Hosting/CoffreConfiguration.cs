@@ -50,13 +50,13 @@ public sealed class ObjectServices
     /// benchmarks that measure what the audit costs.</param>
     public ObjectServices(CoffreServerOptions options, Deployment deployment, TimeProvider time, IDataKeyService? dataKeys = null)
     {
-        Blobs = CreateBackend(options.Backend, deployment.DataDirectory);
+        Blobs = BackendsConfiguration.Create(options, deployment.DataDirectory);
         Catalog = deployment.OpenCatalog(time);
         dataKeys ??= new KmsDataKeyService(deployment.Keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {
             DefaultKey = options.DefaultKey,
-            BucketKeys = options.BucketKeys,
+            BucketKeys = BackendsConfiguration.BucketKeys(options),
             MaxStreamSize = options.MaxUploadSize,
         }, time);
         Rewrapper = new Rewrapper(Catalog, Blobs, dataKeys, time);

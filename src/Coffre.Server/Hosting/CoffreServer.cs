@@ -115,7 +115,7 @@ public static class CoffreServer
         builder.Services.AddSingleton<AdminApi>();
         builder.Services.AddHostedService<AccessKeyRefresher>();
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
-            sp.GetRequiredService<ILogger<S3Face>>(), options.Region));
+            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(arns);
@@ -167,7 +167,10 @@ public static class CoffreServer
         metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
             () => s3Face.BackendUnavailable);
         // Sealed: 503 so that a load balancer sends no traffic here until an unseal (body "sealed", docs/operations.md).
-        app.MapGet("/healthz", () => keys.IsSealed ? Results.Text("sealed\n", statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Text("ok\n"));
+        app.MapGet("/healthz", () => keys.IsSealed
+            ? Results.Text("sealed\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : BackendHealthReport.Healthz(objects.Blobs));
+        BackendHealthReport.Declare(metrics, objects.Blobs);
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // The Google faces authenticate by bearer tokens, not SigV4: their paths are endpoints, routed before the SigV4 entry point.
         if (options.Cse.Enabled) app.Services.GetRequiredService<CseFace>().Map(app);

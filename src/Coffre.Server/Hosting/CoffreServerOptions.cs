@@ -58,6 +58,18 @@ public sealed class CoffreServerOptions
 
     public BackendOptions Backend { get; set; } = new();
 
+    /// <summary>Named backends with their facts (docs/operations.md, "Backends and placement"); empty: <see cref="Backend"/> alone, named "default".</summary>
+    public Dictionary<string, BackendOptions> Backends { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The provider catalog file; null: the one shipped beside the binary (catalog/providers.json).</summary>
+    public string? ProviderCatalog { get; set; }
+
+    /// <summary>Placement of buckets without their own policy; null: one copy, on the first backend by name.</summary>
+    public Storage.Placement.PlacementPolicy? DefaultPlacement { get; set; }
+
+    /// <summary>Bucket name → its key and placement policy.</summary>
+    public Dictionary<string, BucketOptions> Buckets { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Where audit checkpoints are published outside keys.db.</summary>
     public Audit.AuditOptions Audit { get; set; } = new();
 
@@ -93,4 +105,20 @@ public sealed class BackendOptions
 
     /// <summary>For "s3".</summary>
     public Storage.S3BlobStoreOptions? S3 { get; set; }
+
+    /// <summary>A region of the provider catalog (e.g. "ovhcloud/gra") whose facts describe this backend.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>Facts stated by the organisation, replacing the catalog's.</summary>
+    public Storage.Placement.FactsOptions? Facts { get; set; }
+}
+
+/// <summary>One entry of Coffre:Buckets.</summary>
+public sealed class BucketOptions
+{
+    /// <summary>The bucket's key (name, alias or id), as Coffre:BucketKeys gives it.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>Where its blobs live; null: Coffre:DefaultPlacement.</summary>
+    public Storage.Placement.PlacementPolicy? Placement { get; set; }
 }

@@ -59,7 +59,7 @@ public static class ConfigurationCheck
             if (string.IsNullOrWhiteSpace(key)) Add($"BucketKeys:{bucket}", "names no key.");
         }
         errors.AddRange(AccessKeyDirectory.Problems(options.AccessKeys));
-        CheckBackend(options.Backend, Add);
+        errors.AddRange(BackendsConfiguration.Problems(options));
         errors.AddRange(Xks.XksOptionsCheck.Problems(options.Xks, options));
         if (options.RewrapObjectsPerSecond is <= 0 or double.NaN)
             Add("RewrapObjectsPerSecond", $"{options.RewrapObjectsPerSecond} is not a positive rate (leave it empty for no limit).");
@@ -82,22 +82,5 @@ public static class ConfigurationCheck
         if (errors.Count == 0) return;
         throw new InvalidOperationException(
             $"{errors.Count} problem(s) in the configuration:{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors));
-    }
-
-    private static void CheckBackend(BackendOptions backend, Action<string, string> add)
-    {
-        switch (backend.Type.ToLowerInvariant())
-        {
-            case "local":
-                if (backend.Path is { } path && File.Exists(path)) add("Backend:Path", $"'{path}' is a file, not a directory.");
-                break;
-            case "s3":
-                if (backend.S3 is null) add("Backend:S3", "Backend:Type is s3 but this section is missing.");
-                else foreach (var problem in backend.S3.Validate()) add("Backend:S3:" + problem.Split(':', 2)[0], problem.Split(':', 2)[1].Trim());
-                break;
-            default:
-                add("Backend:Type", $"'{backend.Type}' is not a backend type: use 'local' or 's3'.");
-                break;
-        }
     }
 }

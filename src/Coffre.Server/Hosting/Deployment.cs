@@ -192,12 +192,21 @@ public sealed class Deployment : IDisposable
     private static string SqlitePath(DeploymentLocation location) => Path.Combine(location.DataDirectory, SqliteKeyDatabase.FileName);
 
     /// <summary>The object catalog of this deployment. The one place it is opened.</summary>
-    public IObjectCatalog OpenCatalog(TimeProvider? time = null)
+    public IObjectCatalog OpenCatalog(TimeProvider? time = null) => OpenCatalog(Location, time ?? _time);
+
+    /// <summary>The object catalog of <paramref name="location"/> without opening keys (commands that need no key, such
+    /// as `coffre repair`), or null when a data directory has none yet.</summary>
+    public static IObjectCatalog? OpenCatalogIfAny(DeploymentLocation location, TimeProvider time) =>
+        location.Database is null && !File.Exists(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName))
+            ? null
+            : OpenCatalog(location, time);
+
+    private static IObjectCatalog OpenCatalog(DeploymentLocation location, TimeProvider time)
     {
-        if (Location.Database is not { } database)
-            return SqliteObjectCatalog.Open(Path.Combine(DataDirectory, ObjectServices.CatalogFileName), time ?? _time);
+        if (location.Database is not { } database)
+            return SqliteObjectCatalog.Open(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName), time);
 #pragma warning disable VSTHRD002 // once per process, at start-up or in a CLI command, never on a request path
-        return PostgresObjectCatalog.OpenAsync(database, time ?? _time).GetAwaiter().GetResult();
+        return PostgresObjectCatalog.OpenAsync(database, time).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
     }
 

@@ -60,6 +60,15 @@ public sealed class Metrics
     /// <summary>A counter kept elsewhere (the key manager, a background job), read at scrape time.</summary>
     public void AddCounter(string name, string help, Func<double> read) => _scraped[name] = ("counter", help, read);
 
+    /// <summary>
+    /// A series per value of one label, read at scrape time; the values are a closed set fixed here (e.g. the configured
+    /// backend names), never taken from a request.
+    /// </summary>
+    public void AddLabeled(string type, string name, string help, string label, IReadOnlyList<string> values, Func<string, double> read) =>
+        _labeled[name] = (type, help, label, values, read);
+
+    private readonly ConcurrentDictionary<string, (string Type, string Help, string Label, IReadOnlyList<string> Values, Func<string, double> Read)> _labeled = new();
+
     public string Render()
     {
         var sb = new StringBuilder();
@@ -88,6 +97,11 @@ public sealed class Metrics
         sb.Append(CultureInfo.InvariantCulture, $"# HELP coffre_s3_sent_bytes_total Plaintext bytes sent in S3 response bodies.\n# TYPE coffre_s3_sent_bytes_total counter\ncoffre_s3_sent_bytes_total {Interlocked.Read(ref _bytesOut)}\n");
         foreach (var (name, (type, help, read)) in _scraped.OrderBy(g => g.Key))
             sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {read()}\n");
+        foreach (var (name, (type, help, label, values, read)) in _labeled.OrderBy(g => g.Key))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+            foreach (var value in values) sb.Append(CultureInfo.InvariantCulture, $"{name}{{{label}=\"{Escape(value)}\"}} {read(value)}\n");
+        }
         return sb.ToString();
     }
 

@@ -34,6 +34,7 @@ public static class BucketOperations
     public static async Task CreateAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
+        call.Placement?.CopiesOf(bucket); // a bucket whose policy no configured backends satisfy is not created
         await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted).ConfigureAwait(false);
         call.Response.Headers.Location = "/" + bucket;
         call.Response.StatusCode = 200;

@@ -45,6 +45,7 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error KeyInvalidState = new("KMS.KMSInvalidStateException", 400, "The object's encryption key is pending destruction or destroyed.");
     public static readonly S3Error IntegrityFailure = new("InternalError", 500, "The stored ciphertext failed authentication; the object was modified at the storage backend.");
     // An outage of the storage backend (unreachable, timed out, 5xx): retryable, unlike IntegrityFailure (data missing or damaged).
+    public static readonly S3Error PlacementUnsatisfiable = new("InvalidLocationConstraint", 400, "The bucket's placement policy cannot be satisfied by the configured storage backends.");
     public static readonly S3Error BackendUnavailable = new("ServiceUnavailable", 503, "The storage backend is unavailable; please retry.");
     public static readonly S3Error CatalogUnavailable = new("ServiceUnavailable", 503, "The object catalog's database is unavailable; nothing was changed, please retry.");
     public static readonly S3Error ServiceUnavailable = new("ServiceUnavailable", 503, "The key service is unavailable; no operation is answered without an audit record.");

@@ -37,5 +37,7 @@ public static class S3ErrorMap
 
     public static S3Exception From(ObjectStoreException e) => new(From(e.Error), e.Message);
 
+    public static S3Error From(Storage.Placement.PlacementException e) => S3Error.PlacementUnsatisfiable;
+
     public static S3Exception From(AuthenticationFailedException e) => new(S3Error.IntegrityFailure, e.Message);
 }

@@ -16,7 +16,8 @@ namespace Coffre.Server.S3;
 /// The S3 REST face: routes an authenticated request to its operation, and answers every failure
 /// as S3 XML with the right status. Path-style addressing (/bucket/key).
 /// </summary>
-public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region)
+public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
+    Storage.Placement.BucketPlacement? placement = null)
 {
     public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
     {
@@ -30,6 +31,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             var (bucket, key) = S3Uri.ParsePath(http);
             bucketAndKey = $"{bucket}/{key}";
+            // The placement layer learns the bucket of the blobs this request writes (blob keys do not name it).
+            using var placementScope = Storage.Placement.PlacementScope.Enter(bucket);
             // Revoked between the signature check and here: no grants.
             var access = accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None;
             if (bucket is null ? !access.HasBucketGrant : !access.MaySeeBucket(bucket))
@@ -48,6 +51,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
                 Access = access,
                 Store = store,
+                Placement = placement,
             };
             operation = Route(call, out var handler);
             RefuseCustomerKeys(call);
@@ -74,6 +78,12 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             }
             if (e.Error == ObjectError.CatalogUnavailable)
                 log.LogWarning("Object catalog unavailable during {Operation} of {Object}: {Message}", operation, bucketAndKey, e.InnerException?.Message);
+            await WriteErrorAsync(http, error, e.Message, requestId, null).ConfigureAwait(false);
+        }
+        catch (Storage.Placement.PlacementException e)
+        {
+            var error = S3ErrorMap.From(e);
+            code = error.Code;
             await WriteErrorAsync(http, error, e.Message, requestId, null).ConfigureAwait(false);
         }
         catch (SigV4Exception e)

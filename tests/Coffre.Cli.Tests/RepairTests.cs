@@ -1,0 +1,49 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Coffre.Storage;
+using Coffre.TestSupport;
+
+namespace Coffre.Cli.Tests;
+
+/// <summary>`coffre repair` rewrites the copies a provider lost, from the other provider, without the passphrase.</summary>
+public sealed class RepairTests
+{
+    [Fact]
+    public async Task Repair_rewrites_the_copies_a_backend_lost_and_a_second_run_finds_nothing_to_do()
+    {
+        using var dir = new TempDir();
+        var data = dir["data"];
+        Directory.CreateDirectory(data);
+        File.WriteAllText(Path.Combine(data, "appsettings.json"), $$"""
+            { "Coffre": {
+                "Backends": {
+                  "left":  { "Type": "local", "Path": "{{dir["left"]}}",  "Facts": { "Operator": "Ministère X" } },
+                  "right": { "Type": "local", "Path": "{{dir["right"]}}", "Facts": { "Operator": "Hôpital Y" } } },
+                "DefaultPlacement": { "Copies": 2, "DistinctBy": [ "Operator" ] } } }
+            """);
+        using (var serve = await CoffreServeProcess.StartAsync(data))
+        {
+            using var s3 = new AmazonS3Client(new BasicAWSCredentials(CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey),
+                new AmazonS3Config { ServiceURL = serve.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            await s3.PutBucketAsync("docs");
+            for (var i = 0; i < 5; i++)
+                await s3.PutObjectAsync(new PutObjectRequest { BucketName = "docs", Key = $"doc-{i}", ContentBody = new string('x', 1000 * (i + 1)) });
+        }
+        var right = new LocalDiskBlobStore(dir["right"]);
+        Assert.Equal(5, await right.ListAsync("objects/").CountAsync());
+        Directory.Delete(dir["right"], recursive: true); // the provider lost everything
+
+        var repaired = Cli.Run(["repair", "--json", "--data", data], passphrase: null).Json();
+        Assert.Equal(5, repaired.GetProperty("objects").GetInt64());
+        Assert.Equal(5, repaired.GetProperty("copiesRewritten").GetInt64());
+        Assert.Empty(repaired.GetProperty("problems").EnumerateArray());
+        Assert.Equal(5, await new LocalDiskBlobStore(dir["right"]).ListAsync("objects/").CountAsync());
+        Assert.False(File.Exists(Path.Combine(data, "repair.state.json")), "a finished repair left its resume state behind");
+
+        var again = Cli.Run(["repair", "docs", "--json", "--data", data], passphrase: null).Json();
+        Assert.Equal(0, again.GetProperty("copiesRewritten").GetInt64());
+
+        Cli.Run(["repair", "nothere", "--data", data], passphrase: null).Fails(3);
+    }
+}
