@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
@@ -54,13 +53,6 @@ public sealed class AccessKeyTests(DataDirFixture fixture) : IClassFixture<DataD
         fixture.Run("audit", "verify").Ok();
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     /// <summary>The real AWS CLI with these credentials against the endpoint; returns its result.</summary>
     private static CliResult Aws(string endpoint, string accessKey, string secret, params string[] args) =>
         Cli.Exec("aws", ["--endpoint-url", endpoint, "--region", "us-east-1", .. args], new Dictionary<string, string?>
@@ -85,7 +77,7 @@ public sealed class AccessKeyTests(DataDirFixture fixture) : IClassFixture<DataD
         using var dir = new TempDir();
         var data = dir["data"];
         Cli.Run("init", "--data", data).Ok();
-        var port = FreePort();
+        var port = Coffre.TestSupport.LoopbackPort.Free();
         var endpoint = $"http://127.0.0.1:{port}";
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Cli.CoffreDll, "serve", "--data", data, "--listen", $"127.0.0.1:{port}" }) psi.ArgumentList.Add(a);

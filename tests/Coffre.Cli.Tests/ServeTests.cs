@@ -7,19 +7,12 @@ namespace Coffre.Cli.Tests;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ServeTests
 {
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task Serve_initialises_generates_sealed_root_credentials_once_and_answers_healthz_and_metrics()
     {
         using var dir = new TempDir();
         var data = dir["data"];
-        var port = FreePort();
+        var port = Coffre.TestSupport.LoopbackPort.Free();
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true,

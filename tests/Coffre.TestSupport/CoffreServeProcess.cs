@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Coffre.TestSupport;
@@ -49,7 +48,7 @@ public sealed class CoffreServeProcess : IDisposable
     {
         var coffre = Path.Combine(AppContext.BaseDirectory, "coffre.dll");
         if (!File.Exists(coffre)) throw new InvalidOperationException($"{coffre} is missing: the test project must reference src/Coffre.Cli");
-        var listenPort = port ?? FreePort();
+        var listenPort = port ?? LoopbackPort.Free();
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -111,12 +110,6 @@ public sealed class CoffreServeProcess : IDisposable
         lock (_log) _log.AppendLine(line);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

@@ -53,7 +53,7 @@ public abstract class ExternalServer : IAsyncLifetime, IDisposable
         {
             if (_process is not null) return;
             var exe = Tools.RequireExecutable(ExecutableName, InstallHint);
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             var process = new Process { StartInfo = Tools.StartInfo(exe, Arguments(port)), EnableRaisingEvents = true };
             process.OutputDataReceived += (_, e) => Remember(e.Data);
             process.ErrorDataReceived += (_, e) => Remember(e.Data);
@@ -106,14 +106,6 @@ public abstract class ExternalServer : IAsyncLifetime, IDisposable
                 await Task.Delay(100, ct).ConfigureAwait(false);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try { return ((IPEndPoint)listener.LocalEndpoint).Port; }
-        finally { listener.Stop(); }
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed partial class NginxServer : IDisposable
         var nginx = File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : Tools.RequireExecutable("nginx", "apt-get install nginx-light");
         var repo = Tools.FindRepositoryRoot() ?? throw new InvalidOperationException("Coffre.sln not found above the test assembly");
         var site = File.ReadAllText(Path.Combine(repo, "deploy", "nginx", "coffre.conf"));
-        var port = FreePort();
+        var port = LoopbackPort.Free();
 
         // The shipped file names two example instances; the test's instances replace them.
         var servers = ServerLine().Matches(site);
@@ -97,12 +97,6 @@ public sealed partial class NginxServer : IDisposable
         throw new TimeoutException("nginx did not listen within 20 s: " + ErrorLog);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

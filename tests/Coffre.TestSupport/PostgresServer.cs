@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Npgsql;
 
@@ -90,7 +88,7 @@ public sealed class PostgresServer : IAsyncDisposable
                 UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
             await RunAsync("chown", ["-R", "postgres:postgres", dir], asPostgres: false);
         }
-        var server = new PostgresServer(bin, dir, FreePort(), password, asPostgres);
+        var server = new PostgresServer(bin, dir, LoopbackPort.Free(), password, asPostgres);
         await server.RunToolAsync("initdb", ["-D", server.DataDirectory, "-U", "coffre", "--pwfile", passwordFile,
             "--auth", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync"]);
         File.Delete(passwordFile);
@@ -211,10 +209,4 @@ public sealed class PostgresServer : IAsyncDisposable
             "PostgreSQL's initdb was not found under /usr/lib/postgresql/*/bin. Install it with: apt-get install postgresql — or run .ci/install-test-deps.sh as root.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
