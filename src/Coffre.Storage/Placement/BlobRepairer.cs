@@ -20,6 +20,7 @@ public sealed class BlobRepairer(PlacementBlobStore store)
 {
     public async Task<RepairOutcome> RepairAsync(RepairItem item, IReadOnlyList<string> copies, CancellationToken ct = default)
     {
+        if (await new ShareRepairer(store.Erasure).RepairAsync(item, copies, ct).ConfigureAwait(false) is { } shares) return shares;
         var unreachable = new List<string>();
         var good = new List<(string Backend, byte[] Digest)>();
         var needed = new List<string>();

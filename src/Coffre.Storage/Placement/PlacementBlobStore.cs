@@ -28,7 +28,17 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         _backends = backends.ToDictionary(b => b.Name, StringComparer.Ordinal);
         Placement = placement;
         Health = new BackendHealth(_backends.Keys);
+        _erasure = new ErasureBlobStore(this);
     }
+
+    private readonly ErasureBlobStore _erasure;
+
+    internal ErasureBlobStore Erasure => _erasure;
+
+    /// <summary>The erasure coding of the current scope's bucket, for its object blobs (annexes and checkpoints are whole copies); else null.</summary>
+    private ErasurePolicy? ErasureFor(string key) =>
+        PlacementScope.Bucket is { } bucket && AnnexBase(key) is null && !key.StartsWith(BlobKeys.AuditCheckpointPrefix, StringComparison.Ordinal)
+            ? Placement.PolicyOf(bucket).Erasure : null;
 
     public BucketPlacement Placement { get; }
     public BackendHealth Health { get; }
@@ -96,6 +106,11 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         CancellationToken cancellationToken = default)
     {
         var targets = await TargetsAsync(key, cancellationToken).ConfigureAwait(false);
+        if (ErasureFor(key) is { } erasure)
+        {
+            await _erasure.PutAsync(targets, erasure, key, content, length, metadata, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         await PutToAsync(targets, key, content, length, metadata, cancellationToken).ConfigureAwait(false);
     }
 
@@ -243,7 +258,26 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
     public async Task<BlobReadResult> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
         var order = ReadOrder();
-        var (result, backend) = await OpenAsync(key, offset, length, order, new HashSet<string>(), cancellationToken).ConfigureAwait(false);
+        if (ErasureFor(key) is not null && await _erasure.TryGetAsync(key, offset, length, order, cancellationToken).ConfigureAwait(false) is { } coded)
+            return coded;
+        BlobReadResult result;
+        string backend;
+        try
+        {
+            (result, backend) = await OpenAsync(key, offset, length, order, new HashSet<string>(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentOutOfRangeException) when (ErasureFor(key) is null)
+        {
+            // Past the end of a share is not past the end of the blob it is part of (read outside its bucket's scope).
+            if (await _erasure.TryGetAsync(key, offset, length, order, cancellationToken).ConfigureAwait(false) is { } share) return share;
+            throw;
+        }
+        if (ErasureBlobStore.IsShare(result.Metadata))
+        {
+            await result.DisposeAsync().ConfigureAwait(false);
+            return await _erasure.TryGetAsync(key, offset, length, order, cancellationToken).ConfigureAwait(false)
+                ?? throw new BlobStoreException(BlobStoreError.Corrupt, Name, key, $"The shares of {BlobKeys.ForDisplay(key)} vanished while it was read.");
+        }
         var stream = new FailoverReadStream(this, key, result, backend, order);
         return new BlobReadResult(key, stream, result.Offset, result.Length, result.TotalLength, result.Metadata);
     }
@@ -281,7 +315,8 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         {
             try
             {
-                if (await Observed(name, () => Backend(name).HeadAsync(key, cancellationToken)).ConfigureAwait(false) is { } info) return info;
+                if (await Observed(name, () => Backend(name).HeadAsync(key, cancellationToken)).ConfigureAwait(false) is { } info)
+                    return ErasureBlobStore.IsShare(info.Metadata) ? await _erasure.HeadAsync(key, info, ReadOrder(), cancellationToken).ConfigureAwait(false) : info;
             }
             catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
             {

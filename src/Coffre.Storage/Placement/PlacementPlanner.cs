@@ -28,6 +28,7 @@ public sealed class PlacementPlanner
             else problems.Add($"{scope}: DistinctBy '{d}' is not one of {string.Join(", ", Enum.GetNames<DistinctBy>())}.");
         }
         if (policy.Copies < 1) problems.Add($"{scope}: Copies is {policy.Copies}; at least 1 copy is needed.");
+        if (policy.Erasure is { } erasure) problems.AddRange(erasure.Problems(scope, policy));
         var candidates = policy.Backends is { Count: > 0 } listed ? listed : _backends.Keys.Order(StringComparer.Ordinal).ToList();
         foreach (var name in candidates.Where(n => !_backends.ContainsKey(n)))
             problems.Add($"{scope}: Backends names '{name}', which is not a configured backend (configured: {string.Join(", ", _backends.Keys.Order(StringComparer.Ordinal))}).");
@@ -44,10 +45,12 @@ public sealed class PlacementPlanner
         }
         // A backend the policy names explicitly but can never use is a mistake to report; among all backends (no list), it is not.
         if (problems.Count > 0 && policy.Backends is { Count: > 0 }) return new PlacementDecision([], problems);
-        var chosen = Choose(eligible, policy.Copies, distinct);
+        // Erasure-coded: share i of every blob goes to the i-th backend chosen, so N distinct backends are needed.
+        var copies = policy.Erasure?.N ?? policy.Copies;
+        var chosen = Choose(eligible, copies, distinct);
         if (chosen is not null) return new PlacementDecision(chosen.Select(b => b.Backend).ToList(), []);
         var need = distinct.Count == 0 ? "" : $" that differ by {string.Join(" and ", distinct)}";
-        problems.Add($"{scope}: Copies needs {policy.Copies} backend(s){need}, but only " +
+        problems.Add($"{scope}: {(policy.Erasure is null ? "Copies" : "Erasure N")} needs {copies} backend(s){need}, but only " +
             (eligible.Count == 0 ? "none of the candidates qualifies" : $"{string.Join(", ", eligible.Select(b => b.Backend))} qualify") +
             "; add a qualifying backend to Backends or relax the policy.");
         return new PlacementDecision([], problems);

@@ -12,6 +12,9 @@ public sealed class PlacementPolicy
     /// <summary>How many copies of every blob must be durable before a write is acknowledged.</summary>
     public int Copies { get; set; } = 1;
 
+    /// <summary>K-of-N erasure coding over N distinct backends instead of copies; null: full copies.</summary>
+    public ErasurePolicy? Erasure { get; set; }
+
     /// <summary>What must differ between any two copies: Operator, Jurisdiction, Region, Country.</summary>
     public List<string> DistinctBy { get; set; } = [];
 

@@ -1,0 +1,71 @@
+using Coffre.Storage.Erasure;
+
+namespace Coffre.Storage.Placement;
+
+/// <summary>
+/// `coffre repair` for an erasure-coded blob: every share is read whole and each block's checksum checked; the shares
+/// missing or damaged on the backends the policy names (share i on the i-th) are rebuilt from K good ones and written
+/// there. No key is used: shares are ciphertext.
+/// </summary>
+internal sealed class ShareRepairer(ErasureBlobStore erasure)
+{
+    /// <summary>The outcome, or null when no backend holds a share of the blob (it is stored as whole copies).</summary>
+    public async Task<RepairOutcome?> RepairAsync(RepairItem item, IReadOnlyList<string> copies, CancellationToken ct)
+    {
+        var store = erasure.Store;
+        var (located, failures) = await erasure.LocateAsync(item.Key, store.Backends.Select(b => b.Name).ToList(), ct).ConfigureAwait(false);
+        var unreachable = failures.Select(f => f.Store).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (located.Count == 0) return failures.Count == 0 ? null : new RepairOutcome(item.Key, [], unreachable, "no share on the reachable backends: retry when the others are back");
+        var good = new List<LocatedShare>();
+        foreach (var share in located)
+            if (await IsIntactAsync(item.Key, share, ct).ConfigureAwait(false)) good.Add(share);
+        var format = located[0].Format;
+        if (item.ExpectedLength is { } expected && format.TotalLength != expected)
+            return new RepairOutcome(item.Key, [], unreachable, $"the shares hold {format.TotalLength} bytes, the catalog recorded {expected}: left as they are");
+        var needed = copies.Take(format.N).Select((backend, index) => (Index: index, Backend: backend))
+            .Where(t => !unreachable.Contains(t.Backend) && !good.Any(g => g.Backend == t.Backend && g.Format.Index == t.Index)).ToList();
+        if (needed.Count == 0) return new RepairOutcome(item.Key, [], unreachable, null);
+        var sources = good.Where(g => !needed.Any(n => n.Backend == g.Backend)).ToList();
+        if (sources.Count < format.K)
+            return new RepairOutcome(item.Key, [], unreachable, unreachable.Count > 0
+                ? $"only {sources.Count} good share(s) on the reachable backends, {format.K} are needed: retry when the others are back"
+                : $"only {sources.Count} good share(s), {format.K} are needed: the blob is lost unless a backup has it");
+        await using var rebuilt = new ErasureReadStream(erasure, item.Key, sources, 0, format.TotalLength);
+        try
+        {
+            await erasure.WriteSharesAsync(new ReedSolomon(format.K, format.N), format.BlockLength, item.Key, rebuilt, format.TotalLength,
+                ErasureBlobStore.BlobMetadataOf(sources[0].Metadata), needed, needed.Count, ct).ConfigureAwait(false);
+        }
+        catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
+        {
+            return new RepairOutcome(item.Key, [], [.. unreachable, .. needed.Select(n => n.Backend)], $"rewriting shares failed: {e.Message}");
+        }
+        return new RepairOutcome(item.Key, needed.Select(n => n.Backend).ToList(), unreachable, null);
+    }
+
+    /// <summary>Whether the whole share reads back with its header, every block's checksum and its trailer intact.</summary>
+    private async Task<bool> IsIntactAsync(string key, LocatedShare share, CancellationToken ct)
+    {
+        var f = share.Format;
+        var buffer = new byte[Math.Max(ShareFormat.HeaderLength, f.BlockLength + ShareFormat.ChecksumLength)];
+        try
+        {
+            await using var read = await erasure.Store.Backend(share.Backend).GetAsync(key, 0, null, ct).ConfigureAwait(false);
+            if (read.TotalLength != f.ShareLength) return false;
+            await read.Content.ReadExactlyAsync(buffer.AsMemory(0, ShareFormat.HeaderLength), ct).ConfigureAwait(false);
+            if (ShareFormat.ParseHeader(buffer) is null) return false;
+            for (long s = 0; s < f.Stripes; s++)
+            {
+                var record = buffer.AsMemory(0, f.BlockLengthOf(s) + ShareFormat.ChecksumLength);
+                await read.Content.ReadExactlyAsync(record, ct).ConfigureAwait(false);
+                if (!ShareFormat.IsIntact(record.Span)) return false;
+            }
+            await read.Content.ReadExactlyAsync(buffer.AsMemory(0, ShareFormat.TrailerLength), ct).ConfigureAwait(false);
+            return ShareFormat.ParseTrailer(buffer.AsSpan(0, ShareFormat.TrailerLength)) == f.TotalLength;
+        }
+        catch (Exception e) when (e is BlobStoreException or IOException or EndOfStreamException)
+        {
+            return false;
+        }
+    }
+}
