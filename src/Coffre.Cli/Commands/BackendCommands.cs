@@ -137,7 +137,10 @@ public static class BackendCommands
     {
         var options = cli.LoadConfiguration();
         var catalog = LoadCatalog(options);
-        return (options, BackendsConfiguration.Facts(options, catalog), BackendsConfiguration.Placement(options, catalog));
+        var placement = BackendsConfiguration.Placement(options, catalog);
+        // The placements `coffre migrate` switched buckets to override the configuration's Backends lists.
+        if (Deployment.OpenPlacementStatesIfAny(cli.Location) is { } states) placement.Apply(states.ListAsync().GetAwaiter().GetResult());
+        return (options, BackendsConfiguration.Facts(options, catalog), placement);
     }
 
     private static ProviderCatalog LoadCatalog(CoffreServerOptions options)
@@ -164,7 +167,8 @@ public static class BackendCommands
         var location = backend.Type.Equals("s3", StringComparison.OrdinalIgnoreCase)
             ? $"s3 {backend.S3?.Endpoint}/{backend.S3?.Bucket}/{backend.S3?.KeyPrefix}"
             : "local " + (backend.Path ?? "(data directory)");
-        var buckets = options.Buckets.Keys.Where(b => placement.Decide(b).Copies.Contains(f.Backend)).Order(StringComparer.Ordinal).ToList();
+        var buckets = options.Buckets.Keys.Where(b => placement.Decide(b).Copies.Contains(f.Backend))
+            .Union(placement.SwitchedBuckets.Where(b => placement.Decide(b).Copies.Contains(f.Backend))).Order(StringComparer.Ordinal).ToList();
         return new BackendSummary(f.Backend, backend.Type.ToLowerInvariant(), location, f.Provider, f.Country.Value, f.Operator.Value,
             f.Jurisdiction.Value, f.Certifications.Where(c => c.Covers(f.Provider)).Select(c => c.Name).Distinct().ToList(), buckets,
             placement.Decide(null).Copies.Contains(f.Backend));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Placement;
 using Coffre.Server.Hosting;
 using Coffre.Storage.Placement;
 
@@ -12,8 +13,6 @@ public static class RepairCommand
 {
     /// <summary>Where an interrupted repair resumes: per bucket, the last object whose copies were all checked.</summary>
     public const string StateFileName = "repair.state.json";
-
-    private const int PageSize = 200;
 
     public static Command Create()
     {
@@ -31,6 +30,7 @@ public static class RepairCommand
             if (BackendsConfiguration.Create(options, cli.DataDirectory) is not PlacementBlobStore store)
                 throw new CliException(ExitCodes.Usage, "Only one backend and no placement policy are configured: there are no copies to repair (see Coffre:Backends in docs/operations.md).");
             using var _ = store;
+            store.Placement.Apply(await Deployment.OpenPlacementStates(cli.Location).ListAsync(ct)); // a migration's switch and its writes to both sides
             var statePath = Path.Combine(cli.DataDirectory, StateFileName);
             var state = !r.GetValue(restart) && File.Exists(statePath)
                 ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(statePath)) ?? [] : [];
@@ -38,7 +38,7 @@ public static class RepairCommand
             var buckets = catalog is null ? [] : r.GetValue(bucketArg) is { } only
                 ? [(await catalog.GetBucketAsync(only, ct))?.Name ?? throw new CliException(ExitCodes.NotFound, $"No bucket named '{only}' in the catalog.")]
                 : (await catalog.ListBucketsAsync(ct)).Select(b => b.Name).ToList();
-            var repairer = new BlobRepairer(store);
+            var repair = new CatalogRepair(catalog!, store);
             var report = new List<object>();
             long objects = 0, blobs = 0, rewritten = 0;
             var problems = new List<RepairOutcome>();
@@ -51,29 +51,25 @@ public static class RepairCommand
                 long bucketObjects = 0, bucketRewritten = 0;
                 while (true)
                 {
-                    var page = await catalog!.ListObjectsAsync(bucket, "", null, after, PageSize, ct);
-                    foreach (var record in page.Entries.Select(e => e.Record).OfType<ObjectRecord>())
+                    var (last, more) = await repair.RepairPageAsync(bucket, after, (record, outcomes) =>
                     {
-                        var items = record.Parts.Select(p => new RepairItem(p.Blob, p.CipherSize, p.Header)).ToList();
-                        if (record.Parts.Count > 0) items.Add(new RepairItem(BlobMetadata.SidecarKey(record.Parts[0].Blob), null, [], OptionalAnnex: true));
-                        foreach (var item in items)
+                        foreach (var outcome in outcomes)
                         {
-                            var outcome = await repairer.RepairAsync(item, copies, ct);
                             blobs++;
                             bucketRewritten += outcome.Rewritten.Count;
                             unreachable.UnionWith(outcome.Unreachable);
-                            if (outcome.Problem is not null) problems.Add(outcome with { Key = $"{bucket}/{record.Name} ({item.Key})" });
+                            if (outcome.Problem is not null) problems.Add(outcome with { Key = $"{bucket}/{record.Name} ({outcome.Key})" });
                             if (outcome.Rewritten.Count > 0 && !cli.Json)
-                                Console.Error.WriteLine($"repair: {bucket}/{record.Name}: rewrote {item.Key} on {string.Join(", ", outcome.Rewritten)}");
+                                Console.Error.WriteLine($"repair: {bucket}/{record.Name}: rewrote {outcome.Key} on {string.Join(", ", outcome.Rewritten)}");
                         }
                         objects++;
                         bucketObjects++;
-                        after = record.Name;
-                    }
+                    }, ct);
+                    after = last;
                     state[bucket] = after ?? "";
                     SaveState(statePath, state);
                     if (!cli.Json) Console.Error.WriteLine($"repair: {bucket}: {bucketObjects} object(s) checked, {bucketRewritten} copie(s) rewritten");
-                    if (!page.IsTruncated) break;
+                    if (!more) break;
                 }
                 rewritten += bucketRewritten;
                 report.Add(new { bucket, copies, objects = bucketObjects, copiesRewritten = bucketRewritten });

@@ -6,7 +6,8 @@ namespace Coffre.Postgres.Objects;
 /// <summary>
 /// The catalog's schema, versioned in the repository: numbered SQL files (Objects/Migrations/NNNN_*.sql, embedded in
 /// the assembly) applied in order, each in the transaction that records it in <c>catalog.schema_version</c>, under
-/// an advisory lock so that several instances starting at once apply each migration exactly once.
+/// an advisory lock so that several instances starting at once apply each migration exactly once. Numbers may have gaps
+/// (each branch of development reserves its own).
 /// </summary>
 internal static class CatalogMigrations
 {
@@ -27,17 +28,19 @@ internal static class CatalogMigrations
             CREATE SCHEMA IF NOT EXISTS catalog;
             CREATE TABLE IF NOT EXISTS catalog.schema_version(version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now());
             """, ct).ConfigureAwait(false);
-        await using (var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM catalog.schema_version", c, tx))
+        // Each migration not yet recorded is applied, not only those above the highest: migrations written on parallel
+        // branches (numbers reserved per branch) may land in any order.
+        var applied = new HashSet<int>();
+        await using (var read = new NpgsqlCommand("SELECT version FROM catalog.schema_version", c, tx))
+        await using (var rows = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            while (await rows.ReadAsync(ct).ConfigureAwait(false)) applied.Add(rows.GetInt32(0));
+        if (applied.Count > 0 && applied.Max() > Latest)
+            throw new InvalidOperationException(
+                $"The catalog in database '{c.Database}' has schema version {applied.Max()}; this Coffre knows versions up to {Latest}: run a newer Coffre.");
+        foreach (var (version, sql) in Scripts.Where(s => !applied.Contains(s.Version)))
         {
-            var applied = Convert.ToInt32(await read.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
-            if (applied > Latest)
-                throw new InvalidOperationException(
-                    $"The catalog in database '{c.Database}' has schema version {applied}; this Coffre knows versions up to {Latest}: run a newer Coffre.");
-            foreach (var (version, sql) in Scripts.Where(s => s.Version > applied))
-            {
-                await ExecuteAsync(c, tx, sql, ct).ConfigureAwait(false);
-                await ExecuteAsync(c, tx, $"INSERT INTO catalog.schema_version(version) VALUES ({version})", ct).ConfigureAwait(false);
-            }
+            await ExecuteAsync(c, tx, sql, ct).ConfigureAwait(false);
+            await ExecuteAsync(c, tx, $"INSERT INTO catalog.schema_version(version) VALUES ({version})", ct).ConfigureAwait(false);
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
@@ -61,9 +64,8 @@ internal static class CatalogMigrations
             })
             .OrderBy(s => s.Version)
             .ToList();
-        for (var i = 0; i < scripts.Count; i++)
-            if (scripts[i].Version != i + 1)
-                throw new InvalidOperationException($"Catalog migrations must be numbered 1, 2, 3...; found {string.Join(", ", scripts.Select(s => s.Version))}.");
+        if (scripts.Count == 0 || scripts[0].Version != 1 || scripts.Select(s => s.Version).Distinct().Count() != scripts.Count)
+            throw new InvalidOperationException($"Catalog migrations must be numbered from 1, each number once; found {string.Join(", ", scripts.Select(s => s.Version))}.");
         return scripts;
     }
 }

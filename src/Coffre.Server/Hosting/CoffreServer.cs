@@ -139,6 +139,13 @@ public static class CoffreServer
             builder.Services.AddSingleton(sp => new Xks.XksFace(options.Xks, keys, sp.GetRequiredService<Metrics>(),
                 sp.GetRequiredService<ILogger<Xks.XksFace>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<MaintenanceService>();
+        if (objects.Blobs is Storage.Placement.PlacementBlobStore placed)
+        {
+            builder.Services.AddSingleton(placed);
+            builder.Services.AddSingleton(Deployment.OpenPlacementStates(deployment.Location));
+            builder.Services.AddHostedService<PlacementStateRefresher>();
+            builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BackgroundRepair>(sp, objects.Catalog));
+        }
         builder.Services.AddHostedService<AuditCheckpointService>();
 
         var app = builder.Build();
@@ -152,6 +159,7 @@ public static class CoffreServer
         metrics.Declare(MetricFace.Ekm, EkmFace.OperationNames, EkmErrors.AllCodes);
         metrics.Declare(MetricFace.Xks, Xks.XksFace.OperationNames, ["OK", .. Xks.XksErrors.AllNames]);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
+        if (app.Services.GetService<BackgroundRepair>() is { } repair) RepairMetrics.Declare(metrics, repair);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
         metrics.AddCounter("coffre_audit_records_total", "Audit records of data-key and KMS uses committed by group commit (key-state changes commit their own).",
             () => keys.AuditCommitStatistics.Records);

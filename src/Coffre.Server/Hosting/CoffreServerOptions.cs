@@ -88,6 +88,9 @@ public sealed class CoffreServerOptions
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often the maintenance service checks and repairs every copy of every object (placement only); zero: never.</summary>
+    public TimeSpan RepairInterval { get; set; } = TimeSpan.FromHours(6);
+
     /// <summary>The Google Workspace client-side encryption key service face (off unless Url is set).</summary>
     public Cse.CseOptions Cse { get; set; } = new();
 

@@ -67,6 +67,8 @@ public static class ConfigurationCheck
             Add("MaxUploadSize", $"{options.MaxUploadSize} is outside 1..{ObjectStoreOptions.MaxS3StreamSize} bytes (S3's 5 GiB).");
         if (options.AccessKeyRefreshInterval <= TimeSpan.Zero || options.AccessKeyRefreshInterval > TimeSpan.FromMinutes(5))
             Add("AccessKeyRefreshInterval", $"{options.AccessKeyRefreshInterval} is not between 0 and 5 minutes.");
+        if (options.RepairInterval < TimeSpan.Zero)
+            Add("RepairInterval", $"{options.RepairInterval} is negative: give a duration, or 00:00:00 to turn background repair off.");
         if (options.MaintenanceInterval <= TimeSpan.Zero)
             Add("MaintenanceInterval", $"{options.MaintenanceInterval} is not a positive duration.");
         // The faces' own checks say "Setting: problem", the setting relative to their section.

@@ -10,6 +10,7 @@ using Coffre.Postgres.Kms;
 using Coffre.Postgres.Objects;
 using Coffre.Sqlite.Kms;
 using Coffre.Sqlite.Objects;
+using Coffre.Storage.Placement;
 
 namespace Coffre.Server.Hosting;
 
@@ -209,6 +210,24 @@ public sealed class Deployment : IDisposable
         return PostgresObjectCatalog.OpenAsync(database, time).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
     }
+
+    /// <summary>The bucket placement states (`coffre migrate`) of <paramref name="location"/>, in its catalog database
+    /// (creating the table, and in a data directory the catalog file, if missing). Opening needs no key.</summary>
+    public static IPlacementStateStore OpenPlacementStates(DeploymentLocation location)
+    {
+        if (location.Database is not { } database)
+        {
+            Directory.CreateDirectory(location.DataDirectory);
+            return SqlitePlacementStateStore.Open(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName));
+        }
+#pragma warning disable VSTHRD002 // once per process, at start-up or in a CLI command, never on a request path
+        return PostgresPlacementStateStore.OpenAsync(database).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
+
+    /// <summary>The placement states when the deployment has a catalog (reports and listings create none).</summary>
+    public static IPlacementStateStore? OpenPlacementStatesIfAny(DeploymentLocation location) =>
+        location.Database is null && !File.Exists(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName)) ? null : OpenPlacementStates(location);
 
     /// <summary>Whether this deployment has an object catalog yet (none before the first bucket in a data directory; always
     /// in a database): reports do not create one.</summary>

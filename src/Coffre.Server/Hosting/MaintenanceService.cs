@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Coffre.Server.Hosting;
 
-/// <summary>Runs the periodic jobs, first at start: due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs, removal of interrupted writes' leftovers. (Audit checkpoints: <see cref="Audit.AuditCheckpointService"/>.)</summary>
-public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log)
+/// <summary>Runs the periodic jobs, first at start: background repair of copies (<see cref="BackgroundRepair"/>, even sealed), due key rotations and destructions, rewrap to primary versions, deletion of unreferenced blobs, removal of interrupted writes' leftovers. (Audit checkpoints: <see cref="Audit.AuditCheckpointService"/>.)</summary>
+public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewrapper rewrapper, CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log,
+    BackgroundRepair? repair = null)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -15,6 +16,17 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
         using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
         do
         {
+            if (repair is not null)
+            {
+                try
+                {
+                    await repair.RunIfDueAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogError(e, "Background repair failed; retrying at the next interval");
+                }
+            }
             // Sealed: rotation, rewrap and checkpoints need keys; the next run after the unseal does them.
             if (keys.IsSealed) continue;
             try

@@ -60,6 +60,9 @@ public sealed class Metrics
     /// <summary>A counter kept elsewhere (the key manager, a background job), read at scrape time.</summary>
     public void AddCounter(string name, string help, Func<double> read) => _scraped[name] = ("counter", help, read);
 
+    /// <summary>A gauge kept elsewhere, read at scrape time.</summary>
+    public void AddGauge(string name, string help, Func<double> read) => _scraped[name] = ("gauge", help, read);
+
     /// <summary>
     /// A series per value of one label, read at scrape time; the values are a closed set fixed here (e.g. the configured
     /// backend names), never taken from a request.

@@ -65,7 +65,7 @@ public sealed class BlobRepairer(PlacementBlobStore store)
     }
 
     /// <summary>The SHA-256 of the copy when it is good (right length, right first bytes), else null (missing or damaged).</summary>
-    private static async Task<byte[]?> CheckAsync(IBlobStore backend, RepairItem item, CancellationToken ct)
+    public static async Task<byte[]?> CheckAsync(IBlobStore backend, RepairItem item, CancellationToken ct)
     {
         BlobReadResult read;
         try

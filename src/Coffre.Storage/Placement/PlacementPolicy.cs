@@ -26,6 +26,14 @@ public sealed class PlacementPolicy
 
     /// <summary>Legal regimes (e.g. us-cloud-act) that must not reach any copy's operator: only "none-identified" passes.</summary>
     public List<string> ForbiddenExposures { get; set; } = [];
+
+    /// <summary>This policy with other candidate backends (a placement switched by `coffre migrate`); every other rule kept.</summary>
+    public PlacementPolicy WithBackends(IEnumerable<string> backends)
+    {
+        var copy = (PlacementPolicy)MemberwiseClone();
+        copy.Backends = [.. backends];
+        return copy;
+    }
 }
 
 /// <summary>A property of a backend two copies must not share (<see cref="PlacementPolicy.DistinctBy"/>).</summary>

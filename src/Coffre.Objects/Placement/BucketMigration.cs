@@ -1,0 +1,319 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Coffre.Objects.Catalog;
+using Coffre.Objects.Streams;
+using Coffre.Storage;
+using Coffre.Storage.Placement;
+
+namespace Coffre.Objects.Placement;
+
+/// <summary>`coffre migrate BUCKET --to BACKEND [--from BACKEND] [--delete-source]`.</summary>
+/// <param name="Parallelism">Blobs copied at once.</param>
+public sealed record MigrationRequest(string Bucket, string To, string? From = null, bool DeleteSource = false, int Parallelism = 8);
+
+/// <summary>Where a migration stands, reported after every page and at the end.</summary>
+/// <param name="Objects">Objects done in the current phase (all runs).</param>
+/// <param name="Bytes">Ciphertext bytes copied (all runs and phases).</param>
+/// <param name="BytesThisRun">Bytes copied by this run, over <paramref name="Elapsed"/>: the rate.</param>
+public sealed record MigrationProgress(string Bucket, string From, string To, MigrationPhase Phase, long Objects, long TotalObjects, long Bytes,
+    long TotalBytes, long BytesThisRun, TimeSpan Elapsed)
+{
+    public double BytesPerSecond => Elapsed.TotalSeconds > 0 ? BytesThisRun / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Time left for the copy at the current rate; null outside the copy phase or before there is a rate.</summary>
+    public TimeSpan? Eta => Phase == MigrationPhase.Copying && BytesPerSecond > 0
+        ? TimeSpan.FromSeconds(Math.Max(0, TotalBytes - Bytes) / BytesPerSecond) : null;
+}
+
+/// <summary>What a finished migration did.</summary>
+public sealed record MigrationResult(string Bucket, string From, string To, IReadOnlyList<string> Backends, long Objects, long Bytes,
+    long CopiedInVerification, long SourceCopiesDeleted, TimeSpan Elapsed);
+
+public enum MigrationError
+{
+    /// <summary>The request cannot be carried out as asked (unknown bucket, same backend twice, a placement rule broken).</summary>
+    Invalid,
+    /// <summary>Another migration of the bucket is under way.</summary>
+    Conflict,
+    /// <summary>A copy could not be made or verified.</summary>
+    CopyFailed,
+}
+
+public sealed class MigrationException(MigrationError error, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public MigrationError Error { get; } = error;
+}
+
+/// <summary>
+/// Moves a bucket's copies from one backend to another, as ciphertext (no key is used), while servers keep reading and
+/// writing it. The state lives in the catalog database (<see cref="IPlacementStateStore"/>), read by every server
+/// within <see cref="MigrationStates.RefreshBound"/>: from the start, servers write new blobs to both sides; once every
+/// object is copied and verified, the bucket's placement names the target, every object is checked once more (what a
+/// write in flight at the start placed on the source only is copied then), writes stop going to the source, and its
+/// copies are deleted if asked. Each phase walks the catalog in name order and saves its cursor after every page, so
+/// a run killed at any point resumes where it stopped. Reads never fail meanwhile: the placement layer reads from any
+/// backend that holds a blob.
+/// </summary>
+public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore store, IPlacementStateStore states, TimeProvider time)
+{
+    private const int PageSize = 200;
+
+    /// <summary>How long to wait after each change of state for every server to see it (twice their refresh bound).</summary>
+    public TimeSpan SettleTime { get; init; } = 2 * MigrationStates.RefreshBound;
+
+    public async Task<MigrationResult> RunAsync(MigrationRequest request, IProgress<MigrationProgress>? progress = null, CancellationToken ct = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        store.Placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
+        var state = await StartOrResumeAsync(request, ct).ConfigureAwait(false);
+        var migration = state.Migration!;
+        var (totalObjects, totalBytes) = await CountAsync(request.Bucket, ct).ConfigureAwait(false);
+        long bytesThisRun = 0, verifiedCopies = 0, deleted = 0;
+
+        void Report(PlacementMigration m, long objects) => progress?.Report(new MigrationProgress(request.Bucket, m.From, m.To, m.Phase, objects,
+            totalObjects, m.Bytes, totalBytes, Interlocked.Read(ref bytesThisRun), Stopwatch.GetElapsedTime(started)));
+
+        if (migration.Phase == MigrationPhase.Copying)
+        {
+            migration = await WalkAsync(state, migration, async (record, m) =>
+            {
+                long bytes = 0;
+                foreach (var item in ObjectBlobs.Of(record)) bytes += await CopyAsync(m, item, ct).ConfigureAwait(false);
+                Interlocked.Add(ref bytesThisRun, bytes);
+                return bytes;
+            }, request.Parallelism, Report, ct).ConfigureAwait(false);
+            var (_, uploadBytes) = await CopyUploadsAsync(request.Bucket, migration, verifyOnly: false, ct).ConfigureAwait(false);
+            bytesThisRun += uploadBytes;
+            migration = migration with { Bytes = migration.Bytes + uploadBytes };
+            state = state with { Backends = Switched(request.Bucket, migration), Migration = migration with { Phase = MigrationPhase.Verifying, Cursor = null } };
+            await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+            migration = state.Migration!;
+        }
+        if (migration.Phase == MigrationPhase.Verifying)
+        {
+            // Every object once more, by length on the target: a write that started before the servers saw the migration
+            // may have committed its object after the copy walk passed its name, with its blobs on the source only.
+            migration = await WalkAsync(state, migration, async (record, m) =>
+            {
+                long bytes = 0;
+                foreach (var item in ObjectBlobs.Of(record))
+                    if (!await PresentAsync(store.Backend(m.To), item, ct).ConfigureAwait(false))
+                    {
+                        bytes += await CopyAsync(m, item, ct).ConfigureAwait(false);
+                        Interlocked.Increment(ref verifiedCopies);
+                    }
+                Interlocked.Add(ref bytesThisRun, bytes);
+                return bytes;
+            }, request.Parallelism, Report, ct).ConfigureAwait(false);
+            var (uploadCopies, uploadBytes) = await CopyUploadsAsync(request.Bucket, migration, verifyOnly: true, ct).ConfigureAwait(false);
+            verifiedCopies += uploadCopies;
+            bytesThisRun += uploadBytes;
+            migration = migration with { Bytes = migration.Bytes + uploadBytes };
+            state = state with { Migration = migration with { Phase = MigrationPhase.Deleting, Cursor = null } };
+            await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+            migration = state.Migration!;
+        }
+        if (migration.DeleteSource)
+        {
+            var source = store.Backend(migration.From);
+            migration = await WalkAsync(state, migration, async (record, m) =>
+            {
+                foreach (var item in ObjectBlobs.Of(record)) await source.DeleteAsync(item.Key, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref deleted);
+                return 0;
+            }, request.Parallelism, Report, ct).ConfigureAwait(false);
+            foreach (var upload in await catalog.ListUploadsAsync(request.Bucket, "", ct).ConfigureAwait(false))
+                foreach (var part in await catalog.ListUploadPartsAsync(upload.UploadId, ct).ConfigureAwait(false))
+                    await source.DeleteAsync(part.Part.Blob, ct).ConfigureAwait(false);
+        }
+        var done = state with { Migration = null };
+        await states.SaveAsync(done, ct).ConfigureAwait(false);
+        store.Placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
+        return new MigrationResult(request.Bucket, migration.From, migration.To, done.Backends ?? [], totalObjects, migration.Bytes, verifiedCopies, deleted,
+            Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<BucketPlacementState> StartOrResumeAsync(MigrationRequest request, CancellationToken ct)
+    {
+        var bucket = request.Bucket;
+        if (await catalog.GetBucketAsync(bucket, ct).ConfigureAwait(false) is null)
+            throw new MigrationException(MigrationError.Invalid, $"No bucket named '{bucket}' in the catalog.");
+        var known = await states.GetAsync(bucket, ct).ConfigureAwait(false) ?? new BucketPlacementState(bucket, null, null);
+        if (known.Migration is { } running)
+        {
+            if (running.To != request.To || (request.From is not null && request.From != running.From))
+                throw new MigrationException(MigrationError.Conflict,
+                    $"Bucket '{bucket}' is being migrated from '{running.From}' to '{running.To}' ({running.Phase}); " +
+                    $"run `coffre migrate {bucket} --to {running.To}` to finish that migration first.");
+            var resumed = known with { Migration = running with { DeleteSource = running.DeleteSource || request.DeleteSource } };
+            await states.SaveAsync(resumed, ct).ConfigureAwait(false);
+            return resumed;
+        }
+        _ = Backend(request.To);
+        IReadOnlyList<string> copies;
+        try
+        {
+            copies = store.Placement.CopiesOf(bucket);
+        }
+        catch (PlacementException e)
+        {
+            throw new MigrationException(MigrationError.Invalid, e.Message, e);
+        }
+        var from = request.From ?? (copies.Count == 1 ? copies[0]
+            : throw new MigrationException(MigrationError.Invalid,
+                $"Bucket '{bucket}' has copies on {string.Join(", ", copies)}: say which one to replace with --from."));
+        _ = Backend(from);
+        if (!copies.Contains(from))
+            throw new MigrationException(MigrationError.Invalid, $"Bucket '{bucket}' has no copies on '{from}' (its copies: {string.Join(", ", copies)}).");
+        if (copies.Contains(request.To))
+            throw new MigrationException(MigrationError.Invalid, $"Bucket '{bucket}' already has its copies on '{request.To}' (its copies: {string.Join(", ", copies)}).");
+        var target = Replace(copies, from, request.To);
+        var decision = store.Placement.Planner.Decide($"bucket '{bucket}' moved to {string.Join(", ", target)}", store.Placement.PolicyOf(bucket).WithBackends(target));
+        if (!decision.IsSatisfied)
+            throw new MigrationException(MigrationError.Invalid, $"Moving bucket '{bucket}' from '{from}' to '{request.To}' would break its placement policy: " +
+                string.Join(" ", decision.Problems));
+        var state = known with { Migration = new PlacementMigration(from, request.To, MigrationPhase.Copying, null, 0, 0, request.DeleteSource, time.GetUtcNow()) };
+        await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+        return state;
+    }
+
+    private IBlobStore Backend(string name)
+    {
+        try
+        {
+            return store.Backend(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MigrationException(MigrationError.Invalid, e.Message, e);
+        }
+    }
+
+    private static List<string> Replace(IReadOnlyList<string> copies, string from, string to) => copies.Select(c => c == from ? to : c).ToList();
+
+    /// <summary>The candidates the bucket is switched to: its copies with the source replaced by the target.</summary>
+    private List<string> Switched(string bucket, PlacementMigration migration)
+    {
+        var decision = store.Placement.Decide(bucket);
+        return Replace(decision.Copies, migration.From, migration.To);
+    }
+
+    private async Task SaveAndSettleAsync(BucketPlacementState state, CancellationToken ct)
+    {
+        await states.SaveAsync(state, ct).ConfigureAwait(false);
+        store.Placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
+        await Task.Delay(SettleTime, time, ct).ConfigureAwait(false);
+    }
+
+    private async Task<(long Objects, long Bytes)> CountAsync(string bucket, CancellationToken ct)
+    {
+        long objects = 0, bytes = 0;
+        string? after = null;
+        while (true)
+        {
+            var page = await catalog.ListObjectsAsync(bucket, "", null, after, 1000, ct).ConfigureAwait(false);
+            foreach (var record in page.Entries.Select(e => e.Record).OfType<ObjectRecord>())
+            {
+                objects++;
+                bytes += record.Parts.Sum(p => p.CipherSize);
+                after = record.Name;
+            }
+            if (!page.IsTruncated) return (objects, bytes);
+        }
+    }
+
+    /// <summary>Runs <paramref name="step"/> on every object after the phase's cursor, a page at a time, saving the cursor and counters after each page.</summary>
+    private async Task<PlacementMigration> WalkAsync(BucketPlacementState state, PlacementMigration migration,
+        Func<ObjectRecord, PlacementMigration, Task<long>> step, int parallelism, Action<PlacementMigration, long> report, CancellationToken ct)
+    {
+        long objects = migration.Phase == MigrationPhase.Copying ? migration.Objects : 0;
+        while (true)
+        {
+            var page = await catalog.ListObjectsAsync(state.Bucket, "", null, migration.Cursor, PageSize, ct).ConfigureAwait(false);
+            var records = page.Entries.Select(e => e.Record).OfType<ObjectRecord>().ToList();
+            long bytes = 0;
+            await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct },
+                async (record, _) => Interlocked.Add(ref bytes, await step(record, migration).ConfigureAwait(false))).ConfigureAwait(false);
+            objects += records.Count;
+            migration = migration with
+            {
+                Cursor = records.Count > 0 ? records[^1].Name : migration.Cursor,
+                Objects = migration.Phase == MigrationPhase.Copying ? objects : migration.Objects,
+                Bytes = migration.Bytes + bytes,
+            };
+            await states.SaveAsync(state with { Migration = migration }, ct).ConfigureAwait(false);
+            report(migration, objects);
+            if (!page.IsTruncated) return migration;
+        }
+    }
+
+    /// <summary>The parts of multipart uploads still open: copied (when verifying, only those missing) so that completing them later loses nothing.</summary>
+    private async Task<(long Copies, long Bytes)> CopyUploadsAsync(string bucket, PlacementMigration migration, bool verifyOnly, CancellationToken ct)
+    {
+        long copies = 0, bytes = 0;
+        foreach (var upload in await catalog.ListUploadsAsync(bucket, "", ct).ConfigureAwait(false))
+            foreach (var part in await catalog.ListUploadPartsAsync(upload.UploadId, ct).ConfigureAwait(false))
+            {
+                var item = new RepairItem(part.Part.Blob, part.Part.CipherSize, part.Part.Header);
+                if (verifyOnly && await PresentAsync(store.Backend(migration.To), item, ct).ConfigureAwait(false)) continue;
+                bytes += await CopyAsync(migration, item, ct).ConfigureAwait(false);
+                copies++;
+            }
+        return (copies, bytes);
+    }
+
+    /// <summary>Whether the target holds the blob at its catalog length (an absent sidecar counts as present when the source has none either).</summary>
+    private async Task<bool> PresentAsync(IBlobStore target, RepairItem item, CancellationToken ct)
+    {
+        var info = await target.HeadAsync(item.Key, ct).ConfigureAwait(false);
+        if (item.ExpectedLength is { } length) return info?.Length == length;
+        return info is not null || await store.HoldersAsync(item.Key, ct).ConfigureAwait(false) is { Count: 0 };
+    }
+
+    /// <summary>
+    /// Copies one blob to the target as it is (ciphertext and metadata) and reads the copy back: it must have the length
+    /// and first bytes the catalog recorded and the SHA-256 of what was read from the source. Returns the bytes copied
+    /// (0 for a sidecar that does not exist). The source is the backend being left, else another old copy.
+    /// </summary>
+    private async Task<long> CopyAsync(PlacementMigration migration, RepairItem item, CancellationToken ct)
+    {
+        var target = store.Backend(migration.To);
+        BlobReadResult? read = null;
+        BlobStoreException? failure = null;
+        foreach (var name in new[] { migration.From }.Concat(store.Backends.Select(b => b.Name).Where(n => n != migration.From && n != migration.To)))
+        {
+            try
+            {
+                read = await store.Backend(name).GetAsync(item.Key, 0, null, ct).ConfigureAwait(false);
+                break;
+            }
+            catch (BlobStoreException e)
+            {
+                failure ??= e is BlobNotFoundException ? null : e;
+            }
+        }
+        if (read is null)
+        {
+            if (item.OptionalAnnex && failure is null) return 0;
+            throw new MigrationException(MigrationError.CopyFailed, failure is null
+                ? $"Blob {BlobKeys.ForDisplay(item.Key)} is on no backend of the bucket: run `coffre repair` (or restore it) before migrating."
+                : $"Blob {BlobKeys.ForDisplay(item.Key)} could not be read from '{migration.From}' or another copy: {failure.Message}", failure);
+        }
+        byte[] sourceDigest;
+        await using (read)
+        {
+            if (item.ExpectedLength is { } expected && read.TotalLength != expected)
+                throw new MigrationException(MigrationError.CopyFailed,
+                    $"Blob {BlobKeys.ForDisplay(item.Key)} is {read.TotalLength} bytes on the source but the catalog says {expected}: run `coffre repair` first.");
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using var observed = new ObservedReadStream(read.Content, chunk => sha.AppendData(chunk), leaveOpen: true);
+            await target.PutAsync(item.Key, observed, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
+            sourceDigest = sha.GetHashAndReset();
+        }
+        var copied = await BlobRepairer.CheckAsync(target, item, ct).ConfigureAwait(false);
+        if (copied is null || !CryptographicOperations.FixedTimeEquals(copied, sourceDigest))
+            throw new MigrationException(MigrationError.CopyFailed,
+                $"The copy of {BlobKeys.ForDisplay(item.Key)} on '{migration.To}' does not read back as written (length, header or SHA-256): check that backend, then run the migration again.");
+        return read.TotalLength;
+    }
+}
