@@ -21,6 +21,13 @@ public enum KmsError
     StoreUnavailable,
     /// <summary>The ciphertext was made under another key than the one the caller named.</summary>
     IncorrectKey,
+    /// <summary>The key exists and is usable, but not for this operation (an RSA key asked to wrap a data key, a signing key
+    /// asked to decrypt, an algorithm its spec does not have).</summary>
+    InvalidKeyUsage,
+    /// <summary>The operation does not exist for keys of this spec (the public key of a symmetric key).</summary>
+    UnsupportedOperation,
+    /// <summary>A signature does not verify under any usable version of the key.</summary>
+    InvalidSignature,
     /// <summary>The principal may not perform this operation on this key (recorded by <c>KeyManager.RecordDenied</c>).</summary>
     AccessDenied,
     /// <summary>The key manager is sealed: no root of trust is attached, so no key can be used until it is unsealed.</summary>

@@ -7,10 +7,14 @@ namespace Coffre.Kms.Keys;
 public sealed partial class KeyManager
 {
     /// <summary>Synchronous form of <see cref="CreateKeyAsync"/> for the CLI and tests; request paths await <see cref="CreateKeyAsync"/>.</summary>
-    public KeyInfo CreateKey(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null) => Wait(CreateKeyAsync(name, description, principal, tags));
+    public KeyInfo CreateKey(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null,
+        KeySpec spec = KeySpec.SymmetricDefault, KeyUsage usage = KeyUsage.EncryptDecrypt) =>
+        Wait(CreateKeyAsync(name, description, principal, tags, spec, usage));
 
-    /// <summary>Creates a key with a first version (enabled, primary).</summary>
-    public async Task<KeyInfo> CreateKeyAsync(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null)
+    /// <summary>Creates a key with a first version (enabled, primary): 256 bits for AES, or an RSA key pair
+    /// (KeyManager.Asymmetric.cs) for the usage given.</summary>
+    public async Task<KeyInfo> CreateKeyAsync(string name, string? description, string principal, IReadOnlyDictionary<string, string>? tags = null,
+        KeySpec spec = KeySpec.SymmetricDefault, KeyUsage usage = KeyUsage.EncryptDecrypt)
     {
         const string op = "CreateKey";
         var target = new Target(name);
@@ -20,9 +24,10 @@ public sealed partial class KeyManager
             KeyNames.CheckName(name);
             if (description is { Length: > 1024 })
                 throw new KmsException(KmsError.InvalidArgument, "A key description is at most 1024 characters.");
+            CheckSpecAndUsage(spec, usage);
             var now = _time.GetUtcNow();
             var key = new KeyRecord(Guid.NewGuid().ToString("D"), name, description, now, KeyState.Enabled, null, 1, 1, null, null, null,
-                new Dictionary<string, string>(tags ?? new Dictionary<string, string>()));
+                new Dictionary<string, string>(tags ?? new Dictionary<string, string>()), spec, usage);
             target.Set(key);
             target.Version = 1;
             using (var tx = _store.BeginWrite())
@@ -30,8 +35,10 @@ public sealed partial class KeyManager
                 if (tx.FindKeyByName(name) is not null)
                     throw new KmsException(KmsError.AlreadyExists, $"A key named '{name}' already exists; choose another name or use the existing key.");
                 tx.InsertKey(key);
-                tx.InsertVersion(NewVersion(key.Id, 1, now));
-                tx.AppendAudit(Entry(op, principal, target, Json(("description", description)), null, Ok));
+                tx.InsertVersion(NewVersion(key, 1, now));
+                tx.AppendAudit(Entry(op, principal, target, spec.IsRsa()
+                    ? Json(("description", description), ("spec", StoredNames.Text(spec)), ("usage", StoredNames.Text(usage)))
+                    : Json(("description", description)), null, Ok));
                 tx.Commit();
             }
             return Info(key.Id);
@@ -558,12 +565,14 @@ public sealed partial class KeyManager
     {
         var now = _time.GetUtcNow();
         var next = tx.ListVersions(key.Id).Max(v => v.Version) + 1;
-        tx.InsertVersion(NewVersion(key.Id, next, now));
+        tx.InsertVersion(NewVersion(key, next, now));
         return (key with { PrimaryVersion = next, NextRotation = key.RotationPeriod is { } p ? now + p : null }, next);
     }
 
-    private KeyVersionRecord NewVersion(string keyId, int version, DateTimeOffset now)
+    private KeyVersionRecord NewVersion(KeyRecord key, int version, DateTimeOffset now)
     {
+        if (key.Spec.IsRsa()) return new KeyVersionRecord(key.Id, version, KeyVersionState.Enabled, now, null, NewSealedKeyPair(key, version));
+        var keyId = key.Id;
         var material = GC.AllocateArray<byte>(32, pinned: true);
         try
         {
@@ -594,5 +603,5 @@ public sealed partial class KeyManager
         k.Id, k.Name, k.Description, k.Created, k.State, k.PrimaryVersion, k.MinimumDecryptionVersion, k.RotationPeriod,
         k.NextRotation, k.DestructionDate, k.Tags,
         versions.Select(v => new KeyVersionInfo(v.Version, v.State, v.Created)).ToList(),
-        aliases.Where(a => a.KeyId == k.Id).Select(a => a.Alias).ToList());
+        aliases.Where(a => a.KeyId == k.Id).Select(a => a.Alias).ToList(), k.Spec, k.Usage);
 }

@@ -191,6 +191,7 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
         var record = cached.Versions.FirstOrDefault(x => x.Version == version);
         if (record?.WrappedMaterial is null)
             throw new KmsException(KmsError.VersionNotUsable, $"Version {version} of key '{cached.Key.Name}' has no material (destroyed).");
+        if (cached.Key.Spec.IsRsa()) return UnsealPrivateKey(cached.Key.Id, version, record.WrappedMaterial);
         var bytes = GC.AllocateArray<byte>(32, pinned: true);
         try
         {
@@ -242,6 +243,13 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
 
     private static int EncryptionVersion(CachedKey cached)
     {
+        CheckSymmetric(cached.Key);
+        return PrimaryVersion(cached);
+    }
+
+    /// <summary>The enabled primary version of a usable key, whatever its spec.</summary>
+    private static int PrimaryVersion(CachedKey cached)
+    {
         CheckUsable(cached.Key);
         var v = cached.Key.PrimaryVersion;
         var record = cached.Versions.FirstOrDefault(x => x.Version == v);
@@ -252,6 +260,13 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
     }
 
     private static void CheckDecryptionVersion(CachedKey cached, int version)
+    {
+        CheckSymmetric(cached.Key);
+        CheckVersionUsable(cached, version);
+    }
+
+    /// <summary>Whether <paramref name="version"/> of a usable key may decrypt (or verify), whatever its spec.</summary>
+    private static void CheckVersionUsable(CachedKey cached, int version)
     {
         CheckUsable(cached.Key);
         var record = cached.Versions.FirstOrDefault(x => x.Version == version)

@@ -36,7 +36,9 @@ public sealed record KeyInfo(
     DateTimeOffset? DestructionDate,
     IReadOnlyDictionary<string, string> Tags,
     IReadOnlyList<KeyVersionInfo> Versions,
-    IReadOnlyList<string> Aliases);
+    IReadOnlyList<string> Aliases,
+    KeySpec Spec = KeySpec.SymmetricDefault,
+    KeyUsage Usage = KeyUsage.EncryptDecrypt);
 
 /// <summary>An alias (always "alias/...") and the key it points to.</summary>
 public sealed record AliasInfo(string Alias, string KeyId, string KeyName, DateTimeOffset Created);

@@ -16,9 +16,12 @@ public sealed record KeyRecord(
     TimeSpan? RotationPeriod,
     DateTimeOffset? NextRotation,
     DateTimeOffset? DestructionDate,
-    IReadOnlyDictionary<string, string> Tags);
+    IReadOnlyDictionary<string, string> Tags,
+    KeySpec Spec = KeySpec.SymmetricDefault,
+    KeyUsage Usage = KeyUsage.EncryptDecrypt);
 
-/// <summary>A key version as stored; <see cref="WrappedMaterial"/> is null once destroyed.</summary>
+/// <summary>A key version as stored; <see cref="WrappedMaterial"/> is null once destroyed. For an RSA key it is the
+/// sealed private key of docs/format.md §6.6 (a root-wrapped version key and the PKCS#8 key encrypted under it).</summary>
 public sealed record KeyVersionRecord(
     string KeyId,
     int Version,

@@ -8,7 +8,7 @@ namespace Coffre.Postgres.Kms;
 /// <summary>Reads and writes of keys, versions and aliases; the same stored texts as SQLite (<see cref="StoredNames"/>).</summary>
 internal static class PostgresKeyRows
 {
-    private const string KeyColumns = "id, name, description, created, state, state_before_destruction, primary_version, min_decryption_version, rotation_period_seconds, next_rotation, destruction_date, tags";
+    private const string KeyColumns = "id, name, description, created, state, state_before_destruction, primary_version, min_decryption_version, rotation_period_seconds, next_rotation, destruction_date, tags, key_spec, key_usage";
 
     private static object Db(DateTimeOffset? t) => t is { } v ? AuditChain.FormatTime(v) : DBNull.Value;
     private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : AuditChain.ParseTime(r.GetString(i));
@@ -42,12 +42,14 @@ internal static class PostgresKeyRows
         r.IsDBNull(8) ? null : TimeSpan.FromSeconds(r.GetInt64(8)),
         Time(r, 9),
         Time(r, 10),
-        StoredNames.Tags(r.GetString(11)));
+        StoredNames.Tags(r.GetString(11)),
+        StoredNames.Spec(r.GetString(12)),
+        StoredNames.Usage(r.GetString(13)));
 
     public static void WriteKey(NpgsqlConnection c, NpgsqlTransaction tx, KeyRecord k, bool insert)
     {
         using var cmd = new NpgsqlCommand(insert
-            ? $"INSERT INTO kms_keys ({KeyColumns}) VALUES (@id, @name, @description, @created, @state, @before, @primary, @min, @period, @next, @destroy, @tags)"
+            ? $"INSERT INTO kms_keys ({KeyColumns}) VALUES (@id, @name, @description, @created, @state, @before, @primary, @min, @period, @next, @destroy, @tags, @spec, @usage)"
             : "UPDATE kms_keys SET name = @name, description = @description, created = @created, state = @state, state_before_destruction = @before, primary_version = @primary, min_decryption_version = @min, rotation_period_seconds = @period, next_rotation = @next, destruction_date = @destroy, tags = @tags WHERE id = @id",
             c, tx);
         cmd.Parameters.AddWithValue("id", k.Id);
@@ -62,6 +64,12 @@ internal static class PostgresKeyRows
         cmd.Parameters.AddWithValue("next", Db(k.NextRotation));
         cmd.Parameters.AddWithValue("destroy", Db(k.DestructionDate));
         cmd.Parameters.AddWithValue("tags", StoredNames.TagsJson(k.Tags));
+        // Key spec and usage never change: only the INSERT names them.
+        if (insert)
+        {
+            cmd.Parameters.AddWithValue("spec", StoredNames.Text(k.Spec));
+            cmd.Parameters.AddWithValue("usage", StoredNames.Text(k.Usage));
+        }
         if (cmd.ExecuteNonQuery() != 1)
             throw new KmsException(KmsError.NotFound, $"Key {k.Id} disappeared from the key store during the change.");
     }

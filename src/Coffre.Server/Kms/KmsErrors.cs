@@ -33,6 +33,7 @@ public static class KmsErrors
     public const string Validation = "ValidationException";
     public const string TagException = "TagException";
     public const string InvalidKeyUsage = "InvalidKeyUsageException";
+    public const string InvalidSignature = "KMSInvalidSignatureException";
 
     /// <summary>__type → HTTP status. AWS KMS answers client errors with 400 (even access denied), server errors with 500.</summary>
     private static readonly Dictionary<string, int> Status = new(StringComparer.Ordinal)
@@ -53,6 +54,7 @@ public static class KmsErrors
         [Validation] = 400,
         [TagException] = 400,
         [InvalidKeyUsage] = 400,
+        [InvalidSignature] = 400,
         [Internal] = 500,
         [DependencyTimeout] = 503,
         // authentication (SigV4ErrorCodes.ToKmsCode)
@@ -81,6 +83,9 @@ public static class KmsErrors
         [KmsError.Conflict] = InvalidState,
         [KmsError.StoreUnavailable] = DependencyTimeout,
         [KmsError.IncorrectKey] = IncorrectKey,
+        [KmsError.InvalidKeyUsage] = InvalidKeyUsage,
+        [KmsError.UnsupportedOperation] = UnsupportedOperation,
+        [KmsError.InvalidSignature] = InvalidSignature,
         [KmsError.AccessDenied] = AccessDenied,
         // Sealed: a 503 that AWS SDKs retry (as any 5xx), documented by AWS as "you can retry the request".
         [KmsError.Sealed] = DependencyTimeout,

@@ -28,6 +28,10 @@ public sealed class KmsRequest
     public string? DestinationEncryptionAlgorithm;
     public string? RotationType;
     public string? Policy;
+    public string? MessageType;
+    public string? SigningAlgorithm;
+    public byte[]? Message;
+    public byte[]? Signature;
     public byte[]? Plaintext;
     public byte[]? CiphertextBlob;
     public int? NumberOfBytes;
@@ -85,6 +89,10 @@ public static class KmsJson
                     case "DestinationEncryptionAlgorithm": r.DestinationEncryptionAlgorithm = Str(ref reader, name); break;
                     case "RotationType": r.RotationType = Str(ref reader, name); break;
                     case "Policy": r.Policy = Str(ref reader, name); break;
+                    case "MessageType": r.MessageType = Str(ref reader, name); break;
+                    case "SigningAlgorithm": r.SigningAlgorithm = Str(ref reader, name); break;
+                    case "Message": r.Message = Blob(ref reader, name); break;
+                    case "Signature": r.Signature = Blob(ref reader, name); break;
                     case "Plaintext": r.Plaintext = Blob(ref reader, name); break;
                     case "CiphertextBlob": r.CiphertextBlob = Blob(ref reader, name); break;
                     case "NumberOfBytes": r.NumberOfBytes = Int(ref reader, name); break;

@@ -17,6 +17,18 @@ public sealed partial class KmsOperations
         var plaintext = r.Plaintext ?? throw Missing("Plaintext");
         if (plaintext.Length == 0) throw Invalid("Plaintext", "Member must have length greater than or equal to 1");
         if (plaintext.Length > MaxPlaintext) throw Invalid("Plaintext", $"Member must have length less than or equal to {MaxPlaintext}");
+        if (RsaAlgorithm(r.EncryptionAlgorithm) is { } rsa)
+        {
+            try
+            {
+                await EncryptAsymmetric(c, w, keyRef, plaintext, rsa);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+            return;
+        }
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         try
         {
@@ -59,6 +71,11 @@ public sealed partial class KmsOperations
         var r = c.Request;
         var blob = Ciphertext(r);
         if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
+        if (RsaAlgorithm(r.EncryptionAlgorithm) is { } rsa)
+        {
+            await DecryptAsymmetric(c, w, blob, rsa);
+            return;
+        }
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         var expected = await AuthorizeCiphertextAsync(c, blob, r.KeyId, "KeyId");
         var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected).ConfigureAwait(false);

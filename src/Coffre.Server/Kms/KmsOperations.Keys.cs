@@ -13,11 +13,7 @@ public sealed partial class KmsOperations
     {
         var r = c.Request;
         await AuthorizeOperationAsync(c);
-        if (r.KeyUsage is not null && r.KeyUsage != "ENCRYPT_DECRYPT")
-            throw new KmsFaceException(KmsErrors.UnsupportedOperation, $"KeyUsage {r.KeyUsage} is not supported: Coffre keys are symmetric ENCRYPT_DECRYPT keys.");
-        foreach (var spec in new[] { r.KeySpec, r.CustomerMasterKeySpec })
-            if (spec is not null && spec != SymmetricDefault)
-                throw new KmsFaceException(KmsErrors.UnsupportedOperation, $"KeySpec {spec} is not supported: Coffre keys are {SymmetricDefault} (AES-256-GCM).");
+        var (spec, usage) = SpecAndUsage(r);
         if (r.Origin is not null && r.Origin != "AWS_KMS")
             throw new KmsFaceException(KmsErrors.UnsupportedOperation, $"Origin {r.Origin} is not supported: Coffre generates its key material.");
         if (r.MultiRegion == true)
@@ -25,8 +21,24 @@ public sealed partial class KmsOperations
         if (r.Description is { Length: > 8192 }) throw Invalid("Description", "Member must have length less than or equal to 8192");
         var tags = r.Tags?.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
         var name = tags is not null && tags.Remove(NameTag, out var n) ? n : "kms-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var info = await _keys.CreateKeyAsync(name, r.Description, c.Principal, tags);
+        var info = await _keys.CreateKeyAsync(name, r.Description, c.Principal, tags, spec, usage);
         WriteKeyMetadata(w, c.Region, info);
+    }
+
+    /// <summary>KeySpec (or its older name CustomerMasterKeySpec) and KeyUsage of a CreateKey: symmetric or RSA, as AWS names them.</summary>
+    private static (KeySpec, KeyUsage) SpecAndUsage(KmsRequest r)
+    {
+        if (r.KeySpec is not null && r.CustomerMasterKeySpec is not null && r.KeySpec != r.CustomerMasterKeySpec)
+            throw Invalid("KeySpec", "KeySpec and CustomerMasterKeySpec must agree when both are given");
+        var specName = r.KeySpec ?? r.CustomerMasterKeySpec ?? SymmetricDefault;
+        var spec = KeySpecs.TryParse(specName) ?? throw new KmsFaceException(KmsErrors.UnsupportedOperation,
+            $"KeySpec {specName} is not supported: Coffre keys are {string.Join(", ", KeySpecs.Names)}.");
+        var usageName = r.KeyUsage ?? "ENCRYPT_DECRYPT";
+        var usage = KeySpecs.TryParseUsage(usageName) ?? throw new KmsFaceException(KmsErrors.UnsupportedOperation,
+            $"KeyUsage {usageName} is not supported: Coffre keys are for {string.Join(" or ", KeySpecs.UsageNames)}.");
+        if (!spec.IsRsa() && usage != KeyUsage.EncryptDecrypt)
+            throw new KmsFaceException(KmsErrors.Validation, $"KeyUsage {usageName} needs an RSA KeySpec; a {SymmetricDefault} key is ENCRYPT_DECRYPT.");
+        return (spec, usage);
     }
 
     private async ValueTask DescribeKey(KmsCall c, Utf8JsonWriter w)

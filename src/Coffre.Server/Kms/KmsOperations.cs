@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Store;
 
 namespace Coffre.Server.Kms;
 
@@ -43,6 +44,9 @@ public sealed partial class KmsOperations
             ["GenerateDataKey"] = GenerateDataKey,
             ["GenerateDataKeyWithoutPlaintext"] = GenerateDataKeyWithoutPlaintext,
             ["GenerateRandom"] = GenerateRandom,
+            ["GetPublicKey"] = GetPublicKey,
+            ["Sign"] = Sign,
+            ["Verify"] = Verify,
             ["EnableKeyRotation"] = EnableKeyRotation,
             ["DisableKeyRotation"] = DisableKeyRotation,
             ["GetKeyRotationStatus"] = GetKeyRotationStatus,
@@ -122,16 +126,12 @@ public sealed partial class KmsOperations
         KmsJson.WriteTime(w, "CreationDate", k.Created);
         w.WriteBoolean("Enabled", k.State == KeyState.Enabled);
         w.WriteString("Description", k.Description ?? "");
-        w.WriteString("KeyUsage", "ENCRYPT_DECRYPT");
+        w.WriteString("KeyUsage", StoredNames.Text(k.Usage));
         w.WriteString("KeyState", KeyStateName(k.State));
         if (k.DestructionDate is { } d) KmsJson.WriteTime(w, "DeletionDate", d);
         w.WriteString("Origin", "AWS_KMS");
         w.WriteString("KeyManager", "CUSTOMER");
-        w.WriteString("CustomerMasterKeySpec", SymmetricDefault);
-        w.WriteString("KeySpec", SymmetricDefault);
-        w.WriteStartArray("EncryptionAlgorithms");
-        w.WriteStringValue(SymmetricDefault);
-        w.WriteEndArray();
+        WriteSpecAndAlgorithms(w, k.Spec, k.Usage);
         w.WriteBoolean("MultiRegion", false);
         w.WriteEndObject();
     }

@@ -77,6 +77,7 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
             database._connections.Run(c =>
             {
                 var version = Convert.ToInt32(SqliteSql.Scalar(c, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (version is >= 1 && version < SqliteKeySchema.Version) version = Upgrade(c);
                 if (version != SqliteKeySchema.Version)
                     throw new KmsException(KmsError.InvalidArgument,
                         $"The key store {path} has schema version {version}; this Coffre understands version {SqliteKeySchema.Version}. Upgrade Coffre or migrate the store.");
@@ -94,6 +95,19 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
             throw;
         }
         return database;
+    }
+
+    /// <summary>Brings an older keys.db to the current schema in place, in one write transaction (BEGIN IMMEDIATE, so
+    /// two processes opening it at once upgrade it once); returns the version reached.</summary>
+    private static int Upgrade(SqliteConnection c)
+    {
+        using var tx = c.BeginTransaction(deferred: false);
+        // Read under the write lock: another process may have upgraded it meanwhile.
+        var version = Convert.ToInt32(SqliteSql.Scalar(c, "PRAGMA user_version;", tx), CultureInfo.InvariantCulture);
+        for (; version < SqliteKeySchema.Version; version++) SqliteSql.Exec(c, SqliteKeySchema.Upgrades[version - 1], tx);
+        SqliteSql.Exec(c, $"PRAGMA user_version = {version};", tx);
+        tx.Commit();
+        return version;
     }
 
     private static void RestrictPermissions(string path)

@@ -8,7 +8,7 @@ namespace Coffre.Sqlite.Kms;
 /// <summary>Reads and writes of keys, versions and aliases, by the reader connections and inside write transactions.</summary>
 internal static class SqliteKeyRows
 {
-    private const string KeyColumns = "id, name, description, created, state, state_before_destruction, primary_version, min_decryption_version, rotation_period_seconds, next_rotation, destruction_date, tags";
+    private const string KeyColumns = "id, name, description, created, state, state_before_destruction, primary_version, min_decryption_version, rotation_period_seconds, next_rotation, destruction_date, tags, key_spec, key_usage";
 
     public static object Db(DateTimeOffset? t) => t is { } v ? AuditChain.FormatTime(v) : DBNull.Value;
     private static DateTimeOffset? Time(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : AuditChain.ParseTime(r.GetString(i));
@@ -42,12 +42,14 @@ internal static class SqliteKeyRows
         r.IsDBNull(8) ? null : TimeSpan.FromSeconds(r.GetInt64(8)),
         Time(r, 9),
         Time(r, 10),
-        StoredNames.Tags(r.GetString(11)));
+        StoredNames.Tags(r.GetString(11)),
+        StoredNames.Spec(r.GetString(12)),
+        StoredNames.Usage(r.GetString(13)));
 
     public static void WriteKey(SqliteConnection c, SqliteTransaction tx, KeyRecord k, bool insert)
     {
         using var cmd = SqliteSql.Command(c, tx, insert
-            ? $"INSERT INTO keys ({KeyColumns}) VALUES ($id, $name, $description, $created, $state, $before, $primary, $min, $period, $next, $destroy, $tags)"
+            ? $"INSERT INTO keys ({KeyColumns}) VALUES ($id, $name, $description, $created, $state, $before, $primary, $min, $period, $next, $destroy, $tags, $spec, $usage)"
             : "UPDATE keys SET name = $name, description = $description, created = $created, state = $state, state_before_destruction = $before, primary_version = $primary, min_decryption_version = $min, rotation_period_seconds = $period, next_rotation = $next, destruction_date = $destroy, tags = $tags WHERE id = $id");
         cmd.Parameters.AddWithValue("$id", k.Id);
         cmd.Parameters.AddWithValue("$name", k.Name);
@@ -61,6 +63,12 @@ internal static class SqliteKeyRows
         cmd.Parameters.AddWithValue("$next", Db(k.NextRotation));
         cmd.Parameters.AddWithValue("$destroy", Db(k.DestructionDate));
         cmd.Parameters.AddWithValue("$tags", StoredNames.TagsJson(k.Tags));
+        // Key spec and usage never change: only the INSERT names them.
+        if (insert)
+        {
+            cmd.Parameters.AddWithValue("$spec", StoredNames.Text(k.Spec));
+            cmd.Parameters.AddWithValue("$usage", StoredNames.Text(k.Usage));
+        }
         if (cmd.ExecuteNonQuery() != 1)
             throw new KmsException(KmsError.NotFound, $"Key {k.Id} disappeared from the key store during the change.");
     }

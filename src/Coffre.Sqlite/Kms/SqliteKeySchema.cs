@@ -1,13 +1,14 @@
 namespace Coffre.Sqlite.Kms;
 
 /// <summary>
-/// The tables of keys.db (docs/format.md §6.3–§6.4, §9). <see cref="Version"/> 1 is in PRAGMA user_version; tables
+/// The tables of keys.db (docs/format.md §6.3–§6.4, §9). <see cref="Version"/> is in PRAGMA user_version; tables
 /// added since without changing it are created if missing each time the file is opened (<see cref="Additions"/>), so
-/// a data directory made by an older Coffre gains them on its first open.
+/// a data directory made by an older Coffre gains them on its first open. A change to an existing table bumps the
+/// version and adds its step to <see cref="Upgrades"/>, run in place on open.
 /// </summary>
 internal static class SqliteKeySchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const string Create = """
         CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -25,7 +26,9 @@ internal static class SqliteKeySchema
             rotation_period_seconds INTEGER CHECK (rotation_period_seconds > 0),
             next_rotation TEXT,
             destruction_date TEXT,
-            tags TEXT NOT NULL DEFAULT '{}'
+            tags TEXT NOT NULL DEFAULT '{}',
+            key_spec TEXT NOT NULL DEFAULT 'SYMMETRIC_DEFAULT',
+            key_usage TEXT NOT NULL DEFAULT 'ENCRYPT_DECRYPT'
         ) WITHOUT ROWID;
         CREATE TABLE key_versions (
             key_id TEXT NOT NULL REFERENCES keys (id),
@@ -58,6 +61,16 @@ internal static class SqliteKeySchema
         CREATE INDEX audit_key_id ON audit (key_id);
         CREATE INDEX audit_time ON audit (time);
         """;
+
+    /// <summary>Upgrades[v - 1] takes a keys.db from version v to v + 1 (run in one transaction with the new user_version).</summary>
+    public static readonly IReadOnlyList<string> Upgrades =
+    [
+        // 1 → 2: RSA keys (KeyManager.Asymmetric.cs); every key made before is a symmetric ENCRYPT_DECRYPT key.
+        """
+        ALTER TABLE keys ADD COLUMN key_spec TEXT NOT NULL DEFAULT 'SYMMETRIC_DEFAULT';
+        ALTER TABLE keys ADD COLUMN key_usage TEXT NOT NULL DEFAULT 'ENCRYPT_DECRYPT';
+        """,
+    ];
 
     /// <summary>Access keys (§6.4), audit checkpoints (§9) and leases of background work.</summary>
     public const string Additions = """

@@ -108,7 +108,7 @@ public sealed class KmsProtocolTests : IAsyncLifetime
         AssertError(HttpStatusCode.BadRequest, "ValidationException", await Send("ListKeys", """{"Limit":0}"""));
         AssertError(HttpStatusCode.BadRequest, "InvalidMarkerException", await Send("ListKeys", """{"Marker":"zz"}"""));
         AssertError(HttpStatusCode.BadRequest, "InvalidAliasNameException", await Send("CreateAlias", $$"""{"AliasName":"alias/aws/s3","TargetKeyId":"{{KeyId}}"}"""));
-        AssertError(HttpStatusCode.BadRequest, "UnsupportedOperationException", await Send("CreateKey", """{"KeySpec":"RSA_2048"}"""));
+        AssertError(HttpStatusCode.BadRequest, "UnsupportedOperationException", await Send("CreateKey", """{"KeySpec":"ECC_NIST_P256"}"""));
         AssertError(HttpStatusCode.BadRequest, "NotFoundException", await Send("DescribeKey", """{"KeyId":"arn:aws:kms:us-east-1:111111111111:key/x"}"""));
         AssertError(HttpStatusCode.BadRequest, "InvalidKeyUsageException", await Send("Encrypt", """{"KeyId":"default","Plaintext":"aGk=","EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}"""));
     }
