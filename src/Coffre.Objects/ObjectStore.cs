@@ -13,7 +13,7 @@ namespace Coffre.Objects;
 /// metadata are sealed before they reach the backend, and the catalog is the single point where a
 /// write becomes visible. Knows nothing of HTTP; the S3 face translates to and from it.
 /// </summary>
-public sealed class ObjectStore(
+public sealed partial class ObjectStore(
     IObjectCatalog catalog,
     IBlobStore blobs,
     IDataKeyService keys,
@@ -88,7 +88,7 @@ public sealed class ObjectStore(
             };
             var record = new ObjectRecord(bucket.Name, command.Name, written.Size, written.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
-                [written]);
+                [written]) { VersionId = NewVersionId(bucket) };
             try
             {
                 await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None).ConfigureAwait(false);
@@ -160,13 +160,6 @@ public sealed class ObjectStore(
         {
             CryptographicOperations.ZeroMemory(dataKey);
         }
-    }
-
-    /// <summary>Deletes an object; deleting a missing object succeeds, as in S3.</summary>
-    public async Task DeleteObjectAsync(string bucket, string name, CancellationToken ct = default)
-    {
-        await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
-        await catalog.DeleteObjectAsync(bucket, name, ct).ConfigureAwait(false);
     }
 
     public async Task<ListPage> ListAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default)
@@ -257,6 +250,7 @@ public sealed class ObjectStore(
         WriteCondition? condition = null, CancellationToken ct = default)
     {
         var upload = await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        var versionId = NewVersionId(await RequireBucketAsync(bucket, ct).ConfigureAwait(false));
         await CheckConditionAsync(condition, bucket, name, ct).ConfigureAwait(false);
         if (requested.Count == 0)
             throw new ObjectStoreException(ObjectError.InvalidArgument, "You must specify at least one part.");
@@ -286,7 +280,7 @@ public sealed class ObjectStore(
             metadata = CompositeChecksum(metadata, parts);
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
-                upload.Key, metadata.Seal(dataKey, metadataAd), parts);
+                upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId };
             await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None).ConfigureAwait(false);
             return record;
         }

@@ -8,6 +8,8 @@ public enum ObjectError
     BucketNotEmpty,
     InvalidBucketName,
     NoSuchKey,
+    /// <summary>A version id that is well formed but names no version of the object.</summary>
+    NoSuchVersion,
     InvalidObjectName,
     InvalidRange,
     NoSuchUpload,

@@ -70,7 +70,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
 
         async Task RewrapKeyAsync(string keyId, int primary)
         {
-            (string, string)? after = null;
+            (string, string, string)? after = null;
             while (true)
             {
                 var page = await catalog.ObjectsBelowVersionAsync(keyId, primary, request.Bucket, after, Batch, ct).ConfigureAwait(false);
@@ -89,7 +89,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
                     }
                     progress?.Report(new RewrapProgress(Interlocked.Read(ref done), total, Interlocked.Read(ref skipped)));
                 }).ConfigureAwait(false);
-                after = (page[^1].Bucket, page[^1].Name);
+                after = (page[^1].Bucket, page[^1].Name, page[^1].VersionId);
             }
         }
     }
@@ -107,7 +107,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
         // Replaced or deleted meanwhile: the sidecar belongs to blobs nothing references any more, and
         // their garbage collection may already be over. Another rewrapper that won on the same blobs
         // wrapped the same data key under the same primary version: its sidecar or ours, either is valid.
-        if ((await catalog.GetObjectAsync(record.Bucket, record.Name, ct).ConfigureAwait(false))?.Parts[0].Blob != first)
+        if ((await catalog.GetVersionAsync(record.Bucket, record.Name, record.VersionId, ct).ConfigureAwait(false))?.Record?.Parts[0].Blob != first)
             await blobs.DeleteAsync(sidecar, CancellationToken.None).ConfigureAwait(false);
         return false;
     }

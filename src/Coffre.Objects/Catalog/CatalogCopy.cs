@@ -4,7 +4,7 @@ namespace Coffre.Objects.Catalog;
 public readonly record struct CatalogCopyProgress(long Buckets, long Objects, long Uploads, long Parts, long Garbage);
 
 /// <summary>
-/// Copies one catalog into another (SQLite to PostgreSQL for `coffre store migrate`): every bucket, object, multipart
+/// Copies one catalog into another (SQLite to PostgreSQL for `coffre store migrate`): every bucket, object version and delete marker, multipart
 /// upload with its parts, and the garbage list, so that nothing the source would have collected leaks. Resumable:
 /// running it again after an interruption skips what the target already holds and copies the rest; the source must
 /// not change meanwhile (the caller makes sure no server writes to it).
@@ -22,21 +22,26 @@ public static class CatalogCopy
             await target.TryCreateBucketAsync(bucket, ct).ConfigureAwait(false);
             buckets++;
             progress?.Report(Now());
-            string? after = null;
+            if (bucket.Versioning != Versions.BucketVersioning.Unversioned)
+                await target.SetBucketVersioningAsync(bucket.Name, bucket.Versioning, ct).ConfigureAwait(false);
+            // Every version of every name, delete markers included. A name's versions are committed oldest first, so
+            // the target gives them the source's order; the ones the target already holds (a resumed copy) are skipped.
+            var versions = new List<VersionEntry>();
+            string? keyMarker = null, versionMarker = null;
             while (true)
             {
-                var page = await source.ListObjectsAsync(bucket.Name, "", null, after, Page, ct).ConfigureAwait(false);
-                foreach (var record in page.Entries.Select(e => e.Record!))
+                var page = await source.ListVersionsAsync(bucket.Name, "", null, keyMarker, versionMarker, Page, ct).ConfigureAwait(false);
+                foreach (var entry in page.Entries.Select(e => e.Version!))
                 {
-                    var there = await target.GetObjectAsync(record.Bucket, record.Name, ct).ConfigureAwait(false);
-                    if (there is null || there.ETag != record.ETag || there.Parts[0].Blob != record.Parts[0].Blob)
-                        await target.CommitObjectAsync(record, ct: ct).ConfigureAwait(false);
-                    objects++;
+                    if (versions.Count > 0 && versions[0].Name != entry.Name)
+                        objects += await CopyVersionsAsync(target, versions, ct).ConfigureAwait(false);
+                    versions.Add(entry);
                 }
                 progress?.Report(Now());
                 if (!page.IsTruncated) break;
-                after = page.NextMarker;
+                (keyMarker, versionMarker) = (page.NextKeyMarker, page.NextVersionIdMarker);
             }
+            objects += await CopyVersionsAsync(target, versions, ct).ConfigureAwait(false);
             foreach (var upload in await source.ListUploadsAsync(bucket.Name, "", ct).ConfigureAwait(false))
             {
                 if (await target.GetUploadAsync(upload.UploadId, ct).ConfigureAwait(false) is null)
@@ -59,5 +64,23 @@ public static class CatalogCopy
         }
         progress?.Report(Now());
         return Now();
+    }
+
+    /// <summary>Commits one name's versions (given newest first) oldest first, skipping those the target holds; empties the list.</summary>
+    private static async Task<long> CopyVersionsAsync(IObjectCatalog target, List<VersionEntry> versions, CancellationToken ct)
+    {
+        for (var i = versions.Count - 1; i >= 0; i--)
+        {
+            var v = versions[i];
+            var there = await target.GetVersionAsync(v.Bucket, v.Name, v.VersionId, ct).ConfigureAwait(false);
+            if (there is not null && there.Record?.Parts[0].Blob == v.Record?.Parts[0].Blob) continue;
+            if (v.Record is { } record)
+                await target.CommitObjectAsync(record, ct: ct).ConfigureAwait(false);
+            else
+                await target.CommitDeleteMarkerAsync(v.Bucket, v.Name, v.VersionId, v.Modified, ct).ConfigureAwait(false);
+        }
+        var count = versions.Count;
+        versions.Clear();
+        return count;
     }
 }

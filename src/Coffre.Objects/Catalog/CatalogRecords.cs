@@ -2,7 +2,10 @@ using Coffre.Objects.Keys;
 
 namespace Coffre.Objects.Catalog;
 
-public sealed record BucketRecord(string Name, string KeyId, DateTimeOffset Created);
+public sealed record BucketRecord(string Name, string KeyId, DateTimeOffset Created)
+{
+    public Versions.BucketVersioning Versioning { get; init; }
+}
 
 /// <summary>
 /// One encrypted stream stored as one blob. A plain PUT has a single part numbered 0; a completed
@@ -19,7 +22,11 @@ public sealed record ObjectRecord(
     DateTimeOffset Modified,
     WrappedKeyRef Key,
     byte[] SealedMetadata,
-    IReadOnlyList<StoredPart> Parts);
+    IReadOnlyList<StoredPart> Parts)
+{
+    /// <summary>The object version this record is (<see cref="Versions.VersionIds.Null"/> in a bucket never versioned).</summary>
+    public string VersionId { get; init; } = Versions.VersionIds.Null;
+}
 
 public sealed record UploadRecord(
     string UploadId,

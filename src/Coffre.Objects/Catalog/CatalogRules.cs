@@ -41,6 +41,9 @@ public static class CatalogRules
         return null;
     }
 
+    public static ObjectStoreException NoSuchVersionMarker(string key, string versionId) =>
+        new(ObjectError.InvalidArgument, $"Invalid version id specified: the version-id-marker '{versionId}' names no version of the key-marker '{key}'.");
+
     public static ObjectStoreException NoSuchBucket(string bucket) =>
         new(ObjectError.NoSuchBucket, $"The bucket '{bucket}' does not exist.");
 

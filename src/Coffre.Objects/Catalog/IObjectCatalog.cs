@@ -26,35 +26,59 @@ public interface IObjectCatalog
     /// <summary>Every bucket, by name.</summary>
     Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default);
 
-    /// <summary>Deletes an empty bucket; false when it still holds objects or uploads.</summary>
+    /// <summary>Deletes an empty bucket; false when it still holds object versions, delete markers or uploads.</summary>
     Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default);
 
     // ---- objects ----
 
-    Task<ObjectRecord?> GetObjectAsync(string bucket, string name, CancellationToken ct = default);
+    /// <summary>Sets a bucket's versioning state; false when the bucket does not exist.</summary>
+    Task<bool> SetBucketVersioningAsync(string bucket, Versions.BucketVersioning state, CancellationToken ct = default);
 
     /// <summary>
-    /// Makes <paramref name="record"/> the current version of its object, atomically. The blobs of the version it
-    /// replaces (parts and sidecar) become garbage and the new blobs stop being garbage, in the same transaction;
+    /// Makes <paramref name="record"/> the latest version of its object, atomically. A record of version "null"
+    /// replaces the name's null version, if any, whose blobs (parts and sidecar) become garbage; a record of any other
+    /// version is added beside the existing versions. The new blobs stop being garbage in the same transaction;
     /// with <paramref name="completedUploadId"/>, that upload is removed and its parts left out of the object
     /// become garbage. <paramref name="condition"/> is checked against the current version in the same
-    /// transaction, so two conditional writes of one name never both win, on one instance or several.
+    /// transaction against the current object (none when the latest version is a delete marker), so two conditional
+    /// writes of one name never both win, on one instance or several.
     /// Refused with NoSuchBucket when the bucket is gone, and, for a completed upload, NoSuchUpload when the upload
     /// was completed or aborted meanwhile and InvalidPart when one of the record's parts is no longer the upload's.
     /// </summary>
     Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default);
 
-    /// <summary>Removes an object record; its blobs (parts and sidecar) become garbage. False when there was none.</summary>
-    Task<bool> DeleteObjectAsync(string bucket, string name, CancellationToken ct = default);
+    /// <summary>
+    /// Removes one version (object or delete marker) of a name; an object version's blobs (parts and sidecar) become
+    /// garbage, and when it was the latest, the next most recent version becomes the latest. Null when there was none.
+    /// </summary>
+    Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default);
 
     /// <summary>
-    /// Lists objects in S3 order: keys after <paramref name="startAfter"/> (exclusive) that begin with
+    /// Makes a delete marker, <paramref name="versionId"/>, the latest version of a name, in the bucket's
+    /// existing versions. A "null" marker replaces the null version (whose blobs become garbage). Refused with
+    /// NoSuchBucket when the bucket is gone.
+    /// </summary>
+    Task CommitDeleteMarkerAsync(string bucket, string name, string versionId, DateTimeOffset modified, CancellationToken ct = default);
+
+    /// <summary>One version of a name, or with <paramref name="versionId"/> null its latest version (which may be a delete marker).</summary>
+    Task<VersionEntry?> GetVersionAsync(string bucket, string name, string? versionId, CancellationToken ct = default);
+
+    /// <summary>
+    /// ListObjectVersions: every version of the names that begin with <paramref name="prefix"/>, in name order and
+    /// newest first within a name, after (<paramref name="keyMarker"/>, <paramref name="versionIdMarker"/>):
+    /// without a version-id marker, after every version of the key marker. Delimiter roll-up as in
+    /// <see cref="ListObjectsAsync"/>. Refused with InvalidArgument when the version-id marker names no version.
+    /// </summary>
+    Task<VersionPage> ListVersionsAsync(string bucket, string prefix, string? delimiter, string? keyMarker, string? versionIdMarker, int maxKeys, CancellationToken ct = default);
+
+    /// <summary>
+    /// Lists current objects (latest versions that are not delete markers) in S3 order: keys after <paramref name="startAfter"/> (exclusive) that begin with
     /// <paramref name="prefix"/>; with a delimiter, keys sharing the text up to the first delimiter after the
     /// prefix are rolled up into one common prefix, which counts as one entry.
     /// </summary>
     Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default);
 
-    /// <summary>The objects a key (or one of its versions) protects, by (bucket, name).</summary>
+    /// <summary>The object versions a key (or one of its versions) protects, by (bucket, name): a name appears once per object version.</summary>
     Task<IReadOnlyList<(string Bucket, string Name, int Version)>> ObjectsUnderKeyAsync(string keyId, int? version = null, CancellationToken ct = default);
 
     /// <summary>Key ids that protect at least one object, in order.</summary>
@@ -63,14 +87,14 @@ public interface IObjectCatalog
     /// <summary>Objects per (key id, version).</summary>
     Task<IReadOnlyDictionary<(string KeyId, int Version), long>> CountByKeyVersionAsync(CancellationToken ct = default);
 
-    /// <summary>Objects of a key wrapped under a version older than <paramref name="version"/>, in (bucket, name) order after <paramref name="after"/>.</summary>
-    Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit, CancellationToken ct = default);
+    /// <summary>Object versions of a key wrapped under a key version older than <paramref name="version"/>, in (bucket, name, version id) order after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name, string VersionId)? after, int limit, CancellationToken ct = default);
 
     Task<long> CountBelowVersionAsync(string keyId, int version, string? bucket, CancellationToken ct = default);
 
     /// <summary>
-    /// Replaces an object's wrapped data key only if the object still holds <paramref name="expected"/>: an object
-    /// overwritten or deleted meanwhile is left alone (it has a data key of its own). False then.
+    /// Replaces an object version's wrapped data key only if a version of that name still holds <paramref name="expected"/>
+    /// (a wrapped data key belongs to one version only): a version deleted meanwhile is left alone. False then.
     /// </summary>
     Task<bool> ReplaceWrappedKeyAsync(string bucket, string name, WrappedKeyRef expected, WrappedKeyRef replacement, CancellationToken ct = default);
 

@@ -2,6 +2,7 @@ using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Versions;
 using Npgsql;
 
 namespace Coffre.Postgres.Objects;
@@ -14,9 +15,9 @@ namespace Coffre.Postgres.Objects;
 /// Why no group commit here, unlike SQLite: PostgreSQL already flushes the WAL once for all transactions committing
 /// at the same moment, so concurrent writers share fsyncs without batching; and batching several writers' row locks
 /// into one long transaction would let two instances' batches deadlock on each other's rows.
-/// Atomicity across instances comes from row locks taken in one order — bucket (shared), object, upload — so two
-/// instances never wait on each other in a cycle: a conditional write inserts or locks the object's row before it
-/// checks the condition, and a completion locks the upload's row before it checks its parts.
+/// Atomicity across instances comes from locks taken in one order — bucket (shared), object name (an advisory lock),
+/// upload — so two instances never wait on each other in a cycle: a write of a name locks the name before it checks
+/// a condition or adds a version, and a completion locks the upload's row before it checks its parts.
 /// </remarks>
 public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
 {
@@ -59,14 +60,14 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
     // ---- buckets ----
 
     public Task<bool> TryCreateBucketAsync(BucketRecord bucket, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
-        await ExecuteAsync(c, tx, "INSERT INTO catalog.buckets(name, key_id, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            bucket.Name, bucket.KeyId, bucket.Created.ToUnixTimeMilliseconds()).ConfigureAwait(false) == 1, ct);
+        await ExecuteAsync(c, tx, "INSERT INTO catalog.buckets(name, key_id, created, versioning) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            bucket.Name, bucket.KeyId, bucket.Created.ToUnixTimeMilliseconds(), (int)bucket.Versioning).ConfigureAwait(false) == 1, ct);
 
     public async Task<BucketRecord?> GetBucketAsync(string name, CancellationToken ct = default) =>
-        (await ReadAsync("SELECT name, key_id, created FROM catalog.buckets WHERE name = $1", ReadBucket, ct, name).ConfigureAwait(false)).FirstOrDefault();
+        (await ReadAsync("SELECT name, key_id, created, versioning FROM catalog.buckets WHERE name = $1", ReadBucket, ct, name).ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) =>
-        await ReadAsync("SELECT name, key_id, created FROM catalog.buckets ORDER BY name", ReadBucket, ct).ConfigureAwait(false);
+        await ReadAsync("SELECT name, key_id, created, versioning FROM catalog.buckets ORDER BY name", ReadBucket, ct).ConfigureAwait(false);
 
     public Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
     {
@@ -81,40 +82,22 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- objects ----
 
-    public async Task<ObjectRecord?> GetObjectAsync(string bucket, string name, CancellationToken ct = default) =>
-        (await ReadAsync($"SELECT {ObjectColumns} FROM catalog.objects WHERE bucket = $1 AND name = $2", ReadObject, ct,
-            bucket, Encoding.UTF8.GetBytes(name)).ConfigureAwait(false)).FirstOrDefault();
+    public Task<bool> SetBucketVersioningAsync(string bucket, BucketVersioning state, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+        await ExecuteAsync(c, tx, "UPDATE catalog.buckets SET versioning = $2 WHERE name = $1", bucket, (int)state).ConfigureAwait(false) == 1, ct);
+
+    public async Task<VersionEntry?> GetVersionAsync(string bucket, string name, string? versionId, CancellationToken ct = default) =>
+        (await ReadAsync($"SELECT {Columns} FROM catalog.objects WHERE bucket = $1 AND name = $2 AND ($3::text IS NULL OR version_id = $3) ORDER BY seq LIMIT 1",
+            ReadEntry, ct, bucket, Encoding.UTF8.GetBytes(name), versionId).ConfigureAwait(false)).FirstOrDefault();
 
     public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var name = Encoding.UTF8.GetBytes(record.Name);
-        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR SHARE", record.Bucket).ConfigureAwait(false) is null)
-            throw CatalogRules.NoSuchBucket(record.Bucket);
+        await LockNameAsync(c, tx, record.Bucket, name).ConfigureAwait(false);
+        var currentETag = (string?)await ScalarAsync(c, tx, "SELECT etag FROM catalog.objects WHERE bucket = $1 AND name = $2 AND is_latest AND NOT delete_marker",
+            record.Bucket, name).ConfigureAwait(false);
+        if (condition?.Check(record.Bucket, record.Name, currentETag) is { } refused) throw refused;
         var garbage = new List<string>();
-        object?[] values = [record.Bucket, name, record.Size, record.ETag, record.Modified.ToUnixTimeMilliseconds(), record.Key.KeyId,
-            record.Key.KeyVersion, record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts)];
-        while (true)
-        {
-            // Insert, or lock the current version: from here on no other instance commits this name until this
-            // transaction ends, so the condition checked below still holds at the commit.
-            if (await ExecuteAsync(c, tx, $"INSERT INTO catalog.objects({ObjectColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-                    values).ConfigureAwait(false) == 1)
-            {
-                if (condition?.Check(record.Bucket, record.Name, null) is { } refused) throw refused;
-                break;
-            }
-            var current = (await QueryAsync(c, tx, "SELECT parts, etag FROM catalog.objects WHERE bucket = $1 AND name = $2 FOR UPDATE",
-                r => (Parts: r.GetString(0), ETag: r.GetString(1)), record.Bucket, name).ConfigureAwait(false)).FirstOrDefault();
-            if (current.Parts is null) continue; // deleted meanwhile: insert again
-            if (condition?.Check(record.Bucket, record.Name, current.ETag) is { } refusedOver) throw refusedOver;
-            garbage.AddRange(CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(current.Parts), record.Parts));
-            await ExecuteAsync(c, tx, """
-                UPDATE catalog.objects SET size = $3, etag = $4, modified = $5, key_id = $6, key_version = $7, wrapped_key = $8, metadata = $9, parts = $10
-                WHERE bucket = $1 AND name = $2
-                """, values).ConfigureAwait(false);
-            break;
-        }
         if (completedUploadId is not null)
         {
             var exists = await ScalarAsync(c, tx, "SELECT 1 FROM catalog.uploads WHERE upload_id = $1 FOR UPDATE", completedUploadId).ConfigureAwait(false) is not null;
@@ -125,42 +108,75 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
             await ExecuteAsync(c, tx, "DELETE FROM catalog.upload_parts WHERE upload_id = $1", completedUploadId).ConfigureAwait(false);
             await ExecuteAsync(c, tx, "DELETE FROM catalog.uploads WHERE upload_id = $1", completedUploadId).ConfigureAwait(false);
         }
+        garbage.AddRange(await AddLatestVersionAsync(c, tx, record.Bucket, name, record.VersionId, record.Parts,
+            false, record.Size, record.ETag, record.Modified.ToUnixTimeMilliseconds(), record.Key.KeyId, record.Key.KeyVersion,
+            record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts)).ConfigureAwait(false));
         await AddGarbageAsync(c, tx, garbage, now).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = ANY($1)", (object)record.Parts.Select(p => p.Blob).ToArray()).ConfigureAwait(false);
         return true;
     }, ct);
 
-    public Task<bool> DeleteObjectAsync(string bucket, string name, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    public Task CommitDeleteMarkerAsync(string bucket, string name, string versionId, DateTimeOffset modified, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
     {
-        var parts = await ScalarAsync(c, tx, "DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 RETURNING parts",
-            bucket, Encoding.UTF8.GetBytes(name)).ConfigureAwait(false);
-        if (parts is not string json) return false;
-        await AddGarbageAsync(c, tx, CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(json), []).ToList(),
-            _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        var nameBytes = Encoding.UTF8.GetBytes(name);
+        await LockNameAsync(c, tx, bucket, nameBytes).ConfigureAwait(false);
+        var garbage = await AddLatestVersionAsync(c, tx, bucket, nameBytes, versionId, [],
+            true, 0L, "", modified.ToUnixTimeMilliseconds(), "", 0, Array.Empty<byte>(), Array.Empty<byte>(), "[]").ConfigureAwait(false);
+        await AddGarbageAsync(c, tx, garbage, _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
         return true;
+    }, ct);
+
+    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    {
+        var nameBytes = Encoding.UTF8.GetBytes(name);
+        await LockNameAsync(c, tx, bucket, nameBytes).ConfigureAwait(false);
+        var entry = (await QueryAsync(c, tx, $"DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 AND version_id = $3 RETURNING {Columns}",
+            ReadEntry, bucket, nameBytes, versionId).ConfigureAwait(false)).FirstOrDefault();
+        if (entry is null) return null;
+        if (entry.Record is { } record)
+            await AddGarbageAsync(c, tx, CatalogRules.SupersededBlobs(record.Parts, []).ToList(), _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        if (entry.IsLatest)
+            await ExecuteAsync(c, tx, """
+                UPDATE catalog.objects SET is_latest = true
+                WHERE bucket = $1 AND name = $2 AND seq = (SELECT min(seq) FROM catalog.objects WHERE bucket = $1 AND name = $2)
+                """, bucket, nameBytes).ConfigureAwait(false);
+        return entry;
     }, ct);
 
     public Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default) =>
         ObjectListing.ListAsync(async (lower, inclusive, upper, limit, token) => await ReadAsync(
-            $"SELECT {ObjectColumns} FROM catalog.objects WHERE bucket = $1 AND name {(inclusive ? ">=" : ">")} $2 AND name < $3 ORDER BY name LIMIT $4",
+            $"SELECT {Columns} FROM catalog.objects WHERE bucket = $1 AND name {(inclusive ? ">=" : ">")} $2 AND name < $3 AND is_latest AND NOT delete_marker ORDER BY name LIMIT $4",
             ReadObject, token, bucket, lower, upper, limit).ConfigureAwait(false), prefix, delimiter, startAfter, maxKeys, ct);
+
+    public async Task<VersionPage> ListVersionsAsync(string bucket, string prefix, string? delimiter, string? keyMarker, string? versionIdMarker, int maxKeys, CancellationToken ct = default)
+    {
+        long? markerPosition = null;
+        if (keyMarker is not null && versionIdMarker is not null)
+            markerPosition = (await ReadAsync("SELECT seq FROM catalog.objects WHERE bucket = $1 AND name = $2 AND version_id = $3", r => (long?)r.GetInt64(0), ct,
+                bucket, Encoding.UTF8.GetBytes(keyMarker), versionIdMarker).ConfigureAwait(false)).FirstOrDefault()
+                ?? throw CatalogRules.NoSuchVersionMarker(keyMarker, versionIdMarker);
+        return await VersionListing.ListAsync(async (lower, after, inclusive, upper, limit, token) => await ReadAsync(
+                $"SELECT {Columns} FROM catalog.objects WHERE bucket = $1 AND {(after is null ? $"name {(inclusive ? ">=" : ">")} $2" : "(name, seq) > ($2, $5)")} AND name < $3 ORDER BY name, seq LIMIT $4",
+                r => (ReadEntry(r), r.GetInt64(13)), token, bucket, lower, upper, limit, after ?? 0L).ConfigureAwait(false),
+            prefix, delimiter, keyMarker, markerPosition, maxKeys, ct).ConfigureAwait(false);
+    }
 
     public async Task<IReadOnlyList<(string Bucket, string Name, int Version)>> ObjectsUnderKeyAsync(string keyId, int? version = null, CancellationToken ct = default) =>
         await ReadAsync("SELECT bucket, name, key_version FROM catalog.objects WHERE key_id = $1 AND ($2::integer IS NULL OR key_version = $2) ORDER BY bucket, name",
             r => (r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetInt32(2)), ct, keyId, version).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<string>> KeysInUseAsync(CancellationToken ct = default) =>
-        await ReadAsync("SELECT DISTINCT key_id FROM catalog.objects ORDER BY key_id", r => r.GetString(0), ct).ConfigureAwait(false);
+        await ReadAsync("SELECT DISTINCT key_id FROM catalog.objects WHERE NOT delete_marker ORDER BY key_id", r => r.GetString(0), ct).ConfigureAwait(false);
 
     public async Task<IReadOnlyDictionary<(string KeyId, int Version), long>> CountByKeyVersionAsync(CancellationToken ct = default) =>
-        (await ReadAsync("SELECT key_id, key_version, count(*) FROM catalog.objects GROUP BY key_id, key_version",
+        (await ReadAsync("SELECT key_id, key_version, count(*) FROM catalog.objects WHERE NOT delete_marker GROUP BY key_id, key_version",
             r => (Key: (r.GetString(0), r.GetInt32(1)), Count: r.GetInt64(2)), ct).ConfigureAwait(false)).ToDictionary(x => x.Key, x => x.Count);
 
-    public async Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit, CancellationToken ct = default) =>
+    public async Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name, string VersionId)? after, int limit, CancellationToken ct = default) =>
         await ReadAsync(
-            $"SELECT {ObjectColumns} FROM catalog.objects WHERE key_id = $1 AND key_version < $2 AND ($3::text IS NULL OR bucket = $3) " +
-            "AND ($4::text IS NULL OR (bucket, name) > ($4::text COLLATE \"C\", $5::bytea)) ORDER BY bucket, name LIMIT $6",
-            ReadObject, ct, keyId, version, bucket, after?.Bucket, after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null, limit).ConfigureAwait(false);
+            $"SELECT {Columns} FROM catalog.objects WHERE key_id = $1 AND key_version < $2 AND ($3::text IS NULL OR bucket = $3) " +
+            "AND ($4::text IS NULL OR (bucket, name, version_id) > ($4::text COLLATE \"C\", $5::bytea, $7::text COLLATE \"C\")) ORDER BY bucket, name, version_id LIMIT $6",
+            ReadObject, ct, keyId, version, bucket, after?.Bucket, after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null, limit, after?.VersionId).ConfigureAwait(false);
 
     public async Task<long> CountBelowVersionAsync(string keyId, int version, string? bucket, CancellationToken ct = default) =>
         (await ReadAsync("SELECT count(*) FROM catalog.objects WHERE key_id = $1 AND key_version < $2 AND ($3::text IS NULL OR bucket = $3)",
@@ -238,7 +254,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- plumbing ----
 
-    private const string ObjectColumns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts";
+    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq";
     private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
 
     /// <summary>
@@ -324,13 +340,52 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         new(ObjectError.CatalogUnavailable, "The object catalog's database (PostgreSQL) could not be reached or refused the change; nothing was changed. Retry; the server's log has the cause.", e);
 
     private static BucketRecord ReadBucket(NpgsqlDataReader r) =>
-        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)));
+        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))) { Versioning = (BucketVersioning)r.GetInt32(3) };
 
     private static ObjectRecord ReadObject(NpgsqlDataReader r) => new(
         r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetInt64(2), r.GetString(3),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
         new WrappedKeyRef(r.GetString(5), r.GetInt32(6), r.GetFieldValue<byte[]>(7)),
-        r.GetFieldValue<byte[]>(8), CatalogRules.DeserializeParts(r.GetString(9)));
+        r.GetFieldValue<byte[]>(8), CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10) };
+
+    private static VersionEntry ReadEntry(NpgsqlDataReader r) => new(
+        r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetString(10), r.GetBoolean(11),
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)), r.GetBoolean(12) ? null : ReadObject(r));
+
+    /// <summary>
+    /// Holds the bucket (shared: it cannot be deleted meanwhile) and the object name (exclusive, a transaction-scoped
+    /// advisory lock) until the transaction ends: every version change of one name, on any instance, runs alone, so a
+    /// conditional write's check still holds at its commit and new versions take distinct positions.
+    /// </summary>
+    private static async Task LockNameAsync(NpgsqlConnection c, NpgsqlTransaction tx, string bucket, byte[] name)
+    {
+        if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR SHARE", bucket).ConfigureAwait(false) is null)
+            throw CatalogRules.NoSuchBucket(bucket);
+        await ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || encode($2, 'hex'), 0))", bucket, name).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds a version above all of its name's versions and makes it the latest; the caller holds the name's lock. A null
+    /// version first replaces the name's null version: returns the blobs of that version <paramref name="parts"/> does not reuse.
+    /// </summary>
+    private static async Task<List<string>> AddLatestVersionAsync(NpgsqlConnection c, NpgsqlTransaction tx, string bucket, byte[] name, string versionId,
+        IReadOnlyList<StoredPart> parts, bool deleteMarker, long size, string etag, long modified, string keyId, int keyVersion, byte[] wrapped, byte[] metadata, string partsJson)
+    {
+        var garbage = new List<string>();
+        if (versionId == VersionIds.Null)
+        {
+            var old = (await QueryAsync(c, tx, "DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 AND version_id = 'null' RETURNING parts, delete_marker",
+                r => (Parts: r.GetString(0), Marker: r.GetBoolean(1)), bucket, name).ConfigureAwait(false)).FirstOrDefault();
+            if (old.Parts is not null && !old.Marker)
+                garbage.AddRange(CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(old.Parts), parts));
+        }
+        await ExecuteAsync(c, tx, "UPDATE catalog.objects SET is_latest = false WHERE bucket = $1 AND name = $2 AND is_latest", bucket, name).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, """
+            INSERT INTO catalog.objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
+            VALUES ($1, $2, (SELECT coalesce(min(seq), 0) - 1 FROM catalog.objects WHERE bucket = $1 AND name = $2), $3, true, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            """, bucket, name, versionId, deleteMarker, size, etag, modified, keyId, keyVersion, wrapped, metadata, partsJson).ConfigureAwait(false);
+        return garbage;
+    }
 
     private static UploadRecord ReadUpload(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(2)),

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Xml;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Versions;
 
 namespace Coffre.Server.S3;
 
@@ -59,27 +60,11 @@ public static class BucketOperations
         await WriteXml(call, "LocationConstraint", w => w.WriteString(region == "us-east-1" ? "" : region)).ConfigureAwait(false);
     }
 
-    public static async Task VersioningAsync(S3Call call)
-    {
-        await call.Store.RequireBucketAsync(call.RequireBucket(), call.Aborted).ConfigureAwait(false);
-        await WriteXml(call, "VersioningConfiguration", _ => { }).ConfigureAwait(false);
-    }
-
     public static async Task ListObjectsAsync(S3Call call, string owner)
     {
         var bucket = call.RequireBucket();
         var v2 = call.Query("list-type") == "2";
-        var prefix = call.Query("prefix") ?? "";
-        var delimiter = call.Query("delimiter");
-        if (delimiter == "") delimiter = null;
-        var encodingType = call.Query("encoding-type");
-        if (encodingType is not null && encodingType != "url")
-            throw new S3Exception(S3Error.InvalidArgument, "Invalid Encoding Method specified in Request");
-        var url = encodingType == "url";
-        var maxKeys = MaxKeysLimit;
-        if (call.Query("max-keys") is { } mk && (!int.TryParse(mk, NumberStyles.None, CultureInfo.InvariantCulture, out maxKeys)))
-            throw new S3Exception(S3Error.InvalidArgument, "Provided max-keys not an integer or within integer range");
-        maxKeys = Math.Min(maxKeys, MaxKeysLimit);
+        var (prefix, delimiter, url, maxKeys, E) = ReadListingQuery(call);
 
         string? continuation = null, startAfter, marker = null;
         if (v2)
@@ -95,7 +80,6 @@ public static class BucketOperations
         }
 
         var page = await call.Store.ListAsync(bucket, prefix, delimiter, startAfter, maxKeys, call.Aborted).ConfigureAwait(false);
-        string E(string s) => url ? Uri.EscapeDataString(s).Replace("%2F", "/") : s;
         var fetchOwner = !v2 || call.Query("fetch-owner") == "true";
 
         await WriteXml(call, "ListBucketResult", w =>
@@ -141,6 +125,25 @@ public static class BucketOperations
         }).ConfigureAwait(false);
     }
 
+    /// <summary>The query parameters every listing reads alike: prefix, delimiter, encoding-type (and how it encodes a key), max-keys.</summary>
+    internal sealed record ListingQuery(string Prefix, string? Delimiter, bool Url, int MaxKeys, Func<string, string> Encode);
+
+    internal static ListingQuery ReadListingQuery(S3Call call)
+    {
+        var prefix = call.Query("prefix") ?? "";
+        var delimiter = call.Query("delimiter");
+        if (delimiter == "") delimiter = null;
+        var encodingType = call.Query("encoding-type");
+        if (encodingType is not null && encodingType != "url")
+            throw new S3Exception(S3Error.InvalidArgument, "Invalid Encoding Method specified in Request");
+        var url = encodingType == "url";
+        var maxKeys = MaxKeysLimit;
+        if (call.Query("max-keys") is { } mk && (!int.TryParse(mk, NumberStyles.None, CultureInfo.InvariantCulture, out maxKeys)))
+            throw new S3Exception(S3Error.InvalidArgument, "Provided max-keys not an integer or within integer range");
+        return new ListingQuery(prefix, delimiter, url, Math.Min(maxKeys, MaxKeysLimit),
+            s => url ? Uri.EscapeDataString(s).Replace("%2F", "/") : s);
+    }
+
     public static async Task DeleteObjectsAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
@@ -152,37 +155,45 @@ public static class BucketOperations
         if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
         if (xml.Name.LocalName != "Delete") throw new S3Exception(S3Error.MalformedXml);
         var quiet = string.Equals(xml.ChildValue("Quiet"), "true", StringComparison.OrdinalIgnoreCase);
-        var keys = xml.Children("Object").Select(o => o.ChildValue("Key")).ToList();
-        if (keys.Count is 0 or > MaxDeleteKeys || keys.Any(k => string.IsNullOrEmpty(k))) throw new S3Exception(S3Error.MalformedXml);
+        var keys = xml.Children("Object").Select(o => (Key: o.ChildValue("Key"), VersionId: o.ChildValue("VersionId"))).ToList();
+        if (keys.Count is 0 or > MaxDeleteKeys || keys.Any(k => string.IsNullOrEmpty(k.Key))) throw new S3Exception(S3Error.MalformedXml);
 
-        var results = new List<(string Key, S3Error? Error, string? Message)>();
-        foreach (var key in keys)
+        var results = new List<(string Key, string? VersionId, DeleteOutcome? Outcome, S3Error? Error, string? Message)>();
+        foreach (var (key, versionId) in keys)
         {
             try
             {
-                await call.Store.DeleteObjectAsync(bucket, key!, call.Aborted).ConfigureAwait(false);
-                results.Add((key!, null, null));
+                var outcome = await call.Store.DeleteObjectAsync(bucket, key!, versionId, call.Aborted).ConfigureAwait(false);
+                results.Add((key!, versionId, outcome, null, null));
             }
             catch (ObjectStoreException e)
             {
-                results.Add((key!, S3ErrorMap.From(e.Error), e.Message));
+                results.Add((key!, versionId, null, S3ErrorMap.From(e.Error), e.Message));
             }
         }
         await WriteXml(call, "DeleteResult", w =>
         {
-            foreach (var (key, error, message) in results)
+            foreach (var (key, versionId, outcome, error, message) in results)
             {
                 if (error is null)
                 {
                     if (quiet) continue;
                     w.WriteStartElement("Deleted");
                     w.WriteElementString("Key", key);
+                    w.Element("VersionId", versionId);
+                    if (outcome!.DeleteMarker)
+                    {
+                        // The marker removed (a version id named) or made (none named).
+                        w.WriteElementString("DeleteMarker", "true");
+                        w.WriteElementString("DeleteMarkerVersionId", outcome.VersionId);
+                    }
                     w.WriteEndElement();
                 }
                 else
                 {
                     w.WriteStartElement("Error");
                     w.WriteElementString("Key", key);
+                    w.Element("VersionId", versionId);
                     w.WriteElementString("Code", error.Code);
                     w.WriteElementString("Message", message ?? error.Message);
                     w.WriteEndElement();

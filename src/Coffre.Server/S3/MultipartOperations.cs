@@ -47,10 +47,7 @@ public static class MultipartOperations
 
     private static async Task UploadPartCopyAsync(S3Call call, string uploadId, int number, string sourceHeader)
     {
-        var (srcBucket, srcKey) = ObjectOperations.ParseCopySource(sourceHeader);
-        if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
-        var source = await call.Store.GetRecordAsync(srcBucket, srcKey, call.Aborted).ConfigureAwait(false);
-        ObjectOperations.CheckCopySourceConditions(call, source);
+        var source = await ObjectOperations.ReadCopySourceAsync(call, sourceHeader).ConfigureAwait(false);
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
             (start, end) = CopySourceRange(rangeHeader, source.Size);
@@ -80,6 +77,7 @@ public static class MultipartOperations
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
         var record = await call.Store.CompleteUploadAsync(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request), call.Aborted).ConfigureAwait(false);
         var metadata = await call.Store.ReadMetadataAsync(record, call.Principal).ConfigureAwait(false);
+        VersioningOperations.WriteVersionId(call, record);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
         await BucketOperations.WriteXml(call, "CompleteMultipartUploadResult", w =>

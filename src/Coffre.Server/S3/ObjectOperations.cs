@@ -25,6 +25,7 @@ public static class ObjectOperations
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
             S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request)), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
+        VersioningOperations.WriteVersionId(call, record);
         call.Response.Headers["x-amz-server-side-encryption"] = "aws:kms";
         if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
         call.Response.StatusCode = 200;
@@ -32,7 +33,7 @@ public static class ObjectOperations
 
     public static async Task GetAsync(S3Call call, bool headOnly)
     {
-        var record = await call.Store.GetRecordAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
+        var record = await VersioningOperations.ReadVersionAsync(call).ConfigureAwait(false);
         if (S3Headers.EvaluateConditions(call.Request, record, isGetOrHead: true) is { } failed)
         {
             if (failed == S3Error.NotModified)
@@ -121,7 +122,7 @@ public static class ObjectOperations
     /// </summary>
     public static async Task GetTaggingAsync(S3Call call)
     {
-        await call.Store.GetRecordAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
+        await VersioningOperations.ReadVersionAsync(call).ConfigureAwait(false);
         await BucketOperations.WriteXml(call, "Tagging", w =>
         {
             w.WriteStartElement("TagSet");
@@ -131,26 +132,27 @@ public static class ObjectOperations
 
     public static async Task DeleteAsync(S3Call call)
     {
-        await call.Store.DeleteObjectAsync(call.RequireBucket(), call.RequireKey(), call.Aborted).ConfigureAwait(false);
+        var outcome = await call.Store.DeleteObjectAsync(call.RequireBucket(), call.RequireKey(), call.Query("versionId"), call.Aborted).ConfigureAwait(false);
+        VersioningOperations.WriteDeleteOutcome(call, outcome);
         call.Response.StatusCode = 204;
     }
 
     private static async Task CopyAsync(S3Call call, string sourceHeader)
     {
-        var (srcBucket, srcKey) = ParseCopySource(sourceHeader);
-        if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
-        var source = await call.Store.GetRecordAsync(srcBucket, srcKey, call.Aborted).ConfigureAwait(false);
-        CheckCopySourceConditions(call, source);
+        var source = await ReadCopySourceAsync(call, sourceHeader).ConfigureAwait(false);
+        var (srcBucket, srcKey) = (source.Bucket, source.Name);
         var directive = call.Header("x-amz-metadata-directive")?.ToUpperInvariant() ?? "COPY";
         if (directive is not ("COPY" or "REPLACE"))
             throw new S3Exception(S3Error.InvalidArgument, "Unknown metadata directive.");
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        if (directive == "COPY" && srcBucket == bucket && srcKey == key)
+        // Copying an older version onto its own key is how S3 restores it: allowed, as in S3.
+        if (directive == "COPY" && srcBucket == bucket && srcKey == key && ParseCopySource(sourceHeader).VersionId is null)
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
             S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
+        VersioningOperations.WriteVersionId(call, record);
         call.Response.StatusCode = 200;
         call.Response.ContentType = "application/xml";
         await S3Xml.WriteAsync(call.Response.Body, "CopyObjectResult", w =>
@@ -190,17 +192,44 @@ public static class ObjectOperations
         }
     }
 
+    /// <summary>
+    /// The object version a copy (CopyObject, UploadPartCopy) reads, after its read grant and x-amz-copy-source-if-*
+    /// conditions; answers x-amz-copy-source-version-id when the source is a version other than null or was named.
+    /// A delete marker cannot be copied: NoSuchKey when it is the latest version, InvalidRequest when named.
+    /// </summary>
+    public static async Task<ObjectRecord> ReadCopySourceAsync(S3Call call, string header)
+    {
+        var (srcBucket, srcKey, versionId) = ParseCopySource(header);
+        if (!call.Access.MayReadBucket(srcBucket)) throw new S3Exception(S3Error.AccessDenied);
+        var (_, entry) = await call.Store.GetVersionAsync(srcBucket, srcKey, versionId, call.Aborted).ConfigureAwait(false);
+        if (entry.Record is not { } source)
+            throw versionId is null
+                ? new S3Exception(S3Error.NoSuchKey)
+                : new S3Exception(S3Error.InvalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.");
+        CheckCopySourceConditions(call, source);
+        if (versionId is not null || source.VersionId != Objects.Versions.VersionIds.Null)
+            call.Response.Headers["x-amz-copy-source-version-id"] = source.VersionId;
+        return source;
+    }
+
     /// <summary>"/bucket/key" or "bucket/key", URL-encoded, optionally "?versionId=...".</summary>
-    public static (string Bucket, string Key) ParseCopySource(string header)
+    public static (string Bucket, string Key, string? VersionId) ParseCopySource(string header)
     {
         var value = header.Trim();
+        string? versionId = null;
         var q = value.IndexOf('?');
-        if (q >= 0) value = value[..q];
+        if (q >= 0)
+        {
+            foreach (var pair in value[(q + 1)..].Split('&'))
+                if (pair.StartsWith("versionId=", StringComparison.Ordinal))
+                    versionId = S3Uri.Decode(pair["versionId=".Length..], plusIsSpace: true);
+            value = value[..q];
+        }
         value = S3Uri.Decode(value, plusIsSpace: false).TrimStart('/');
         var slash = value.IndexOf('/');
         if (slash <= 0 || slash == value.Length - 1)
             throw new S3Exception(S3Error.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
-        return (value[..slash], value[(slash + 1)..]);
+        return (value[..slash], value[(slash + 1)..], versionId);
     }
 }
 

@@ -31,6 +31,7 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error MissingContentLength = new("MissingContentLength", 411, "You must provide the Content-Length HTTP header.");
     public static readonly S3Error NoSuchBucket = new("NoSuchBucket", 404, "The specified bucket does not exist");
     public static readonly S3Error NoSuchKey = new("NoSuchKey", 404, "The specified key does not exist.");
+    public static readonly S3Error NoSuchVersion = new("NoSuchVersion", 404, "The specified version does not exist.");
     public static readonly S3Error NoSuchUpload = new("NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.");
     public static readonly S3Error NotImplemented = new("NotImplemented", 501, "A header or query you provided implies functionality that is not implemented.");
     public static readonly S3Error NotModified = new("NotModified", 304, "Not Modified");
@@ -64,4 +65,7 @@ public sealed class S3Exception(S3Error error, string? message = null, string? r
     public S3Error Error { get; } = error;
     public string? Resource { get; } = resource;
     public IReadOnlyDictionary<string, string>? Extra { get; init; }
+
+    /// <summary>Response headers the error is answered with (a delete marker's x-amz-delete-marker and version id).</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
 }

@@ -13,6 +13,7 @@ public static class S3ErrorMap
         ObjectError.BucketNotEmpty => S3Error.BucketNotEmpty,
         ObjectError.InvalidBucketName => S3Error.InvalidBucketName,
         ObjectError.NoSuchKey => S3Error.NoSuchKey,
+        ObjectError.NoSuchVersion => S3Error.NoSuchVersion,
         ObjectError.InvalidObjectName => S3Error.KeyTooLong,
         ObjectError.InvalidRange => S3Error.InvalidRange,
         ObjectError.NoSuchUpload => S3Error.NoSuchUpload,

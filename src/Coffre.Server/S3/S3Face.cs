@@ -64,7 +64,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         catch (S3Exception e)
         {
             code = e.Error.Code;
-            await WriteErrorAsync(http, e.Error, e.Message, requestId, e.Extra).ConfigureAwait(false);
+            await WriteErrorAsync(http, e.Error, e.Message, requestId, e.Extra, e.Headers).ConfigureAwait(false);
         }
         catch (ObjectStoreException e)
         {
@@ -159,36 +159,39 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         }
         if (call.Key is null)
         {
-            switch (method)
+            var sub = SubresourceRoutes.Find(call, SubresourceRoutes.Bucket);
+            switch (method, sub)
             {
-                case "GET" when call.HasQuery("uploads"): handler = () => MultipartOperations.ListUploadsAsync(call, owner); return "ListMultipartUploads";
-                case "GET" when call.HasQuery("location"): handler = () => BucketOperations.LocationAsync(call, region); return "GetBucketLocation";
-                case "GET" when call.HasQuery("versioning"): handler = () => BucketOperations.VersioningAsync(call); return "GetBucketVersioning";
-                case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
-                case "GET": handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
-                case "HEAD": handler = () => BucketOperations.HeadAsync(call, region); return "HeadBucket";
-                case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
-                case "PUT": handler = () => BucketOperations.CreateAsync(call); return "CreateBucket";
-                case "DELETE": handler = () => BucketOperations.DeleteAsync(call); return "DeleteBucket";
-                case "POST" when call.HasQuery("delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
+                case ("GET", "uploads"): handler = () => MultipartOperations.ListUploadsAsync(call, owner); return "ListMultipartUploads";
+                case ("GET", "location"): handler = () => BucketOperations.LocationAsync(call, region); return "GetBucketLocation";
+                case ("GET", "versioning"): handler = () => VersioningOperations.GetVersioningAsync(call); return "GetBucketVersioning";
+                case ("PUT", "versioning"): handler = () => VersioningOperations.PutVersioningAsync(call); return "PutBucketVersioning";
+                case ("GET", "versions"): handler = () => VersioningOperations.ListVersionsAsync(call, owner); return "ListObjectVersions";
+                case ("GET", null): handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
+                case ("HEAD", null): handler = () => BucketOperations.HeadAsync(call, region); return "HeadBucket";
+                case ("PUT", null): handler = () => BucketOperations.CreateAsync(call); return "CreateBucket";
+                case ("DELETE", null): handler = () => BucketOperations.DeleteAsync(call); return "DeleteBucket";
+                case ("POST", "delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
+                case (_, "encryption"): throw SubresourceRoutes.NotImplemented(sub, bucket: true); // Put/Get/DeleteBucketEncryption: the "sse" branch
+                case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
         }
+        var objectSub = SubresourceRoutes.Find(call, SubresourceRoutes.Object);
         var uploadId = call.Query("uploadId");
-        switch (method)
+        switch (method, objectSub)
         {
-            case "GET" when uploadId is not null: handler = () => MultipartOperations.ListPartsAsync(call, uploadId, owner); return "ListParts";
-            case "GET" when call.HasQuery("tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
-            case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
-            case "GET": handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
-            case "HEAD": handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
-            case "PUT" when uploadId is not null: handler = () => MultipartOperations.UploadPartAsync(call, uploadId); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
-            case "PUT" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the object subresource '{sub}'.");
-            case "PUT": handler = () => ObjectOperations.PutAsync(call); return call.Header("x-amz-copy-source") is null ? "PutObject" : "CopyObject";
-            case "DELETE" when uploadId is not null: handler = () => MultipartOperations.AbortAsync(call, uploadId); return "AbortMultipartUpload";
-            case "DELETE": handler = () => ObjectOperations.DeleteAsync(call); return "DeleteObject";
-            case "POST" when call.HasQuery("uploads"): handler = () => MultipartOperations.CreateAsync(call); return "CreateMultipartUpload";
-            case "POST" when uploadId is not null: handler = () => MultipartOperations.CompleteAsync(call, uploadId); return "CompleteMultipartUpload";
+            case ("GET", "uploadId"): handler = () => MultipartOperations.ListPartsAsync(call, uploadId!, owner); return "ListParts";
+            case ("GET", "tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
+            case ("GET", null): handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
+            case ("HEAD", null): handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
+            case ("PUT", "uploadId"): handler = () => MultipartOperations.UploadPartAsync(call, uploadId!); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
+            case ("PUT", null): handler = () => ObjectOperations.PutAsync(call); return call.Header("x-amz-copy-source") is null ? "PutObject" : "CopyObject";
+            case ("DELETE", "uploadId"): handler = () => MultipartOperations.AbortAsync(call, uploadId!); return "AbortMultipartUpload";
+            case ("DELETE", null): handler = () => ObjectOperations.DeleteAsync(call); return "DeleteObject";
+            case ("POST", "uploads"): handler = () => MultipartOperations.CreateAsync(call); return "CreateMultipartUpload";
+            case ("POST", "uploadId"): handler = () => MultipartOperations.CompleteAsync(call, uploadId!); return "CompleteMultipartUpload";
+            case (_, not null): throw SubresourceRoutes.NotImplemented(objectSub, bucket: false);
         }
         throw new S3Exception(S3Error.MethodNotAllowed);
     }
@@ -200,7 +203,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     public static readonly IReadOnlyList<string> OperationNames =
         ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
-         "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload"];
+         "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
+         "PutBucketVersioning", "ListObjectVersions"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
@@ -227,19 +231,14 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     private static readonly HashSet<string> ReadOperations = new(StringComparer.Ordinal)
     {
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
+        "ListObjectVersions",
     };
-
-    private static readonly string[] Subresources =
-        ["acl", "policy", "cors", "lifecycle", "tagging", "encryption", "website", "logging", "notification", "replication",
-         "object-lock", "retention", "legal-hold", "versions", "requestPayment", "accelerate", "analytics", "inventory",
-         "metrics", "ownershipControls", "publicAccessBlock", "intelligent-tiering", "restore", "select", "torrent", "attributes"];
-
-    private static string? UnsupportedSubresource(S3Call call) => Subresources.FirstOrDefault(call.HasQuery);
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>
     public static string NewRequestId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
-    public static async Task WriteErrorAsync(HttpContext http, S3Error error, string message, string requestId, IReadOnlyDictionary<string, string>? extra)
+    public static async Task WriteErrorAsync(HttpContext http, S3Error error, string message, string requestId, IReadOnlyDictionary<string, string>? extra,
+        IReadOnlyDictionary<string, string>? headers = null)
     {
         if (http.Response.HasStarted)
         {
@@ -249,6 +248,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         http.Response.Clear();
         http.Response.Headers["x-amz-request-id"] = requestId;
         http.Response.StatusCode = error.Status;
+        if (headers is not null)
+            foreach (var (name, value) in headers) http.Response.Headers[name] = value;
         if (error.Status == 304 || HttpMethods.IsHead(http.Request.Method))
         {
             if (error.Status != 304) http.Response.Headers["x-amz-error-code"] = error.Code;

@@ -2,6 +2,7 @@ using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Versions;
 using Coffre.Persistence;
 using Microsoft.Data.Sqlite;
 
@@ -15,7 +16,7 @@ namespace Coffre.Sqlite.Objects;
 /// </summary>
 public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private const int MaxBatch = 256;
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -68,6 +69,37 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
                 CREATE TABLE IF NOT EXISTS garbage(blob TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
                 PRAGMA user_version = 1;
                 """);
+            version = 1;
+        }
+        if (version == 1)
+        {
+            // Version 2: object versions. An objects row is one version of a name (an object or a delete marker);
+            // every existing object becomes its name's null version, latest, as S3 has it for a bucket that was never
+            // versioned. One transaction: a crash leaves version 1 whole, and the next open migrates again.
+            Execute(c, null, """
+                BEGIN IMMEDIATE;
+                CREATE TABLE objects_v2(
+                    bucket TEXT NOT NULL, name BLOB NOT NULL,
+                    -- A name's versions by position: each new version takes one below the smallest, so the primary
+                    -- key's order is S3's listing order (names ascending, newest version first).
+                    seq INTEGER NOT NULL, version_id TEXT NOT NULL, is_latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL,
+                    size INTEGER NOT NULL, etag TEXT NOT NULL,
+                    modified INTEGER NOT NULL, key_id TEXT NOT NULL, key_version INTEGER NOT NULL,
+                    wrapped_key BLOB NOT NULL, metadata BLOB NOT NULL, parts TEXT NOT NULL,
+                    PRIMARY KEY(bucket, name, seq)) WITHOUT ROWID;
+                INSERT INTO objects_v2(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
+                    SELECT bucket, name, 0, 'null', 1, 0, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts FROM objects;
+                DROP TABLE objects;
+                ALTER TABLE objects_v2 RENAME TO objects;
+                CREATE UNIQUE INDEX objects_by_version ON objects(bucket, name, version_id);
+                -- ListObjects reads current objects only: this index holds nothing else, so a page never scans past
+                -- older versions or delete markers.
+                CREATE INDEX objects_current ON objects(bucket, name) WHERE is_latest = 1 AND delete_marker = 0;
+                CREATE INDEX objects_by_key ON objects(key_id, key_version);
+                ALTER TABLE buckets ADD COLUMN versioning INTEGER NOT NULL DEFAULT 0;
+                PRAGMA user_version = 2;
+                COMMIT;
+                """);
         }
         else if (version != SchemaVersion)
         {
@@ -81,14 +113,14 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
     // ---- buckets ----
 
     public Task<bool> TryCreateBucketAsync(BucketRecord bucket, CancellationToken ct = default) => WriteAsync((c, tx) =>
-        Execute(c, tx, "INSERT OR IGNORE INTO buckets(name, key_id, created) VALUES ($n, $k, $t)",
-            ("$n", bucket.Name), ("$k", bucket.KeyId), ("$t", bucket.Created.ToUnixTimeMilliseconds())) == 1);
+        Execute(c, tx, "INSERT OR IGNORE INTO buckets(name, key_id, created, versioning) VALUES ($n, $k, $t, $v)",
+            ("$n", bucket.Name), ("$k", bucket.KeyId), ("$t", bucket.Created.ToUnixTimeMilliseconds()), ("$v", (int)bucket.Versioning)) == 1);
 
     public Task<BucketRecord?> GetBucketAsync(string name, CancellationToken ct = default) => ReadAsync(c =>
-        Query(c, null, "SELECT name, key_id, created FROM buckets WHERE name = $n", ReadBucket, ("$n", name)).FirstOrDefault());
+        Query(c, null, "SELECT name, key_id, created, versioning FROM buckets WHERE name = $n", ReadBucket, ("$n", name)).FirstOrDefault());
 
     public Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) => ReadAsync<IReadOnlyList<BucketRecord>>(c =>
-        Query(c, null, "SELECT name, key_id, created FROM buckets ORDER BY name", ReadBucket));
+        Query(c, null, "SELECT name, key_id, created, versioning FROM buckets ORDER BY name", ReadBucket));
 
     public Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default) => WriteAsync((c, tx) =>
     {
@@ -101,19 +133,21 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- objects ----
 
-    public Task<ObjectRecord?> GetObjectAsync(string bucket, string name, CancellationToken ct = default) => ReadAsync(c =>
-        Query(c, null, $"SELECT {ObjectColumns} FROM objects WHERE bucket = $b AND name = $n", ReadObject,
-            ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name))).FirstOrDefault());
+    public Task<bool> SetBucketVersioningAsync(string bucket, BucketVersioning state, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "UPDATE buckets SET versioning = $v WHERE name = $n", ("$n", bucket), ("$v", (int)state)) == 1);
+
+    public Task<VersionEntry?> GetVersionAsync(string bucket, string name, string? versionId, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, $"SELECT {Columns} FROM objects WHERE bucket = $b AND name = $n AND ($v IS NULL OR version_id = $v) ORDER BY seq LIMIT 1", ReadEntry,
+            ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)), ("$v", versionId)).FirstOrDefault());
 
     public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => WriteAsync((c, tx) =>
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
-        if (Scalar(c, tx, "SELECT 1 FROM buckets WHERE name = $b", ("$b", record.Bucket)) is null)
-            throw CatalogRules.NoSuchBucket(record.Bucket);
-        var (oldParts, oldETag) = Query(c, tx, "SELECT parts, etag FROM objects WHERE bucket = $b AND name = $n",
-            r => ((string?)r.GetString(0), (string?)r.GetString(1)), ("$b", record.Bucket), ("$n", nameBytes)).FirstOrDefault();
-        if (condition?.Check(record.Bucket, record.Name, oldETag) is { } refused) throw refused;
+        RequireBucket(c, tx, record.Bucket);
+        var currentETag = (string?)Scalar(c, tx, "SELECT etag FROM objects WHERE bucket = $b AND name = $n AND is_latest = 1 AND delete_marker = 0",
+            ("$b", record.Bucket), ("$n", nameBytes));
+        if (condition?.Check(record.Bucket, record.Name, currentETag) is { } refused) throw refused;
         if (completedUploadId is not null)
         {
             var exists = Scalar(c, tx, "SELECT 1 FROM uploads WHERE upload_id = $u", ("$u", completedUploadId)) is not null;
@@ -126,38 +160,59 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             Execute(c, tx, "DELETE FROM upload_parts WHERE upload_id = $u", ("$u", completedUploadId));
             Execute(c, tx, "DELETE FROM uploads WHERE upload_id = $u", ("$u", completedUploadId));
         }
-        if (oldParts is not null)
-            foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(oldParts), record.Parts))
-                AddGarbage(c, tx, blob, now);
-        Execute(c, tx, """
-            INSERT OR REPLACE INTO objects(bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
-            VALUES ($b, $n, $s, $e, $m, $k, $v, $w, $meta, $p)
-            """,
-            ("$b", record.Bucket), ("$n", nameBytes), ("$s", record.Size), ("$e", record.ETag),
-            ("$m", record.Modified.ToUnixTimeMilliseconds()), ("$k", record.Key.KeyId), ("$v", record.Key.KeyVersion),
+        AddLatestVersion(c, tx, record.Bucket, nameBytes, record.VersionId, record.Parts, now,
+            ("$delete_marker", 0), ("$s", record.Size), ("$e", record.ETag),
+            ("$m", record.Modified.ToUnixTimeMilliseconds()), ("$k", record.Key.KeyId), ("$kv", record.Key.KeyVersion),
             ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", CatalogRules.SerializeParts(record.Parts)));
         foreach (var p in record.Parts)
             Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", p.Blob));
         return true;
     });
 
-    public Task<bool> DeleteObjectAsync(string bucket, string name, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    public Task CommitDeleteMarkerAsync(string bucket, string name, string versionId, DateTimeOffset modified, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    {
+        RequireBucket(c, tx, bucket);
+        AddLatestVersion(c, tx, bucket, Encoding.UTF8.GetBytes(name), versionId, [], _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            ("$delete_marker", 1), ("$s", 0), ("$e", ""), ("$m", modified.ToUnixTimeMilliseconds()), ("$k", ""), ("$kv", 0),
+            ("$w", Array.Empty<byte>()), ("$meta", Array.Empty<byte>()), ("$p", "[]"));
+        return true;
+    });
+
+    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default) => WriteAsync((c, tx) =>
     {
         var nameBytes = Encoding.UTF8.GetBytes(name);
-        if (Scalar(c, tx, "SELECT parts FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes)) is not string parts)
-            return false;
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(parts), []))
-            AddGarbage(c, tx, blob, now);
-        Execute(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n", ("$b", bucket), ("$n", nameBytes));
-        return true;
+        var entry = Query(c, tx, $"SELECT {Columns} FROM objects WHERE bucket = $b AND name = $n AND version_id = $v", ReadEntry,
+            ("$b", bucket), ("$n", nameBytes), ("$v", versionId)).FirstOrDefault();
+        if (entry is null) return null;
+        if (entry.Record is { } record)
+            foreach (var blob in CatalogRules.SupersededBlobs(record.Parts, []))
+                AddGarbage(c, tx, blob, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Execute(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n AND version_id = $v", ("$b", bucket), ("$n", nameBytes), ("$v", versionId));
+        if (entry.IsLatest)
+            Execute(c, tx, "UPDATE objects SET is_latest = 1 WHERE bucket = $b AND name = $n AND seq = (SELECT MIN(seq) FROM objects WHERE bucket = $b AND name = $n)",
+                ("$b", bucket), ("$n", nameBytes));
+        return entry;
     });
 
     public Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default) =>
         ObjectListing.ListAsync((lower, inclusive, upper, limit, _) => ReadAsync<IReadOnlyList<ObjectRecord>>(c =>
             Query(c, null,
-                $"SELECT {ObjectColumns} FROM objects WHERE bucket = $b AND name {(inclusive ? ">=" : ">")} $lo AND name < $hi ORDER BY name LIMIT $l",
+                $"SELECT {Columns} FROM objects WHERE bucket = $b AND name {(inclusive ? ">=" : ">")} $lo AND name < $hi AND is_latest = 1 AND delete_marker = 0 ORDER BY name LIMIT $l",
                 ReadObject, ("$b", bucket), ("$lo", lower), ("$hi", upper), ("$l", limit))), prefix, delimiter, startAfter, maxKeys, ct);
+
+    public async Task<VersionPage> ListVersionsAsync(string bucket, string prefix, string? delimiter, string? keyMarker, string? versionIdMarker, int maxKeys, CancellationToken ct = default)
+    {
+        long? markerPosition = null;
+        if (keyMarker is not null && versionIdMarker is not null)
+            markerPosition = await ReadAsync(c => (long?)Scalar(c, null, "SELECT seq FROM objects WHERE bucket = $b AND name = $n AND version_id = $v",
+                ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(keyMarker)), ("$v", versionIdMarker))).ConfigureAwait(false)
+                ?? throw CatalogRules.NoSuchVersionMarker(keyMarker, versionIdMarker);
+        return await VersionListing.ListAsync((lower, after, inclusive, upper, limit, _) => ReadAsync<IReadOnlyList<(VersionEntry, long)>>(c =>
+            Query(c, null,
+                $"SELECT {Columns} FROM objects WHERE bucket = $b AND {(after is null ? $"name {(inclusive ? ">=" : ">")} $lo" : "(name, seq) > ($lo, $s)")} AND name < $hi ORDER BY name, seq LIMIT $l",
+                r => (ReadEntry(r), r.GetInt64(13)), ("$b", bucket), ("$lo", lower), ("$s", after), ("$hi", upper), ("$l", limit))),
+            prefix, delimiter, keyMarker, markerPosition, maxKeys, ct).ConfigureAwait(false);
+    }
 
     public Task<IReadOnlyList<(string Bucket, string Name, int Version)>> ObjectsUnderKeyAsync(string keyId, int? version = null, CancellationToken ct = default) =>
         ReadAsync<IReadOnlyList<(string, string, int)>>(c => Query(c, null,
@@ -165,19 +220,19 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             r => (r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetInt32(2)), ("$k", keyId), ("$v", version)));
 
     public Task<IReadOnlyList<string>> KeysInUseAsync(CancellationToken ct = default) => ReadAsync<IReadOnlyList<string>>(c =>
-        Query(c, null, "SELECT DISTINCT key_id FROM objects ORDER BY key_id", r => r.GetString(0)));
+        Query(c, null, "SELECT DISTINCT key_id FROM objects WHERE delete_marker = 0 ORDER BY key_id", r => r.GetString(0)));
 
     public Task<IReadOnlyDictionary<(string KeyId, int Version), long>> CountByKeyVersionAsync(CancellationToken ct = default) =>
         ReadAsync<IReadOnlyDictionary<(string, int), long>>(c =>
-            Query(c, null, "SELECT key_id, key_version, COUNT(*) FROM objects GROUP BY key_id, key_version",
+            Query(c, null, "SELECT key_id, key_version, COUNT(*) FROM objects WHERE delete_marker = 0 GROUP BY key_id, key_version",
                 r => (Key: (r.GetString(0), r.GetInt32(1)), Count: r.GetInt64(2))).ToDictionary(x => x.Key, x => x.Count));
 
-    public Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name)? after, int limit, CancellationToken ct = default) =>
+    public Task<IReadOnlyList<ObjectRecord>> ObjectsBelowVersionAsync(string keyId, int version, string? bucket, (string Bucket, string Name, string VersionId)? after, int limit, CancellationToken ct = default) =>
         ReadAsync<IReadOnlyList<ObjectRecord>>(c => Query(c, null,
-            $"SELECT {ObjectColumns} FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b) " +
-            "AND ($ab IS NULL OR (bucket, name) > ($ab, $an)) ORDER BY bucket, name LIMIT $l",
+            $"SELECT {Columns} FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b) " +
+            "AND ($ab IS NULL OR (bucket, name, version_id) > ($ab, $an, $av)) ORDER BY bucket, name, version_id LIMIT $l",
             ReadObject, ("$k", keyId), ("$v", version), ("$b", bucket), ("$ab", after?.Bucket),
-            ("$an", after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null), ("$l", limit)));
+            ("$an", after is { } a ? Encoding.UTF8.GetBytes(a.Name) : null), ("$av", after?.VersionId), ("$l", limit)));
 
     public Task<long> CountBelowVersionAsync(string keyId, int version, string? bucket, CancellationToken ct = default) => ReadAsync(c =>
         Convert.ToInt64(Scalar(c, null, "SELECT COUNT(*) FROM objects WHERE key_id = $k AND key_version < $v AND ($b IS NULL OR bucket = $b)",
@@ -257,7 +312,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- plumbing ----
 
-    private const string ObjectColumns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts";
+    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq";
     private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
 
     /// <summary>A pooled connection for reads. The pragma of <see cref="OpenForWrite"/> only matters to commits,
@@ -328,13 +383,47 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         new(ObjectError.CatalogUnavailable, "The object catalog (SQLite) could not be read or written; nothing was changed. Retry; the server's log has the cause.", e);
 
     private static BucketRecord ReadBucket(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)));
+        new(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))) { Versioning = (BucketVersioning)r.GetInt32(3) };
 
     private static ObjectRecord ReadObject(SqliteDataReader r) => new(
         r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetInt64(2), r.GetString(3),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
         new WrappedKeyRef(r.GetString(5), r.GetInt32(6), (byte[])r[7]),
-        (byte[])r[8], CatalogRules.DeserializeParts(r.GetString(9)));
+        (byte[])r[8], CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10) };
+
+    private static VersionEntry ReadEntry(SqliteDataReader r) => new(
+        r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetString(10), r.GetInt64(11) == 1,
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)), r.GetInt64(12) == 1 ? null : ReadObject(r));
+
+    private static void RequireBucket(SqliteConnection c, SqliteTransaction tx, string bucket)
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM buckets WHERE name = $b", ("$b", bucket)) is null)
+            throw CatalogRules.NoSuchBucket(bucket);
+    }
+
+    /// <summary>
+    /// Adds a version above all of its name's versions and makes it the latest. A null version first replaces the
+    /// name's null version: the blobs <paramref name="parts"/> does not reuse become garbage.
+    /// </summary>
+    private static void AddLatestVersion(SqliteConnection c, SqliteTransaction tx, string bucket, byte[] name, string versionId, IReadOnlyList<StoredPart> parts, long now,
+        params (string, object?)[] values)
+    {
+        (string, object?)[] key = [("$b", bucket), ("$n", name)];
+        if (versionId == VersionIds.Null)
+        {
+            var old = Query(c, tx, "SELECT parts, delete_marker FROM objects WHERE bucket = $b AND name = $n AND version_id = 'null'",
+                r => (Parts: r.GetString(0), Marker: r.GetInt64(1) == 1), key).FirstOrDefault();
+            if (old.Parts is not null && !old.Marker)
+                foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(old.Parts), parts))
+                    AddGarbage(c, tx, blob, now);
+            Execute(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n AND version_id = 'null'", key);
+        }
+        Execute(c, tx, "UPDATE objects SET is_latest = 0 WHERE bucket = $b AND name = $n AND is_latest = 1", key);
+        Execute(c, tx, """
+            INSERT INTO objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
+            VALUES ($b, $n, (SELECT COALESCE(MIN(seq), 0) - 1 FROM objects WHERE bucket = $b AND name = $n), $version, 1, $delete_marker, $s, $e, $m, $k, $kv, $w, $meta, $p)
+            """, [.. key, ("$version", versionId), .. values]);
+    }
 
     private static UploadRecord ReadUpload(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), Encoding.UTF8.GetString((byte[])r[2]),

@@ -1,5 +1,6 @@
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Versions;
 using Coffre.Postgres.Objects;
 using Coffre.Sqlite.Objects;
 using Coffre.TestSupport;
@@ -47,7 +48,7 @@ public sealed class CatalogCopyTests : IAsyncLifetime
             await _source.PutUploadPartAsync(upload.UploadId, Part(1), t);
             await _source.PutUploadPartAsync(upload.UploadId, Part(2), t);
         }
-        await _source.DeleteObjectAsync("alpha", "dir0/é0000"); // its part and sidecar become garbage
+        await _source.DeleteVersionAsync("alpha", "dir0/é0000", VersionIds.Null); // its part and sidecar become garbage
     }
 
     private static async Task<List<string>> DumpAsync(IObjectCatalog c)

@@ -2,6 +2,7 @@ using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Versions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Coffre.Persistence.Tests.Objects;
@@ -12,7 +13,7 @@ namespace Coffre.Persistence.Tests.Objects;
 /// conditional writes (also between two instances on one database), the headers that detect a rolled-back blob,
 /// garbage, and a database that refuses writes.
 /// </summary>
-public abstract class ObjectCatalogContractTests : IAsyncLifetime
+public abstract partial class ObjectCatalogContractTests : IAsyncLifetime
 {
     protected const string Bucket = "bucket";
 
@@ -110,7 +111,7 @@ public abstract class ObjectCatalogContractTests : IAsyncLifetime
         Assert.False(await Catalog.TryDeleteEmptyBucketAsync("alpha"));
         await Catalog.CreateUploadAsync(new UploadRecord("u-zeta", "zeta", "mp", Time.GetUtcNow(), new WrappedKeyRef("key-b", 1, [1]), [2]));
         Assert.False(await Catalog.TryDeleteEmptyBucketAsync("zeta"));
-        Assert.True(await Catalog.DeleteObjectAsync("alpha", "o"));
+        Assert.NotNull(await Catalog.DeleteVersionAsync("alpha", "o", VersionIds.Null));
         Assert.True(await Catalog.TryDeleteEmptyBucketAsync("alpha"));
         Assert.Null(await Catalog.GetBucketAsync("alpha"));
     }
@@ -143,11 +144,11 @@ public abstract class ObjectCatalogContractTests : IAsyncLifetime
         Assert.Equal(new[] { multi.Parts[0].Blob, multi.Parts[1].Blob, BlobMetadata.SidecarKey(multi.Parts[0].Blob) }.Order(),
             (await AllGarbageAsync()).Order());
 
-        Assert.True(await Catalog.DeleteObjectAsync(Bucket, "doc"));
+        Assert.NotNull(await Catalog.DeleteVersionAsync(Bucket, "doc", VersionIds.Null));
         Assert.Null(await Catalog.GetObjectAsync(Bucket, "doc"));
         Assert.Contains(replacement.Parts[0].Blob, await AllGarbageAsync());
         Assert.Contains(BlobMetadata.SidecarKey(replacement.Parts[0].Blob), await AllGarbageAsync());
-        Assert.False(await Catalog.DeleteObjectAsync(Bucket, "doc"));
+        Assert.Null(await Catalog.DeleteVersionAsync(Bucket, "doc", VersionIds.Null));
     }
 
     [Fact]
@@ -398,7 +399,7 @@ public abstract class ObjectCatalogContractTests : IAsyncLifetime
         // Paged in (bucket, name) order after a position, as the rewrapper walks them.
         var first = await Catalog.ObjectsBelowVersionAsync("key-a", 2, null, null, 2);
         Assert.Equal([("another", "e"), (Bucket, "b/1")], first.Select(o => (o.Bucket, o.Name)));
-        var rest = await Catalog.ObjectsBelowVersionAsync("key-a", 2, null, (first[^1].Bucket, first[^1].Name), 2);
+        var rest = await Catalog.ObjectsBelowVersionAsync("key-a", 2, null, (first[^1].Bucket, first[^1].Name, first[^1].VersionId), 2);
         Assert.Equal([(Bucket, "c")], rest.Select(o => (o.Bucket, o.Name)));
         Assert.Equal(["b/1", "c"], (await Catalog.ObjectsBelowVersionAsync("key-a", 2, Bucket, null, 10)).Select(o => o.Name));
     }
