@@ -138,6 +138,8 @@ public static class CoffreServer
         if (options.Xks.Enabled)
             builder.Services.AddSingleton(sp => new Xks.XksFace(options.Xks, keys, sp.GetRequiredService<Metrics>(),
                 sp.GetRequiredService<ILogger<Xks.XksFace>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new BackgroundLeases(deployment.Database.Leases, options.LeaseDuration,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BackgroundLeases>>()));
         builder.Services.AddHostedService<MaintenanceService>();
         builder.Services.AddHostedService<AuditCheckpointService>();
 

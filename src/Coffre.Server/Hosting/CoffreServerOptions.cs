@@ -88,6 +88,10 @@ public sealed class CoffreServerOptions
     /// <summary>How often background jobs (due key rotations and destructions, garbage collection) run.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long a background job's lease lasts without renewal (renewed every third of it): when the instance
+    /// running a job dies, another takes the job over within this duration plus <see cref="MaintenanceInterval"/>.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The Google Workspace client-side encryption key service face (off unless Url is set).</summary>
     public Cse.CseOptions Cse { get; set; } = new();
 

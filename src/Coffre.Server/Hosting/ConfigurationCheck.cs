@@ -69,6 +69,8 @@ public static class ConfigurationCheck
             Add("AccessKeyRefreshInterval", $"{options.AccessKeyRefreshInterval} is not between 0 and 5 minutes.");
         if (options.MaintenanceInterval <= TimeSpan.Zero)
             Add("MaintenanceInterval", $"{options.MaintenanceInterval} is not a positive duration.");
+        if (options.LeaseDuration < TimeSpan.FromSeconds(1))
+            Add("LeaseDuration", $"{options.LeaseDuration} is shorter than one second (it is renewed every third of it).");
         // The faces' own checks say "Setting: problem", the setting relative to their section.
         foreach (var problem in options.Cse.Problems()) errors.Add($"{CoffreConfiguration.Section}:Cse:{problem}");
         foreach (var problem in options.Ekm.Problems()) errors.Add($"{CoffreConfiguration.Section}:Ekm:{problem}");
