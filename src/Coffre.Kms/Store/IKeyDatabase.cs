@@ -19,6 +19,9 @@ public interface IKeyDatabase : IDisposable
 
     IAccessKeyStore AccessKeys { get; }
 
+    /// <summary>Reaches the database with a trivial read (for /healthz); <see cref="KmsError.StoreUnavailable"/> when it cannot.</summary>
+    Task PingAsync(CancellationToken ct = default);
+
     /// <summary>Leases of background work, so that one instance at a time runs each job.</summary>
     ILeaseStore Leases { get; }
 }

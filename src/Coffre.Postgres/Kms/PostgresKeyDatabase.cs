@@ -35,6 +35,12 @@ public sealed class PostgresKeyDatabase : IKeyDatabase
     public IAccessKeyStore AccessKeys { get; }
     public ILeaseStore Leases { get; }
 
+    public Task PingAsync(CancellationToken ct = default) => _connections.RunAsync(async c =>
+    {
+        await using var cmd = new NpgsqlCommand("SELECT 1", c);
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+    }, ct);
+
     /// <summary>Claims an empty database (or one migrated but never claimed) for <paramref name="deploymentId"/>.</summary>
     public static PostgresKeyDatabase Create(string connectionString, string deploymentId) => Connect(connectionString, deploymentId, create: true);
 

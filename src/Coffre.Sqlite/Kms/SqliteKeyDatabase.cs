@@ -35,6 +35,9 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
     public IAccessKeyStore AccessKeys { get; }
     public ILeaseStore Leases { get; }
 
+    // SQLite has no asynchronous I/O; one read of one row on a pooled connection.
+    public Task PingAsync(CancellationToken ct = default) => Task.FromResult(_connections.Read(r => r.Generation.ExecuteScalar()));
+
     /// <summary>Creates keys.db for <paramref name="deploymentId"/>; fails if it already exists.</summary>
     public static SqliteKeyDatabase Create(string path, string deploymentId)
     {
