@@ -37,7 +37,10 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
         return pending;
     }
 
-    public async Task<RewrapResult> RunAsync(RewrapRequest request, string principal, IProgress<RewrapProgress>? progress = null, CancellationToken ct = default)
+    /// <param name="fence">Awaited before each object's first write; throws to stop the run (background work whose lease
+    /// passed to another instance must not overwrite that instance's newer sidecar). Null: nothing to check.</param>
+    public async Task<RewrapResult> RunAsync(RewrapRequest request, string principal, IProgress<RewrapProgress>? progress = null, CancellationToken ct = default,
+        Func<CancellationToken, Task>? fence = null)
     {
         var targets = (await KeyIdsAsync(request, ct).ConfigureAwait(false)).Select(id => (Id: id, Primary: keys.PrimaryVersion(id))).ToList();
         long total = 0;
@@ -78,6 +81,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
                 await Parallel.ForEachAsync(page, parallel, async (record, token) =>
                 {
                     await pacer.WaitAsync(token).ConfigureAwait(false);
+                    if (fence is not null) await fence(token).ConfigureAwait(false);
                     if (await RewrapOneAsync(record, principal, token).ConfigureAwait(false))
                     {
                         Interlocked.Increment(ref done);

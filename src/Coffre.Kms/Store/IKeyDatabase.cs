@@ -5,7 +5,7 @@ namespace Coffre.Kms.Store;
 
 /// <summary>
 /// Everything the key manager keeps in one database (SQLite's keys.db, or a PostgreSQL database): the keys,
-/// the audit chain and its checkpoints, the access keys. They share it because a change and its audit record
+/// the audit chain and its checkpoints, the access keys, the leases of background work. They share it because a change and its audit record
 /// commit in one transaction. Disposing it closes the database.
 /// </summary>
 public interface IKeyDatabase : IDisposable
@@ -18,4 +18,10 @@ public interface IKeyDatabase : IDisposable
     IAuditLog Audit { get; }
 
     IAccessKeyStore AccessKeys { get; }
+
+    /// <summary>Reaches the database with a trivial read (for /healthz); <see cref="KmsError.StoreUnavailable"/> when it cannot.</summary>
+    Task PingAsync(CancellationToken ct = default);
+
+    /// <summary>Leases of background work, so that one instance at a time runs each job.</summary>
+    ILeaseStore Leases { get; }
 }

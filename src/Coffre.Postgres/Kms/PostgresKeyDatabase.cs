@@ -26,12 +26,20 @@ public sealed class PostgresKeyDatabase : IKeyDatabase
         Keys = new PostgresKeyStore(connections, deploymentId, _watcher);
         Audit = new PostgresAuditLog(connections);
         AccessKeys = new PostgresAccessKeyStore(connections);
+        Leases = new PostgresLeaseStore(connections);
     }
 
     public string DeploymentId { get; }
     public IKeyStore Keys { get; }
     public IAuditLog Audit { get; }
     public IAccessKeyStore AccessKeys { get; }
+    public ILeaseStore Leases { get; }
+
+    public Task PingAsync(CancellationToken ct = default) => _connections.RunAsync(async c =>
+    {
+        await using var cmd = new NpgsqlCommand("SELECT 1", c);
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+    }, ct);
 
     /// <summary>Claims an empty database (or one migrated but never claimed) for <paramref name="deploymentId"/>.</summary>
     public static PostgresKeyDatabase Create(string connectionString, string deploymentId) => Connect(connectionString, deploymentId, create: true);

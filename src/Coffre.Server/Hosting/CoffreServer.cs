@@ -138,6 +138,8 @@ public static class CoffreServer
         if (options.Xks.Enabled)
             builder.Services.AddSingleton(sp => new Xks.XksFace(options.Xks, keys, sp.GetRequiredService<Metrics>(),
                 sp.GetRequiredService<ILogger<Xks.XksFace>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new BackgroundLeases(deployment.Database.Leases, options.LeaseDuration,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BackgroundLeases>>()));
         builder.Services.AddHostedService<MaintenanceService>();
         if (objects.Blobs is Storage.Placement.PlacementBlobStore placed)
         {
@@ -175,9 +177,10 @@ public static class CoffreServer
         metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
             () => s3Face.BackendUnavailable);
         // Sealed: 503 so that a load balancer sends no traffic here until an unseal (body "sealed", docs/operations.md).
-        app.MapGet("/healthz", () => keys.IsSealed
+        var databases = new DatabaseHealth(deployment.Database, objects.Catalog);
+        app.MapGet("/healthz", async (CancellationToken ct) => keys.IsSealed
             ? Results.Text("sealed\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : BackendHealthReport.Healthz(objects.Blobs));
+            : await BackendHealthReport.HealthzAsync(objects.Blobs, databases, ct));
         BackendHealthReport.Declare(metrics, objects.Blobs);
         app.MapGet("/metrics", (Metrics m) => Results.Text(m.Render(), "text/plain; version=0.0.4"));
         // The Google faces authenticate by bearer tokens, not SigV4: their paths are endpoints, routed before the SigV4 entry point.

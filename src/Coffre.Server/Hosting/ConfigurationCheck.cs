@@ -71,6 +71,8 @@ public static class ConfigurationCheck
             Add("RepairInterval", $"{options.RepairInterval} is negative: give a duration, or 00:00:00 to turn background repair off.");
         if (options.MaintenanceInterval <= TimeSpan.Zero)
             Add("MaintenanceInterval", $"{options.MaintenanceInterval} is not a positive duration.");
+        if (options.LeaseDuration < TimeSpan.FromSeconds(1))
+            Add("LeaseDuration", $"{options.LeaseDuration} is shorter than one second (it is renewed every third of it).");
         // The faces' own checks say "Setting: problem", the setting relative to their section.
         foreach (var problem in options.Cse.Problems()) errors.Add($"{CoffreConfiguration.Section}:Cse:{problem}");
         foreach (var problem in options.Ekm.Problems()) errors.Add($"{CoffreConfiguration.Section}:Ekm:{problem}");

@@ -13,18 +13,21 @@ namespace Coffre.Server.Observability;
 public static class BackendHealthReport
 {
     /// <summary>
-    /// 200 with "ok" and one line per backend while every backend answers; "degraded" (still 200: reads fail over and
-    /// buckets whose copies are all healthy still take writes) when any failed its last call. A backend's last error is
-    /// not shown here: /healthz is unauthenticated, and `coffre backends check` gives the details.
+    /// 200 with "ok", one line per database (<see cref="DatabaseHealth"/>) and one per backend while every one answers;
+    /// "degraded" (still 200: reads fail over and buckets whose copies are all healthy still take writes) when a backend
+    /// failed its last call; 503 "unavailable" when a database is unreachable (nearly every request needs both). A
+    /// backend's or database's error is not shown here: /healthz is unauthenticated, and `coffre backends check` and
+    /// the server's log give the details.
     /// </summary>
-    public static IResult Healthz(IBlobStore blobs)
+    public static async Task<IResult> HealthzAsync(IBlobStore blobs, DatabaseHealth databases, CancellationToken ct)
     {
-        if (blobs is not PlacementBlobStore placement) return Results.Text("ok\n");
-        var statuses = placement.Health.Backends.Select(placement.Health.Status).ToList();
-        var text = new StringBuilder(statuses.All(s => s.Healthy) ? "ok\n" : "degraded\n");
+        var (databaseLines, reachable) = await databases.CheckAsync(ct).ConfigureAwait(false);
+        var statuses = blobs is PlacementBlobStore placement ? placement.Health.Backends.Select(placement.Health.Status).ToList() : [];
+        var text = new StringBuilder(!reachable ? "unavailable\n" : statuses.All(s => s.Healthy) ? "ok\n" : "degraded\n");
+        foreach (var line in databaseLines) text.Append(line).Append('\n');
         foreach (var s in statuses)
             text.Append(CultureInfo.InvariantCulture, $"backend {s.Backend} {(s.Healthy ? "healthy" : "unhealthy")}\n");
-        return Results.Text(text.ToString());
+        return Results.Text(text.ToString(), statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     public static void Declare(Metrics metrics, IBlobStore blobs)

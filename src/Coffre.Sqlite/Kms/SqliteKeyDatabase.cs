@@ -25,6 +25,7 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
         Keys = new SqliteKeyStore(_connections, deploymentId);
         _audit = new SqliteAuditLog(_connections);
         AccessKeys = new SqliteAccessKeyStore(_connections);
+        Leases = new SqliteLeaseStore(_connections);
     }
 
     public string Path => _connections.Path;
@@ -32,6 +33,10 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
     public IKeyStore Keys { get; }
     public IAuditLog Audit => _audit;
     public IAccessKeyStore AccessKeys { get; }
+    public ILeaseStore Leases { get; }
+
+    // SQLite has no asynchronous I/O; one read of one row on a pooled connection.
+    public Task PingAsync(CancellationToken ct = default) => Task.FromResult(_connections.Read(r => r.Generation.ExecuteScalar()));
 
     /// <summary>Creates keys.db for <paramref name="deploymentId"/>; fails if it already exists.</summary>
     public static SqliteKeyDatabase Create(string path, string deploymentId)

@@ -95,5 +95,8 @@ internal static class SqliteKeySchema
         CREATE TABLE IF NOT EXISTS audit_checkpoint_chain (
             number INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL, previous BLOB NOT NULL,
             time TEXT NOT NULL, signature BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS leases (
+            name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL CHECK (token >= 1),
+            expires INTEGER NOT NULL) WITHOUT ROWID;
         """;
 }

@@ -48,11 +48,12 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>Starts a gateway. With <paramref name="s3Backend"/>, ciphertext goes to that S3 server (bucket created here); else to local disk.</summary>
     /// <param name="kmsOptions">Key manager options (default <see cref="KmsOptions.InsecureForTests"/>).</param>
     /// <param name="logs">Receives the gateway's logs (e.g. <see cref="MemoryLogs"/>); by default they go nowhere.</param>
+    /// <param name="database">A PostgreSQL connection string for keys, audit trail and catalog; null: SQLite in the data directory.</param>
     public static async Task<GatewayServer> StartAsync(ExternalServer? s3Backend = null, Action<CoffreServerOptions>? configure = null,
-        KmsOptions? kmsOptions = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
+        KmsOptions? kmsOptions = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null, string? database = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("coffre-gw-").FullName;
-        var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dataDirectory), Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
+        var deployment = await Deployment.InitializeAsync(new DeploymentLocation(dataDirectory, database), Passphrase, kmsOptions ?? KmsOptions.InsecureForTests);
         var keys = deployment.Keys;
         keys.CreateKey("default", "test default key", KeyManager.SystemPrincipal);
         var options = new CoffreServerOptions

@@ -69,7 +69,7 @@ public sealed class PlacementGatewayTests
         Assert.NotNull(await onprem.HeadAsync(photoBlob));
         Assert.Null(await cloud.HeadAsync(photoBlob)); // photos follow DefaultPlacement: on premises only
 
-        Assert.Equal("ok\nbackend moto healthy\nbackend onprem healthy\n", await GetTextAsync(gateway, "/healthz"));
+        Assert.Equal("ok\ndatabase keys reachable\ndatabase catalog reachable\nbackend moto healthy\nbackend onprem healthy\n", await GetTextAsync(gateway, "/healthz"));
         Assert.Contains("coffre_backend_up{backend=\"moto\"} 1\n", await GetTextAsync(gateway, "/metrics"));
 
         moto.Stop();

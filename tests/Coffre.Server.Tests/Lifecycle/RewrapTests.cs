@@ -89,7 +89,8 @@ public sealed class RewrapTests
         clock.Advance(TimeSpan.FromDays(90));
 
         var options = new CoffreServerOptions { MaintenanceInterval = TimeSpan.FromHours(1), RewrapObjectsPerSecond = null };
-        using var service = new MaintenanceService(env.Keys, env.Store, env.Rewrapper, options, clock, NullLogger<MaintenanceService>.Instance);
+        var leases = new BackgroundLeases(env.Deployment.Database.Leases, options.LeaseDuration, clock, NullLogger<BackgroundLeases>.Instance);
+        using var service = new MaintenanceService(env.Keys, env.Store, env.Rewrapper, leases, options, clock, NullLogger<MaintenanceService>.Instance);
         await service.StartAsync(CancellationToken.None);
         var keyId = env.Keys.DescribeKey("default", LocalObjects.Principal).Id;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
