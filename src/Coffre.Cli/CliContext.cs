@@ -57,14 +57,18 @@ public sealed class CliContext(string? dataOption, bool json)
         if (!IsInitialized)
             throw new CliException(ExitCodes.NotFound, $"No Coffre data directory at {DataDirectory}: run `coffre init` first (or set --data / {DataEnvironmentVariable}).");
         foreach (var repaired in PrivateFiles.Enforce(DataDirectory)) Console.Error.WriteLine("coffre: " + repaired);
-        var sealPath = Path.Combine(DataDirectory, Deployment.SealFileName);
-        return RootSealFile.Read(sealPath, SealOptions.Default).Kind switch
-        {
-            RootKind.Passphrase => Deployment.Open(Location, ReadPassphrase(confirm: false)),
-            RootKind.Pkcs11 => Deployment.Open(Location, OpenHsm(sealPath, HsmPin() ?? ReadSecretLine("HSM PIN:", "HSM PIN"))),
-            _ => Deployment.Open(Location, ReadShares(sealPath)),
-        };
+        return Deployment.Open(Location, OpenRoot(Path.Combine(DataDirectory, Deployment.SealFileName), () => ReadPassphrase(confirm: false)));
     }
+
+    /// <summary>Opens the root the seal at <paramref name="sealPath"/> describes: with <paramref name="passphrase"/>, the HSM PIN
+    /// ($COFFRE_HSM_PIN, $COFFRE_HSM_PIN_FILE or a prompt), or a quorum of Shamir shares (prompts or standard input).</summary>
+    public static IRootOfTrust OpenRoot(string sealPath, Func<string> passphrase) =>
+        RootSealFile.Read(sealPath, SealOptions.Default).Kind switch
+        {
+            RootKind.Passphrase => SealedFileRoot.Unseal(sealPath, passphrase(), SealOptions.Default),
+            RootKind.Pkcs11 => OpenHsm(sealPath, HsmPin() ?? ReadSecretLine("HSM PIN:", "HSM PIN")),
+            _ => ReadShares(sealPath),
+        };
 
     public const string HsmPinEnvironmentVariable = "COFFRE_HSM_PIN";
     public const string HsmPinFileEnvironmentVariable = "COFFRE_HSM_PIN_FILE";
@@ -131,21 +135,21 @@ public sealed class CliContext(string? dataOption, bool json)
     /// With <paramref name="confirm"/> (a new seal) the passphrase must be at least <see cref="MinimumPassphraseLength"/>
     /// characters, whatever its source.
     /// </summary>
-    public static string ReadPassphrase(bool confirm)
+    public static string ReadPassphrase(bool confirm, string variable = PassphraseEnvironmentVariable)
     {
         string passphrase;
-        if (Environment.GetEnvironmentVariable(PassphraseEnvironmentVariable) is { Length: > 0 } fromEnv)
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnv)
             passphrase = fromEnv;
         else if (Console.IsInputRedirected)
         {
             var line = Console.In.ReadLine();
             if (string.IsNullOrEmpty(line))
-                throw new CliException(ExitCodes.Usage, $"No passphrase: set {PassphraseEnvironmentVariable}, type it at the prompt, or give it as one line of standard input.");
+                throw new CliException(ExitCodes.Usage, $"No passphrase: set {variable}, type it at the prompt, or give it as one line of standard input.");
             passphrase = line;
         }
         else
         {
-            passphrase = AnsiConsole.Prompt(new TextPrompt<string>("Passphrase:").Secret());
+            passphrase = AnsiConsole.Prompt(new TextPrompt<string>(variable == PassphraseEnvironmentVariable ? "Passphrase:" : "New passphrase:").Secret());
             if (confirm)
             {
                 CheckNewPassphrase(passphrase);

@@ -27,6 +27,7 @@ root.Subcommands.Add(ReportCommands.Create());
 root.Subcommands.Add(BackendCommands.Create());
 root.Subcommands.Add(RepairCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create());
+root.Subcommands.Add(RootCommands.Create());
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
 {

@@ -41,6 +41,36 @@ public sealed record RootCredentials(string AccessKeyId, string SecretAccessKey,
         return new RootCredentials(accessKeyId, secret, true, false);
     }
 
+    /// <summary>During a root migration, rewraps the stored seed (if any, and not rewrapped yet) under the new root: same
+    /// credentials. The file is replaced atomically (write, fsync, rename).</summary>
+    public static bool RewrapUnderNewRoot(string dataDirectory, KeyManager keys)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path)) return false;
+        var stored = JsonSerializer.Deserialize<Stored>(File.ReadAllText(path))!;
+        var wrapped = Convert.FromBase64String(stored.WrappedSeed);
+        if (!keys.NeedsRewrap(wrapped, Aad(stored.AccessKeyId))) return false;
+        var seed = new byte[AccessKeySecrets.SeedBytes];
+        try
+        {
+            keys.UnwrapWithRoot(wrapped, Aad(stored.AccessKeyId), seed);
+            var temp = path + ".tmp";
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var file = new FileStream(temp, options))
+            {
+                JsonSerializer.Serialize(file, stored with { WrappedSeed = Convert.ToBase64String(keys.WrapWithRoot(seed, Aad(stored.AccessKeyId))) });
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+            return true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
     /// <summary>The credentials of COFFRE_ROOT_ACCESS_KEY / COFFRE_ROOT_SECRET_KEY, or null when neither is set (they need no root).</summary>
     public static RootCredentials? FromEnvironmentVariables()
     {

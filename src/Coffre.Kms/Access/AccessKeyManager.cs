@@ -16,6 +16,7 @@ public sealed class AccessKeyManager(KeyManager keys, IAccessKeyStore store, Tim
     public const string GrantOperation = "GrantAccessKey";
     public const string RevokeOperation = "RevokeAccessKey";
     public const string RotateOperation = "RotateAccessKey";
+    public const string RewrapOperation = "RewrapAccessKey";
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -84,6 +85,39 @@ public sealed class AccessKeyManager(KeyManager keys, IAccessKeyStore store, Tim
             store.Update(next, keys.NewAuditEntry(RotateOperation, principal, Context(next)));
             return new NewAccessKey(AccessKeyInfo.From(next), secret);
         });
+
+    /// <summary>
+    /// During a root migration, rewraps the secret of every usable access key under the new root (same secret, same
+    /// grants, next revision), each change audited; keys an earlier run already rewrapped are skipped. Returns how many
+    /// were rewrapped now and how many were already.
+    /// </summary>
+    public (int Rewrapped, int Already) RewrapSecretsUnderNewRoot(string principal)
+    {
+        var (rewrapped, already) = (0, 0);
+        var seed = new byte[AccessKeySecrets.SeedBytes];
+        try
+        {
+            foreach (var current in store.List())
+            {
+                if (current.Revoked is not null || current.WrappedSecret is null) continue;
+                if (!keys.NeedsRewrap(current.WrappedSecret, Aad(current)))
+                {
+                    already++;
+                    continue;
+                }
+                keys.UnwrapWithRoot(current.WrappedSecret, Aad(current), seed);
+                var next = Next(current);
+                next = next with { WrappedSecret = keys.WrapWithRoot(seed, Aad(next)) };
+                store.Update(next, keys.NewAuditEntry(RewrapOperation, principal, Context(next)));
+                rewrapped++;
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+        return (rewrapped, already);
+    }
 
     /// <summary>The usable keys with their secrets. A key whose stored row does not unwrap (edited on disk) is left out.</summary>
     public IReadOnlyList<ActiveAccessKey> LoadActive()

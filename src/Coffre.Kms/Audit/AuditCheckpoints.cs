@@ -12,6 +12,10 @@ public interface IAuditCheckpointStore
     /// <summary>Stores the signing key unless one exists; returns the one in force.</summary>
     (byte[] PublicKey, byte[] WrappedPrivateKey) SetSigningKeyIfAbsent(byte[] publicKey, byte[] wrappedPrivateKey);
 
+    /// <summary>Replaces the wrapped private half of the signing key whose public half is <paramref name="publicKey"/> (a root
+    /// migration rewraps it under the new root); the key itself, and so every checkpoint's signature, is unchanged.</summary>
+    void ReplaceWrappedPrivateKey(byte[] publicKey, byte[] wrappedPrivateKey);
+
     /// <summary>Appends a chained checkpoint; throws when its number is already taken (another writer signed first).</summary>
     void Add(AuditCheckpoint checkpoint);
 
@@ -101,6 +105,30 @@ public sealed class AuditCheckpointer(KeyManager keys, IAuditLog audit, TimeProv
         return new AuditVerification(true, checkedCount, null, null);
 
         AuditVerification Broken(AuditCheckpoint c, string reason) => new(false, checkedCount, c.Sequence, reason);
+    }
+
+    /// <summary>Whether a signing key exists and is not wrapped under a migration's new root yet.</summary>
+    public bool SigningKeyNeedsRewrap() => _store.GetSigningKey() is { } key && keys.NeedsRewrap(key.WrappedPrivateKey, KeyAad);
+
+    /// <summary>
+    /// During a root migration, rewraps the signing key's private half under the new root (the key pair, and so every
+    /// checkpoint and every auditor's pinned fingerprint, stays). Returns false when there is no signing key yet or it
+    /// was already rewrapped.
+    /// </summary>
+    public bool RewrapSigningKeyUnderNewRoot()
+    {
+        if (!SigningKeyNeedsRewrap() || _store.GetSigningKey() is not { } key) return false;
+        var d = new byte[32];
+        try
+        {
+            keys.UnwrapWithRoot(key.WrappedPrivateKey, KeyAad, d);
+            _store.ReplaceWrappedPrivateKey(key.PublicKey, keys.WrapWithRoot(d, KeyAad));
+            return true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(d);
+        }
     }
 
     private ECDsa SigningKey()

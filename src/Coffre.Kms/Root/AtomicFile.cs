@@ -26,7 +26,7 @@ internal static class AtomicFile
         FsyncDirectory(directory);
     }
 
-    /// <summary>Replaces an existing file the same way (rename over it): a crash leaves the old content or the new, never a mix.</summary>
+    /// <summary>Replaces a file the same way (rename over it): a crash leaves the old content or the new, never a mix.</summary>
     public static void Replace(string path, byte[] content)
     {
         var temp = WriteTemp(path, content);
@@ -40,6 +40,13 @@ internal static class AtomicFile
             throw;
         }
         FsyncDirectory(Path.GetDirectoryName(path)!);
+    }
+
+    /// <summary>Renames <paramref name="from"/> over <paramref name="to"/> in the same directory and fsyncs the directory.</summary>
+    public static void Move(string from, string to)
+    {
+        File.Move(from, to, overwrite: true);
+        FsyncDirectory(Path.GetDirectoryName(to)!);
     }
 
     /// <summary>A fsynced temp file (0600 on Unix) beside <paramref name="path"/>.</summary>

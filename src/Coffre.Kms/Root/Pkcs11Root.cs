@@ -47,11 +47,12 @@ public sealed class Pkcs11Root : IRootOfTrust
     /// for no such token or key; <see cref="KmsError.AlreadyExists"/> when creating a key whose label is taken.</exception>
     /// <summary>Generates a new root key on the token and writes <paramref name="sealPath"/> (root.seal), which only says where
     /// the key is (docs/format.md §6.6). The key label must not exist on the token yet.</summary>
-    public static Pkcs11Root Initialize(string sealPath, string module, string tokenLabel, string keyLabel, string pin, TimeProvider time)
+    public static Pkcs11Root Initialize(string sealPath, string module, string tokenLabel, string keyLabel, string pin, TimeProvider time,
+        string? deploymentId = null)
     {
         var seal = new RootSealFile
         {
-            Version = 2, DeploymentId = Guid.NewGuid().ToString("D"), Kind = RootKind.Pkcs11, Module = module, TokenLabel = tokenLabel,
+            Version = 2, DeploymentId = deploymentId ?? Guid.NewGuid().ToString("D"), Kind = RootKind.Pkcs11, Module = module, TokenLabel = tokenLabel,
             KeyLabel = keyLabel, Nonce = [], Ciphertext = [], Tag = [], Created = RootSealFile.Now(time),
         };
         var root = Open(seal.DeploymentId, module, tokenLabel, keyLabel, pin, create: true);

@@ -64,10 +64,11 @@ public sealed class SealedFileRoot : IRootOfTrust
     /// <summary>
     /// Generates a root key, seals it under a random seal key split into <paramref name="shares"/> Shamir shares of which
     /// <paramref name="threshold"/> unseal, and writes <paramref name="path"/> (never the shares). Returns the root and
-    /// the shares' text, which the caller hands out once.
+    /// the shares' text, which the caller hands out once. <paramref name="handOut"/>, when given, receives the shares before
+    /// the file is written (a root migration: a seal on disk whose shares were never shown could not be opened).
     /// </summary>
     public static (SealedFileRoot Root, IReadOnlyList<string> Shares) InitializeShamir(string path, int shares, int threshold,
-        TimeProvider? time = null, string? deploymentId = null)
+        TimeProvider? time = null, string? deploymentId = null, Action<IReadOnlyList<string>>? handOut = null)
     {
         ShamirSecret.CheckCounts(shares, threshold);
         path = System.IO.Path.GetFullPath(path);
@@ -76,6 +77,7 @@ public sealed class SealedFileRoot : IRootOfTrust
         try
         {
             var (seal, texts) = ShamirSeal(deploymentId ?? Guid.NewGuid().ToString("D"), shares, threshold, rootKey, time ?? TimeProvider.System);
+            handOut?.Invoke(texts);
             AtomicFile.WriteNew(path, seal.ToJson());
             return (new SealedFileRoot(path, seal.DeploymentId, rootKey), texts);
         }

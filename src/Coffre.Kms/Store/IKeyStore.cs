@@ -77,6 +77,9 @@ public interface IKeyStoreTransaction : IDisposable
     void UpdateKey(KeyRecord key);
     void InsertVersion(KeyVersionRecord version);
     void SetVersionState(string keyId, int version, KeyVersionState state);
+    /// <summary>Replaces the wrapped material of a version that still has some (a root migration rewraps it under the
+    /// new root); a destroyed version stays destroyed.</summary>
+    void ReplaceVersionMaterial(string keyId, int version, byte[] wrappedMaterial);
     /// <summary>Marks every version destroyed and overwrites then erases its material.</summary>
     void DestroyVersions(string keyId, DateTimeOffset when);
     void UpsertAlias(AliasRecord alias);

@@ -26,6 +26,14 @@ internal sealed class PostgresAuditCheckpointStore(PostgresConnections connectio
         return GetSigningKey()!.Value;
     }
 
+    public void ReplaceWrappedPrivateKey(byte[] publicKey, byte[] wrappedPrivateKey) => connections.Run(c =>
+    {
+        using var cmd = new NpgsqlCommand("UPDATE kms_audit_signing_key SET wrapped_private_key = @w WHERE id = 1 AND public_key = @p", c);
+        cmd.Parameters.AddWithValue("p", publicKey);
+        cmd.Parameters.AddWithValue("w", wrappedPrivateKey);
+        return cmd.ExecuteNonQuery();
+    });
+
     public void Add(AuditCheckpoint checkpoint)
     {
         try

@@ -36,6 +36,15 @@ internal sealed class PostgresKeyStoreTransaction(PostgresConnections connection
         });
     }
 
+    public void ReplaceVersionMaterial(string keyId, int version, byte[] wrappedMaterial) => Run(() =>
+    {
+        using var cmd = new NpgsqlCommand("UPDATE kms_key_versions SET material = @m WHERE key_id = @k AND version = @v AND material IS NOT NULL", c, tx);
+        cmd.Parameters.AddWithValue("m", wrappedMaterial);
+        cmd.Parameters.AddWithValue("k", keyId);
+        cmd.Parameters.AddWithValue("v", version);
+        cmd.ExecuteNonQuery();
+    });
+
     public void DestroyVersions(string keyId, DateTimeOffset when) => Run(() =>
     {
         // PostgreSQL keeps old row versions until VACUUM reclaims them: overwrite first (zeros of the same length), so

@@ -33,19 +33,21 @@ public sealed record DeploymentLocation(string DataDirectory, string? Database =
 /// deployment's root of trust, its key database (keys, audit chain and checkpoints, access keys) and its object
 /// catalog, and composes the key manager over them. Nothing else constructs a store. Disposing it closes all of them.
 /// </summary>
-public sealed class Deployment : IDisposable
+public sealed partial class Deployment : IDisposable
 {
     public const string SealFileName = "root.seal";
 
     private readonly IKeyDatabase _database;
     private readonly TimeProvider _time;
+    private readonly DataDirectoryLock _directoryLock;
 
-    private Deployment(DeploymentLocation location, IKeyDatabase database, KeyManager keys, TimeProvider time)
+    private Deployment(DeploymentLocation location, IKeyDatabase database, KeyManager keys, TimeProvider time, DataDirectoryLock directoryLock)
     {
         Location = location;
         _database = database;
         Keys = keys;
         _time = time;
+        _directoryLock = directoryLock;
     }
 
     public DeploymentLocation Location { get; }
@@ -99,13 +101,23 @@ public sealed class Deployment : IDisposable
         if (File.Exists(sealPath) || (location.Database is null && File.Exists(SqlitePath(location))))
             throw new KmsException(KmsError.AlreadyInitialized,
                 $"{Path.GetFullPath(location.DataDirectory)} already holds a Coffre key manager; open it instead (initializing again would lose every key).");
-        var root = createRoot(sealPath);
+        var directoryLock = DataDirectoryLock.ForUse(location.DataDirectory);
+        IRootOfTrust root;
+        try
+        {
+            root = createRoot(sealPath);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            throw;
+        }
         Deployment deployment;
         try
         {
             deployment = Compose(location, root, () => location.Database is { } database
                 ? PostgresKeyDatabase.Create(database, root.DeploymentId)
-                : SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time);
+                : SqliteKeyDatabase.Create(SqlitePath(location), root.DeploymentId), options, time, directoryLock);
         }
         catch
         {
@@ -136,9 +148,26 @@ public sealed class Deployment : IDisposable
     /// keys whose destruction is due. Takes ownership of <paramref name="root"/>.</summary>
     public static Deployment Open(DeploymentLocation location, IRootOfTrust root, KmsOptions? options = null, TimeProvider? time = null)
     {
+        DataDirectoryLock directoryLock;
+        try
+        {
+            directoryLock = DataDirectoryLock.ForUse(location.DataDirectory);
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+        return Open(location, root, directoryLock, options, time);
+    }
+
+    /// <summary><see cref="Open(DeploymentLocation, IRootOfTrust, KmsOptions?, TimeProvider?)"/> under a lock the caller took
+    /// (a root migration's exclusive lock); the deployment owns it from here.</summary>
+    private static Deployment Open(DeploymentLocation location, IRootOfTrust root, DataDirectoryLock directoryLock, KmsOptions? options, TimeProvider? time)
+    {
         options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
-        var deployment = Compose(location, root, () => OpenDatabase(location, root.DeploymentId), options, time);
+        var deployment = Compose(location, root, () => OpenDatabase(location, root.DeploymentId), options, time, directoryLock);
         try
         {
             deployment.Keys.DestroyDueKeys(KeyManager.SystemPrincipal);
@@ -158,30 +187,35 @@ public sealed class Deployment : IDisposable
         options ??= KmsOptions.Default;
         time ??= TimeProvider.System;
         var deploymentId = RootSealFile.Read(Path.Combine(location.DataDirectory, SealFileName), options.Seal).DeploymentId;
-        var database = OpenDatabase(location, deploymentId);
+        var directoryLock = DataDirectoryLock.ForUse(location.DataDirectory);
+        IKeyDatabase? database = null;
         try
         {
-            return new Deployment(location, database, await KeyManager.CreateSealedAsync(database, time, options).ConfigureAwait(false), time);
+            database = OpenDatabase(location, deploymentId);
+            return new Deployment(location, database, await KeyManager.CreateSealedAsync(database, time, options).ConfigureAwait(false), time, directoryLock);
         }
         catch
         {
-            database.Dispose();
+            database?.Dispose();
+            directoryLock.Dispose();
             throw;
         }
     }
 
-    private static Deployment Compose(DeploymentLocation location, IRootOfTrust root, Func<IKeyDatabase> openDatabase, KmsOptions options, TimeProvider time)
+    private static Deployment Compose(DeploymentLocation location, IRootOfTrust root, Func<IKeyDatabase> openDatabase, KmsOptions options, TimeProvider time,
+        DataDirectoryLock directoryLock)
     {
         IKeyDatabase? database = null;
         try
         {
             database = openDatabase();
-            return new Deployment(location, database, new KeyManager(root, database, time, options), time);
+            return new Deployment(location, database, new KeyManager(root, database, time, options), time, directoryLock);
         }
         catch
         {
             database?.Dispose();
             root.Dispose();
+            directoryLock.Dispose();
             throw;
         }
     }
@@ -238,6 +272,7 @@ public sealed class Deployment : IDisposable
     {
         Keys.Dispose();
         _database.Dispose();
+        _directoryLock.Dispose();
     }
 
     public override string ToString() => $"Deployment({Location})";

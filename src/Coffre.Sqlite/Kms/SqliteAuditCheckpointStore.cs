@@ -27,6 +27,12 @@ internal sealed class SqliteAuditCheckpointStore(SqliteConnections connections) 
         return GetSigningKey()!.Value;
     }
 
+    public void ReplaceWrappedPrivateKey(byte[] publicKey, byte[] wrappedPrivateKey) => connections.Run(c =>
+    {
+        using var cmd = Cmd(c, "UPDATE audit_signing_key SET wrapped_private_key = $w WHERE id = 1 AND public_key = $p", ("$p", publicKey), ("$w", wrappedPrivateKey));
+        return cmd.ExecuteNonQuery();
+    });
+
     public void Add(AuditCheckpoint checkpoint) => connections.Run(c =>
     {
         using var cmd = Cmd(c, "INSERT INTO audit_checkpoint_chain (number, seq, hash, previous, time, signature) VALUES ($n, $s, $h, $p, $t, $g)",

@@ -46,6 +46,15 @@ internal sealed class SqliteKeyStoreTransaction(SqliteConnections connections, S
         });
     }
 
+    public void ReplaceVersionMaterial(string keyId, int version, byte[] wrappedMaterial) => Run(() =>
+    {
+        using var cmd = SqliteSql.Command(c, tx, "UPDATE key_versions SET material = $m WHERE key_id = $k AND version = $v AND material IS NOT NULL");
+        cmd.Parameters.AddWithValue("$m", wrappedMaterial);
+        cmd.Parameters.AddWithValue("$k", keyId);
+        cmd.Parameters.AddWithValue("$v", version);
+        cmd.ExecuteNonQuery();
+    });
+
     public void DestroyVersions(string keyId, DateTimeOffset when) => Run(() =>
     {
         // Overwrite in place first, then erase; secure_delete zeroes freed pages.

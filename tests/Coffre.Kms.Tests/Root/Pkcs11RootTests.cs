@@ -1,43 +1,20 @@
-using System.Diagnostics;
 using Coffre.Kms.Keys;
 using Coffre.Kms.Root;
+using Coffre.TestSupport;
 
 namespace Coffre.Kms.Tests.Root;
 
-/// <summary>
-/// A root key in a real SoftHSM2 token (Debian softhsm2; .ci/install-test-deps.sh installs it), initialised here in a
-/// temporary directory through SOFTHSM2_CONF. One class, so its tests never load the module concurrently.
-/// </summary>
+/// <summary>A root key in a real SoftHSM2 token (<see cref="SoftHsmToken"/>).</summary>
+[Collection("softhsm")]
 public sealed class Pkcs11RootTests : IDisposable
 {
-    public const string Module = "/usr/lib/softhsm/libsofthsm2.so";
-    private const string Pin = "1234-test-pin";
-    private readonly string _tokens = Directory.CreateTempSubdirectory("coffre-softhsm-").FullName;
-    private readonly string _token = "coffre-" + Guid.NewGuid().ToString("N")[..8];
+    public const string Module = SoftHsmToken.Module;
+    private const string Pin = SoftHsmToken.Pin;
+    private readonly SoftHsmToken _hsm = new SoftHsmToken().UseInThisProcess();
 
-    public Pkcs11RootTests()
-    {
-        Assert.True(File.Exists(Module), $"{Module} is missing: install Debian's softhsm2 (.ci/install-test-deps.sh does)");
-        var conf = Path.Combine(_tokens, "softhsm2.conf");
-        File.WriteAllText(conf, $"directories.tokendir = {_tokens}\nobjectstore.backend = file\nlog.level = ERROR\n");
-        // SoftHSM reads SOFTHSM2_CONF with getenv(3): .NET's Environment.SetEnvironmentVariable does not reach it.
-        Assert.Equal(0, setenv("SOFTHSM2_CONF", conf, 1));
-        var psi = new ProcessStartInfo("softhsm2-util") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--init-token", "--free", "--label", _token, "--pin", Pin, "--so-pin", "5678-test-so" }) psi.ArgumentList.Add(a);
-        psi.Environment["SOFTHSM2_CONF"] = conf;
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, "softhsm2-util --init-token: " + output);
-    }
+    private string _token => _hsm.Label;
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int setenv(string name, string value, int overwrite);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_tokens, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _hsm.Dispose();
 
     [Fact]
     public async Task Keys_live_under_a_root_key_the_HSM_never_exports_and_a_wrong_PIN_is_a_clear_error()
