@@ -41,6 +41,7 @@ have curl || apt_wanted+=(curl)           # curl --aws-sigv4 drives the XKS face
 have afl-fuzz || apt_wanted+=(afl++)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_wanted+=(postgresql)
 [[ -x /usr/sbin/nginx ]] || apt_wanted+=(nginx-light)
+have chromium || apt_wanted+=(chromium)   # the sovereignty report's HTML rendered headless (ReportSovereigntyTests)
 have node || apt_wanted+=(nodejs)         # Debian 12: node 18, enough for s3rver 3.x
 have npm || apt_wanted+=(npm)             # (a NodeSource nodejs already ships npm)
 if ! have moto_server && ! have pip && ! have pip3 && ! python3 -m pip --version >/dev/null 2>&1; then

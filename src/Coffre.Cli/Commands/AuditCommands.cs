@@ -123,31 +123,18 @@ public static class AuditCommands
             var options = CoffreConfiguration.Load(cli.DataDirectory);
             var stale = r.GetValue(staleAfter) is { } text ? Durations.Parse(text) : 2 * options.MaintenanceInterval;
             using var deployment = cli.Open();
-            var keys = deployment.Keys;
-            var chain = keys.VerifyAudit(CliContext.Principal);
-            var checkpointer = Checkpointer(deployment);
-            var signed = checkpointer.Verify();
-            var backend = BackendsConfiguration.Create(options, cli.DataDirectory); // every configured backend holds checkpoints
-            PublishedCheckpointReport published;
-            try
-            {
-                var sinks = AuditCheckpointSinks.Create(options.Audit, backend);
-                sinks.AddRange((r.GetValue(checkpointFiles) ?? []).Select(f => new FileCheckpointSink(Path.GetFullPath(f))));
-                published = await PublishedCheckpointCheck.RunAsync(checkpointer.Audit, sinks, pinned, DateTimeOffset.UtcNow, stale, ct);
-            }
-            finally
-            {
-                (backend as IDisposable)?.Dispose();
-            }
-            var failed = !chain.Ok ? chain : !signed.Ok ? signed : null;
-            var ok = failed is null && published.Findings.Count == 0;
+            var status = await AuditStatus.CheckAsync(deployment, options,
+                (r.GetValue(checkpointFiles) ?? []).Select(f => new FileCheckpointSink(Path.GetFullPath(f))), pinned, stale, CliContext.Principal, ct);
+            var (chain, signed, published) = (status.Chain, status.Checkpoints, status.Published);
+            var failed = status.Failed;
+            var ok = status.Ok;
             if (cli.Json)
                 cli.WriteJson(new
                 {
                     ok,
                     recordsChecked = chain.RecordsChecked,
                     checkpointsChecked = signed.RecordsChecked,
-                    checkpointKeyFingerprint = checkpointer.PublicKeyFingerprint(),
+                    checkpointKeyFingerprint = status.CheckpointKeyFingerprint,
                     firstBadSequence = failed?.FirstBadSequence,
                     reason = failed?.Reason,
                     published = published.Sinks.Select(s => new
@@ -163,7 +150,7 @@ public static class AuditCommands
             else if (ok)
             {
                 Console.WriteLine($"Audit trail intact: {chain.RecordsChecked} records chained, {signed.RecordsChecked} signed checkpoint(s) verified" +
-                    (checkpointer.PublicKeyFingerprint() is { } f ? $" (checkpoint key SHA-256 {f})." : "."));
+                    (status.CheckpointKeyFingerprint is { } f ? $" (checkpoint key SHA-256 {f})." : "."));
                 foreach (var s in published.Sinks)
                     Console.WriteLine(s.Newest is { Checkpoint: var c }
                         ? $"Newest checkpoint published to {s.Sink}: #{c.Number} (record #{c.Sequence}, {c.TimeText}), present in keys.db."

@@ -75,6 +75,7 @@ public static class ReportCommands
             return ExitCodes.Ok;
         }));
         report.Subcommands.Add(impact);
+        report.Subcommands.Add(ReportSovereigntyCommand.Create());
         return report;
     }
 
