@@ -149,7 +149,7 @@ public sealed class CliContext(string? dataOption, bool json)
         }
         else
         {
-            passphrase = AnsiConsole.Prompt(new TextPrompt<string>(variable == PassphraseEnvironmentVariable ? "Passphrase:" : "New passphrase:").Secret());
+            passphrase = AnsiConsole.Prompt(new TextPrompt<string>(variable == PassphraseEnvironmentVariable ? "Passphrase:" : $"Passphrase (or ${variable}):").Secret());
             if (confirm)
             {
                 CheckNewPassphrase(passphrase);

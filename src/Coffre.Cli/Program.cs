@@ -28,6 +28,8 @@ root.Subcommands.Add(BackendCommands.Create());
 root.Subcommands.Add(RepairCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(RootCommands.Create());
+root.Subcommands.Add(BackupCommands.CreateBackup());
+root.Subcommands.Add(BackupCommands.CreateRestore());
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
 {

@@ -37,10 +37,10 @@ public sealed class RootMigrationCliTests : IDisposable
         string keyId, ciphertext;
         using (var before = await CoffreServeProcess.StartAsync(_dir))
         {
-            await S3Async(before, HttpMethod.Put, "/photos", []);
-            await S3Async(before, HttpMethod.Put, "/photos/before.bin", body);
-            keyId = (await KmsAsync(before, "CreateKey", new { Description = "before" })).GetProperty("KeyMetadata").GetProperty("KeyId").GetString()!;
-            ciphertext = (await KmsAsync(before, "Encrypt", new { KeyId = keyId, Plaintext = Convert.ToBase64String("kms secret"u8) }))
+            await SignedRequests.S3Async(before, HttpMethod.Put, "/photos", []);
+            await SignedRequests.S3Async(before, HttpMethod.Put, "/photos/before.bin", body);
+            keyId = (await SignedRequests.KmsAsync(before, "CreateKey", new { Description = "before" })).GetProperty("KeyMetadata").GetProperty("KeyId").GetString()!;
+            ciphertext = (await SignedRequests.KmsAsync(before, "Encrypt", new { KeyId = keyId, Plaintext = Convert.ToBase64String("kms secret"u8) }))
                 .GetProperty("CiphertextBlob").GetString()!;
         }
 
@@ -65,14 +65,14 @@ public sealed class RootMigrationCliTests : IDisposable
         var serveEnvironment = new Dictionary<string, string>(_hsm.Environment) { ["COFFRE_HSM_PIN"] = SoftHsmToken.Pin, ["COFFRE_PASSPHRASE"] = "" };
         using (var after = await CoffreServeProcess.StartAsync(_dir, serveEnvironment))
         {
-            Assert.Equal(body, await S3Async(after, HttpMethod.Get, "/photos/before.bin", []));
-            var plain = await KmsAsync(after, "Decrypt", new { CiphertextBlob = ciphertext });
+            Assert.Equal(body, await SignedRequests.S3Async(after, HttpMethod.Get, "/photos/before.bin", []));
+            var plain = await SignedRequests.KmsAsync(after, "Decrypt", new { CiphertextBlob = ciphertext });
             Assert.Equal("kms secret"u8.ToArray(), Convert.FromBase64String(plain.GetProperty("Plaintext").GetString()!));
             var fresh = RandomNumberGenerator.GetBytes(70_000);
-            await S3Async(after, HttpMethod.Put, "/photos/after.bin", fresh);
-            Assert.Equal(fresh, await S3Async(after, HttpMethod.Get, "/photos/after.bin", []));
-            var again = await KmsAsync(after, "Encrypt", new { KeyId = keyId, Plaintext = Convert.ToBase64String("under the HSM"u8) });
-            Assert.Equal("under the HSM"u8.ToArray(), Convert.FromBase64String((await KmsAsync(after, "Decrypt",
+            await SignedRequests.S3Async(after, HttpMethod.Put, "/photos/after.bin", fresh);
+            Assert.Equal(fresh, await SignedRequests.S3Async(after, HttpMethod.Get, "/photos/after.bin", []));
+            var again = await SignedRequests.KmsAsync(after, "Encrypt", new { KeyId = keyId, Plaintext = Convert.ToBase64String("under the HSM"u8) });
+            Assert.Equal("under the HSM"u8.ToArray(), Convert.FromBase64String((await SignedRequests.KmsAsync(after, "Decrypt",
                 new { CiphertextBlob = again.GetProperty("CiphertextBlob").GetString() })).GetProperty("Plaintext").GetString()!));
         }
 
@@ -135,40 +135,5 @@ public sealed class RootMigrationCliTests : IDisposable
         Assert.Contains(records, r => r.Operation == RootMigration.ResumeOperation);
         Assert.Contains(records, r => r.Operation == RootMigration.CommitOperation);
         Assert.Equal(300, records.Count(r => r.Operation == KeyManager.RootMigrationRewrapOperation));
-    }
-
-    private static async Task<byte[]> S3Async(CoffreServeProcess server, HttpMethod method, string path, byte[] body)
-    {
-        using var http = new HttpClient();
-        var headers = new Dictionary<string, string>
-        {
-            ["host"] = $"127.0.0.1:{server.Port}",
-            ["x-amz-date"] = SigV4ClientSigner.Timestamp(DateTimeOffset.UtcNow),
-            ["x-amz-content-sha256"] = Convert.ToHexStringLower(SHA256.HashData(body)),
-        };
-        var authorization = SigV4ClientSigner.Authorization(method.Method, path, headers, body, CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey, "us-east-1", "s3");
-        using var request = new HttpRequestMessage(method, server.Endpoint + path) { Content = method == HttpMethod.Get ? null : new ByteArrayContent(body) };
-        request.Headers.TryAddWithoutValidation("x-amz-date", headers["x-amz-date"]);
-        request.Headers.TryAddWithoutValidation("x-amz-content-sha256", headers["x-amz-content-sha256"]);
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        using var response = await http.SendAsync(request);
-        var bytes = await response.Content.ReadAsByteArrayAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path}: {(int)response.StatusCode} {Encoding.UTF8.GetString(bytes)}");
-        return bytes;
-    }
-
-    private static async Task<JsonElement> KmsAsync(CoffreServeProcess server, string operation, object request)
-    {
-        using var http = new HttpClient();
-        var body = JsonSerializer.SerializeToUtf8Bytes(request);
-        var headers = SigV4ClientSigner.KmsHeaders($"127.0.0.1:{server.Port}", operation, body, CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey);
-        using var message = new HttpRequestMessage(HttpMethod.Post, server.Endpoint + "/") { Content = new ByteArrayContent(body) };
-        foreach (var (name, value) in headers)
-            if (name == "content-type") message.Content.Headers.TryAddWithoutValidation("Content-Type", value);
-            else if (name != "host") message.Headers.TryAddWithoutValidation(name, value);
-        using var response = await http.SendAsync(message);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"KMS {operation}: {(int)response.StatusCode} {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
     }
 }

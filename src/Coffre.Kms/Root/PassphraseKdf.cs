@@ -9,9 +9,9 @@ namespace Coffre.Kms.Root;
 /// passphrases pays the memory of every guess, which PBKDF2 does not make it pay), or PBKDF2-SHA256 for seals written
 /// before Argon2id was the default. Parameters come from the seal file, bounded by <see cref="SealOptions"/> on read.
 /// </summary>
-internal static class PassphraseKdf
+public static class PassphraseKdf
 {
-    public static void Derive(RootSealFile seal, ReadOnlySpan<char> passphrase, Span<byte> sealKey)
+    internal static void Derive(RootSealFile seal, ReadOnlySpan<char> passphrase, Span<byte> sealKey)
     {
         switch (seal.Kdf)
         {
@@ -19,24 +19,28 @@ internal static class PassphraseKdf
                 Rfc2898DeriveBytes.Pbkdf2(passphrase, seal.Salt, sealKey, seal.Iterations, HashAlgorithmName.SHA256);
                 return;
             case RootSealFile.Argon2id:
-                var password = Encoding.UTF8.GetBytes(passphrase.ToArray());
-                try
-                {
-                    using var argon = new Argon2id(password)
-                    {
-                        Salt = seal.Salt, Iterations = seal.Iterations, MemorySize = seal.MemoryKib, DegreeOfParallelism = seal.Parallelism,
-                    };
-                    var derived = argon.GetBytes(sealKey.Length);
-                    derived.CopyTo(sealKey);
-                    CryptographicOperations.ZeroMemory(derived);
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(password);
-                }
+                Argon2idKey(passphrase, seal.Salt!, seal.MemoryKib, seal.Iterations, seal.Parallelism, sealKey);
                 return;
             default:
                 throw new KmsException(KmsError.InvalidArgument, $"Unsupported key derivation function '{seal.Kdf}'.");
+        }
+    }
+
+    /// <summary>Argon2id (RFC 9106) of the passphrase's UTF-8 bytes; the caller bounds the parameters
+    /// (<see cref="SealOptions.CheckArgon2"/>) when they come from a file.</summary>
+    public static void Argon2idKey(ReadOnlySpan<char> passphrase, byte[] salt, int memoryKib, int passes, int parallelism, Span<byte> key)
+    {
+        var password = Encoding.UTF8.GetBytes(passphrase.ToArray());
+        try
+        {
+            using var argon = new Argon2id(password) { Salt = salt, Iterations = passes, MemorySize = memoryKib, DegreeOfParallelism = parallelism };
+            var derived = argon.GetBytes(key.Length);
+            derived.CopyTo(key);
+            CryptographicOperations.ZeroMemory(derived);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(password);
         }
     }
 }

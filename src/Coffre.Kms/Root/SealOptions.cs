@@ -68,7 +68,7 @@ public sealed record SealOptions
                 "the file was modified, or written by another program. Restore it from a backup.");
     }
 
-    internal void CheckArgon2(int memoryKib, int passes, int parallelism, string path)
+    public void CheckArgon2(int memoryKib, int passes, int parallelism, string path)
     {
         if (memoryKib > MaximumArgon2MemoryKib || passes > MaximumArgon2Passes || parallelism > MaximumArgon2Parallelism)
             throw new KmsException(KmsError.InvalidArgument,
