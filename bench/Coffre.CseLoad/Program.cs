@@ -4,15 +4,19 @@ using System.Text;
 using System.Text.Json;
 using Coffre.Kms.Keys;
 using Coffre.Server.Cse;
+using Coffre.Server.Dke;
 using Coffre.Server.Hosting;
 using Coffre.Server.Tokens;
 using Coffre.TestSupport;
 
-// Google Workspace CSE key service load generator: a real Coffre server (real key manager, SQLite audit at
+// Google Workspace CSE and Microsoft DKE key service load generator: a real Coffre server (real key manager, SQLite audit at
 // synchronous=FULL) on loopback with the CSE face on, driven over HTTP/1.1 keep-alive by N concurrent clients replaying
 // one wrap or unwrap request each. Tokens come from two local test issuers (RS256), so every request verifies two JWT
 // signatures, as with Google; they stay valid for the run (the face, like Google's protocol, has no replay protection).
 //   dotnet run -c Release --project bench/Coffre.CseLoad -- [seconds per run, default 5] [concurrency list, default 1,8,64]
+// The same server also runs the Microsoft DKE face (RSA_2048 key, an Entra-like test issuer): "dke-decrypt" is a DKE
+// decrypt of an RSA-OAEP-256 ciphertext, with its bearer token in the Authorization header (the CSE face ignores it).
+// CSELOAD_OPS picks the operations (default wrap,unwrap,dke-decrypt).
 // CSELOAD_CLIENT=wrk drives the server from a separate wrk process (Debian's wrk, one thread); CSELOAD_WARMUP seconds (10);
 // CSELOAD_DIRECT=1 first times the token validations and the audited key-manager call alone.
 var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -26,11 +30,14 @@ const string resource = "//googleapis.com/drive/files/bench";
 
 using var google = new TestIssuer("https://google.bench.test", "cse-authorization");
 using var idp = new TestIssuer("https://idp.bench.test", "kacls");
+using var entra = new TestIssuer("https://login.microsoftonline.bench.test/tenant/v2.0", "api://dke.bench.test");
+var ops = (Environment.GetEnvironmentVariable("CSELOAD_OPS") ?? "wrap,unwrap,dke-decrypt").Split(',');
 var data = Directory.CreateTempSubdirectory("coffre-cseload-").FullName;
 var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data), "bench passphrase", KmsOptions.InsecureForTests);
 var keys = deployment.Keys;
 keys.CreateKey("default", null, KeyManager.SystemPrincipal);
 keys.CreateKey("workspace", "CSE load test key", KeyManager.SystemPrincipal);
+keys.CreateKey("dke", "DKE load test key", KeyManager.SystemPrincipal, spec: KeySpec.Rsa2048);
 var options = new CoffreServerOptions
 {
     Listen = "127.0.0.1:0",
@@ -44,6 +51,12 @@ var options = new CoffreServerOptions
         AuthenticationIssuers = [new TokenIssuerOptions { Issuer = idp.Issuer, Audience = idp.Audience, JwksPath = idp.JwksPath }],
         Perimeters = new() { ["*"] = ["@bench.test"] },
     },
+    Dke = new DkeOptions
+    {
+        Url = "https://dke.bench.test/dke",
+        Issuers = [new TokenIssuerOptions { Issuer = entra.Issuer, Audience = entra.Audience, JwksPath = entra.JwksPath }],
+        Keys = new() { ["finance"] = new DkeKeyOptions { Key = "dke", AuthorizedEmails = [email] } },
+    },
 };
 var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment);
 var endpoint = new Uri(address);
@@ -52,6 +65,17 @@ Console.WriteLine($"# Coffre CSE key service load test: {Environment.ProcessorCo
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false })
 { BaseAddress = endpoint, DefaultRequestVersion = HttpVersion.Version11 };
+var dkeToken = entra.Token(new Dictionary<string, object> { ["upn"] = email }, TimeSpan.FromHours(2));
+http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", dkeToken);
+var dkePublic = keys.GetPublicKey("dke", KeyManager.SystemPrincipal);
+using var dkeRsa = System.Security.Cryptography.RSA.Create();
+dkeRsa.ImportSubjectPublicKeyInfo(dkePublic.SubjectPublicKeyInfo, out _);
+var dkePath = $"/dke/finance/{DkeFace.KeyId(dkePublic.KeyId, dkePublic.KeyVersion)}/decrypt";
+var dkeBody = JsonSerializer.Serialize(new
+{
+    alg = DkeFace.Algorithm,
+    value = Convert.ToBase64String(dkeRsa.Encrypt(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), System.Security.Cryptography.RSAEncryptionPadding.OaepSHA256)),
+});
 
 string Authorization(string role) => google.Token(new Dictionary<string, object>
 {
@@ -92,14 +116,18 @@ using (var first = await http.PostAsync("/v1/wrap", new StringContent(wrapBody, 
     Console.WriteLine("| operation | clients | requests/s | p50 ms | p99 ms | CPU µs/request | audit records/commit | errors |");
     Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
     var warmedUp = false;
-    foreach (var (op, body) in new[] { ("wrap", wrapBody), ("unwrap", unwrapBody) })
+    var paths = new Dictionary<string, (string Path, string Body)>
+    {
+        ["wrap"] = ("/v1/wrap", wrapBody), ["unwrap"] = ("/v1/unwrap", unwrapBody), ["dke-decrypt"] = (dkePath, dkeBody),
+    };
+    foreach (var (op, (path, body)) in ops.Select(o => (o, paths[o])))
         foreach (var n in levels)
         {
-            await Run(op, body, n, warmedUp ? 1 : warmUp);
+            await Run(path, body, n, warmedUp ? 1 : warmUp);
             warmedUp = true;
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var (commits0, records0) = keys.AuditCommitStatistics;
-            var (rps, p50, p99, errors) = await Run(op, body, n, seconds);
+            var (rps, p50, p99, errors) = await Run(path, body, n, seconds);
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / Math.Max(1, rps * seconds);
             var (commits1, records1) = keys.AuditCommitStatistics;
             var batch = (double)(records1 - records0) / Math.Max(1, commits1 - commits0);
@@ -111,23 +139,24 @@ await app.StopAsync();
 deployment.Dispose();
 Directory.Delete(data, true);
 
-async Task<(double Rps, double P50, double P99, long Errors)> Run(string op, string body, int clients, double duration) =>
-    useWrk ? await RunWrk(op, body, clients, duration) : await RunHttpClient(op, body, clients, duration);
+async Task<(double Rps, double P50, double P99, long Errors)> Run(string path, string body, int clients, double duration) =>
+    useWrk ? await RunWrk(path, body, clients, duration) : await RunHttpClient(path, body, clients, duration);
 
-async Task<(double Rps, double P50, double P99, long Errors)> RunWrk(string op, string body, int clients, double duration)
+async Task<(double Rps, double P50, double P99, long Errors)> RunWrk(string path, string body, int clients, double duration)
 {
     var script = Path.Combine(data, "load.lua");
     File.WriteAllText(script, $$"""
         wrk.method = "POST"
         wrk.body = [[{{body}}]]
         wrk.headers["Content-Type"] = "application/json"
+        wrk.headers["Authorization"] = "Bearer {{dkeToken}}"
         done = function(summary, latency, requests)
           local e = summary.errors
           io.write(string.format("RESULT %d %d %.4f %.4f %d\n", summary.requests, summary.duration,
             latency:percentile(50) / 1000, latency:percentile(99) / 1000, e.connect + e.read + e.write + e.status + e.timeout))
         end
         """);
-    var psi = new ProcessStartInfo("wrk", ["-t1", $"-c{clients}", $"-d{Math.Max(1, (int)Math.Round(duration))}s", "-s", script, new Uri(endpoint, "/v1/" + op).ToString()])
+    var psi = new ProcessStartInfo("wrk", ["-t1", $"-c{clients}", $"-d{Math.Max(1, (int)Math.Round(duration))}s", "-s", script, new Uri(endpoint, path).ToString()])
     { RedirectStandardOutput = true, RedirectStandardError = true };
     using var wrk = Process.Start(psi)!;
     var output = await wrk.StandardOutput.ReadToEndAsync();
@@ -138,7 +167,7 @@ async Task<(double Rps, double P50, double P99, long Errors)> RunWrk(string op, 
     return (long.Parse(f[1], inv) / (long.Parse(f[2], inv) / 1e6), double.Parse(f[3], inv), double.Parse(f[4], inv), long.Parse(f[5], inv));
 }
 
-async Task<(double Rps, double P50, double P99, long Errors)> RunHttpClient(string op, string body, int clients, double duration)
+async Task<(double Rps, double P50, double P99, long Errors)> RunHttpClient(string path, string body, int clients, double duration)
 {
     var bytes = Encoding.UTF8.GetBytes(body);
     var stop = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
@@ -153,7 +182,7 @@ async Task<(double Rps, double P50, double P99, long Errors)> RunHttpClient(stri
             var t0 = Stopwatch.GetTimestamp();
             using var content = new ByteArrayContent(bytes);
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            using var r = await http.PostAsync("/v1/" + op, content);
+            using var r = await http.PostAsync(path, content);
             _ = await r.Content.ReadAsByteArrayAsync();
             if (!r.IsSuccessStatusCode) Interlocked.Increment(ref errors);
             mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);

@@ -135,6 +135,9 @@ public static class CoffreServer
             builder.Services.AddSingleton(sp => new EkmOperations(options.Ekm, keys, new BearerTokens(options.Ekm.Issuers, sp.GetRequiredService<TimeProvider>())));
             builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<EkmFace>(sp, options.Ekm));
         }
+        if (options.Dke.Enabled)
+            builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Dke.DkeFace>(sp, options.Dke, keys,
+                new BearerTokens(options.Dke.Issuers, sp.GetRequiredService<TimeProvider>(), cacheValidated: true)));
         if (options.Xks.Enabled)
             builder.Services.AddSingleton(sp => new Xks.XksFace(options.Xks, keys, sp.GetRequiredService<Metrics>(),
                 sp.GetRequiredService<ILogger<Xks.XksFace>>(), sp.GetRequiredService<TimeProvider>()));
@@ -160,6 +163,7 @@ public static class CoffreServer
         metrics.Declare(MetricFace.Cse, CseFace.OperationNames, CseErrors.AllCodes);
         metrics.Declare(MetricFace.Ekm, EkmFace.OperationNames, EkmErrors.AllCodes);
         metrics.Declare(MetricFace.Xks, Xks.XksFace.OperationNames, ["OK", .. Xks.XksErrors.AllNames]);
+        metrics.Declare(MetricFace.Dke, Dke.DkeFace.OperationNames, Dke.DkeErrors.AllCodes);
         metrics.AddCounter("coffre_rewrap_objects_total", "Objects whose data key this server rewrapped.", () => objects.Rewrapper.RewrappedTotal);
         if (app.Services.GetService<BackgroundRepair>() is { } repair) RepairMetrics.Declare(metrics, repair);
         // Records over commits is the mean group-commit batch: each commit is one fsync of the key store.
@@ -186,6 +190,7 @@ public static class CoffreServer
         // The Google faces authenticate by bearer tokens, not SigV4: their paths are endpoints, routed before the SigV4 entry point.
         if (options.Cse.Enabled) app.Services.GetRequiredService<CseFace>().Map(app);
         if (options.Ekm.Enabled) app.Services.GetRequiredService<EkmFace>().Map(app);
+        if (options.Dke.Enabled) app.Services.GetRequiredService<Dke.DkeFace>().Map(app);
         // Not app.Run: a terminal middleware runs before the implicit endpoint middleware that
         // WebApplication appends, so /healthz and /metrics would never be reached (they were
         // answered 403 by SigV4). Matched endpoints go on; everything else is S3.

@@ -100,6 +100,9 @@ public sealed class CoffreServerOptions
 
     /// <summary>The Google Cloud External Key Manager face (off unless PathPrefix is set).</summary>
     public Ekm.EkmOptions Ekm { get; set; } = new();
+
+    /// <summary>The Microsoft Double Key Encryption key service face (off unless Url is set).</summary>
+    public Dke.DkeOptions Dke { get; set; } = new();
 }
 
 /// <summary>Where ciphertext goes: "local" (a directory, the default) or "s3" (any S3-compatible service).</summary>

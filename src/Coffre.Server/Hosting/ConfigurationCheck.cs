@@ -76,6 +76,7 @@ public static class ConfigurationCheck
         // The faces' own checks say "Setting: problem", the setting relative to their section.
         foreach (var problem in options.Cse.Problems()) errors.Add($"{CoffreConfiguration.Section}:Cse:{problem}");
         foreach (var problem in options.Ekm.Problems()) errors.Add($"{CoffreConfiguration.Section}:Ekm:{problem}");
+        foreach (var problem in options.Dke.Problems()) errors.Add($"{CoffreConfiguration.Section}:Dke:{problem}");
         return errors;
     }
 

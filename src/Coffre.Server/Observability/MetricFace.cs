@@ -15,6 +15,8 @@ public enum MetricFace
     Ekm,
     /// <summary>The AWS KMS External Key Store proxy face.</summary>
     Xks,
+    /// <summary>The Microsoft Double Key Encryption key service face.</summary>
+    Dke,
     /// <summary>A request addressed to no face this server has (an unknown credential-scope service).</summary>
     Other,
 }

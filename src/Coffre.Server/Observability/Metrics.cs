@@ -46,6 +46,7 @@ public sealed class Metrics
         MetricFace.Cse => "cse",
         MetricFace.Ekm => "ekm",
         MetricFace.Xks => "xks",
+        MetricFace.Dke => "dke",
         _ => Other,
     };
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Coffre.Server.Tests.Gateway;
@@ -98,6 +99,68 @@ public sealed class KmsCliTests(ITestOutputHelper output) : IAsyncLifetime
         var pending = await Run(aws, "kms", "decrypt", "--ciphertext-blob", "fileb://" + blobPath, "--encryption-context", ctx);
         Assert.Contains("KMSInvalidStateException", pending.Output);
         Assert.Equal("PendingDeletion", Json(await Ok(aws, "kms", "describe-key", "--key-id", "alias/cli")).GetProperty("KeyMetadata").GetProperty("KeyState").GetString());
+    }
+
+    /// <summary>RSA keys through Debian's AWS CLI v2: signatures and OAEP ciphertexts checked against the exported public key
+    /// by python3-cryptography (tools/rsa_cross_check.py), and the errors of a key used for what it is not.</summary>
+    [Fact]
+    public async Task Aws_cli_v2_with_rsa_keys_cross_checked_by_python()
+    {
+        const string aws = "/usr/bin/aws";
+        Assert.True(File.Exists(aws), "AWS CLI v2 not found at /usr/bin/aws: apt-get install -y awscli");
+        var signer = Json(await Ok(aws, "kms", "create-key", "--key-spec", "RSA_2048", "--key-usage", "SIGN_VERIFY")).GetProperty("KeyMetadata");
+        Assert.Equal(("RSA_2048", "SIGN_VERIFY"), (signer.GetProperty("KeySpec").GetString(), signer.GetProperty("KeyUsage").GetString()));
+        Assert.Contains("RSASSA_PSS_SHA_256", signer.GetProperty("SigningAlgorithms").EnumerateArray().Select(a => a.GetString()));
+        var signerId = signer.GetProperty("KeyId").GetString()!;
+        var publicKey = Json(await Ok(aws, "kms", "get-public-key", "--key-id", signerId)).GetProperty("PublicKey").GetString()!;
+
+        var message = Path.Combine(_work, "message.txt");
+        await File.WriteAllTextAsync(message, "signed by coffre");
+        var messageB64 = Convert.ToBase64String(await File.ReadAllBytesAsync(message));
+        foreach (var (algorithm, type, input, inputB64) in new[]
+        {
+            ("RSASSA_PSS_SHA_256", "RAW", message, messageB64),
+            ("RSASSA_PKCS1_V1_5_SHA_384", "DIGEST", Path.Combine(_work, "digest.bin"), Convert.ToBase64String(SHA384.HashData(await File.ReadAllBytesAsync(message)))),
+        })
+        {
+            if (type == "DIGEST") await File.WriteAllBytesAsync(input, Convert.FromBase64String(inputB64));
+            var signature = Json(await Ok(aws, "kms", "sign", "--key-id", signerId, "--message", "fileb://" + input, "--message-type", type,
+                "--signing-algorithm", algorithm)).GetProperty("Signature").GetString()!;
+            var python = Hyok.DkeFaceTests.Python("verify", publicKey, algorithm, type, inputB64, signature);
+            Assert.True(python.Code == 0, python.Out + python.Err);
+            var signaturePath = Path.Combine(_work, "signature.bin");
+            await File.WriteAllBytesAsync(signaturePath, Convert.FromBase64String(signature));
+            Assert.True(Json(await Ok(aws, "kms", "verify", "--key-id", signerId, "--message", "fileb://" + input, "--message-type", type,
+                "--signing-algorithm", algorithm, "--signature", "fileb://" + signaturePath)).GetProperty("SignatureValid").GetBoolean());
+        }
+        var tampered = await Run(aws, "kms", "verify", "--key-id", signerId, "--message", "fileb://" + Path.Combine(_work, "digest.bin"),
+            "--signing-algorithm", "RSASSA_PSS_SHA_256", "--signature", "fileb://" + Path.Combine(_work, "signature.bin"));
+        Assert.Contains("KMSInvalidSignatureException", tampered.Output);
+
+        var decrypter = Json(await Ok(aws, "kms", "create-key", "--key-spec", "RSA_3072", "--key-usage", "ENCRYPT_DECRYPT")).GetProperty("KeyMetadata");
+        Assert.Equal(["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"], decrypter.GetProperty("EncryptionAlgorithms").EnumerateArray().Select(a => a.GetString()));
+        var decrypterId = decrypter.GetProperty("KeyId").GetString()!;
+        var encrypted = Json(await Ok(aws, "kms", "encrypt", "--key-id", decrypterId, "--plaintext", "fileb://" + message,
+            "--encryption-algorithm", "RSAES_OAEP_SHA_256"));
+        Assert.Equal("RSAES_OAEP_SHA_256", encrypted.GetProperty("EncryptionAlgorithm").GetString());
+        // A ciphertext made by python with the exported public key (SHA-1 OAEP) opens through the face.
+        var spki = Json(await Ok(aws, "kms", "get-public-key", "--key-id", decrypterId)).GetProperty("PublicKey").GetString()!;
+        var fromPython = Hyok.DkeFaceTests.Python("encrypt-spki", spki, "RSAES_OAEP_SHA_1", messageB64);
+        Assert.True(fromPython.Code == 0, fromPython.Err);
+        foreach (var (ciphertext, algorithm) in new[] { (encrypted.GetProperty("CiphertextBlob").GetString()!, "RSAES_OAEP_SHA_256"), (fromPython.Out.Trim(), "RSAES_OAEP_SHA_1") })
+        {
+            var blob = Path.Combine(_work, "rsa.bin");
+            await File.WriteAllBytesAsync(blob, Convert.FromBase64String(ciphertext));
+            var plain = Json(await Ok(aws, "kms", "decrypt", "--key-id", decrypterId, "--ciphertext-blob", "fileb://" + blob, "--encryption-algorithm", algorithm));
+            Assert.Equal(messageB64, plain.GetProperty("Plaintext").GetString());
+        }
+
+        Assert.Contains("InvalidKeyUsageException", (await Run(aws, "kms", "sign", "--key-id", decrypterId, "--message", "fileb://" + message,
+            "--signing-algorithm", "RSASSA_PSS_SHA_256")).Output);
+        Assert.Contains("InvalidKeyUsageException", (await Run(aws, "kms", "encrypt", "--key-id", decrypterId, "--plaintext", "fileb://" + message)).Output);
+        Assert.Contains("InvalidKeyUsageException", (await Run(aws, "kms", "generate-data-key", "--key-id", decrypterId, "--key-spec", "AES_256")).Output);
+        var symmetric = Json(await Ok(aws, "kms", "create-key")).GetProperty("KeyMetadata").GetProperty("KeyId").GetString()!;
+        Assert.Contains("UnsupportedOperationException", (await Run(aws, "kms", "get-public-key", "--key-id", symmetric)).Output);
     }
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
