@@ -64,7 +64,7 @@ internal sealed class ErasureBlobStore(PlacementBlobStore store)
         }
         var durable = puts.Count(p => p.IsCompletedSuccessfully);
         if (pump.IsCompletedSuccessfully && durable >= quorum) return;
-        await DeleteWrittenAsync(targets, puts, key).ConfigureAwait(false);
+        await store.DeleteWrittenAsync(targets.Select(t => t.Backend).ToList(), puts, key).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         if (pump.Exception?.InnerException is { } bodyFailure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bodyFailure).Throw();
         var first = puts.Select(p => p.Exception?.InnerException).FirstOrDefault(e => e is not null);
@@ -157,22 +157,6 @@ internal sealed class ErasureBlobStore(PlacementBlobStore store)
                 open[i] = false;
     }
 
-    private async Task DeleteWrittenAsync(IReadOnlyList<(int Index, string Backend)> targets, Task[] puts, string key)
-    {
-        for (var i = 0; i < targets.Count; i++)
-        {
-            if (!puts[i].IsCompletedSuccessfully) continue;
-            try
-            {
-                await store.Backend(targets[i].Backend).DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (BlobStoreException)
-            {
-                // Left behind on an unreachable backend: `coffre repair` reports blobs outside their placement.
-            }
-        }
-    }
-
     // ---------------- reads ----------------
 
     /// <summary>
@@ -198,8 +182,8 @@ internal sealed class ErasureBlobStore(PlacementBlobStore store)
     {
         try
         {
-            var store1 = store.Backend(backend);
-            await using var head = await store.Observed(backend, () => store1.GetAsync(key, 0, ShareFormat.HeaderLength, ct)).ConfigureAwait(false);
+            var backendStore = store.Backend(backend);
+            await using var head = await store.Observed(backend, () => backendStore.GetAsync(key, 0, ShareFormat.HeaderLength, ct)).ConfigureAwait(false);
             if (!IsShare(head.Metadata)) return (null, null);
             var bytes = new byte[ShareFormat.HeaderLength];
             await head.Content.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
@@ -207,7 +191,7 @@ internal sealed class ErasureBlobStore(PlacementBlobStore store)
             if (format is null) return (null, null);
             if (format.TotalLength == ShareFormat.UnknownLength)
             {
-                await using var tail = await store1.GetAsync(key, head.TotalLength - ShareFormat.TrailerLength, ShareFormat.TrailerLength, ct).ConfigureAwait(false);
+                await using var tail = await backendStore.GetAsync(key, head.TotalLength - ShareFormat.TrailerLength, ShareFormat.TrailerLength, ct).ConfigureAwait(false);
                 var trailer = new byte[ShareFormat.TrailerLength];
                 await tail.Content.ReadExactlyAsync(trailer, ct).ConfigureAwait(false);
                 if (ShareFormat.ParseTrailer(trailer) is not { } total) return (null, null);

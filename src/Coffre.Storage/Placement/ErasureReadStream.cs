@@ -31,6 +31,7 @@ internal sealed class ErasureReadStream : Stream
     private int _stripeStart; // the window of _stripe still to hand out
     private int _stripeEnd;
     private long _delivered;
+    private bool _released;
 
     public ErasureReadStream(ErasureBlobStore erasure, string key, IReadOnlyList<LocatedShare> shares, long offset, long length)
     {
@@ -156,8 +157,6 @@ internal sealed class ErasureReadStream : Stream
         Release();
         await base.DisposeAsync().ConfigureAwait(false);
     }
-
-    private bool _released;
 
     private void Release()
     {

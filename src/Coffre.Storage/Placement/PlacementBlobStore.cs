@@ -195,7 +195,7 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
     /// Removes the copies a failed write completed, so that no backend keeps a blob the others lack. (A put that
     /// replaced an existing blob loses the old one there too: Coffre's object blobs are written once under fresh keys.)
     /// </summary>
-    private async Task DeleteWrittenAsync(IReadOnlyList<string> targets, Task[] puts, string key)
+    internal async Task DeleteWrittenAsync(IReadOnlyList<string> targets, Task[] puts, string key)
     {
         for (var i = 0; i < targets.Count; i++)
         {
