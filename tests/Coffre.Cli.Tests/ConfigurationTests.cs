@@ -14,6 +14,7 @@ public sealed class ConfigurationTests
                 "AuditSynchronous": "SOMETIMES",
                 "Listen": "0.0.0.0:9000",
                 "MaintenanceInterval": "-00:01:00",
+                "LeaseDuration": "00:00:00.200",
                 "AccessKeys": [ { "AccessKeyId": "app" } ],
                 "Backend": { "Type": "s3", "S3": { "Endpoint": "ftp://backend.example", "Bucket": "Bad_Bucket" } }
             } }
@@ -23,6 +24,7 @@ public sealed class ConfigurationTests
         Assert.Contains("Coffre:AuditSynchronous: 'SOMETIMES' is not FULL or NORMAL", r.Stderr);
         Assert.Contains("Coffre:Listen: '0.0.0.0:9000' is not a loopback address", r.Stderr);
         Assert.Contains("Coffre:MaintenanceInterval", r.Stderr);
+        Assert.Contains("Coffre:LeaseDuration: 00:00:00.2000000 is shorter than one second", r.Stderr);
         Assert.Contains("Coffre:AccessKeys:0 (app) needs an AccessKeyId and a SecretAccessKey", r.Stderr);
         Assert.Contains("Coffre:Backend:S3:Endpoint: 'ftp://backend.example' is not an absolute http:// or https:// URL", r.Stderr);
         Assert.Contains("Coffre:Backend:S3:Bucket", r.Stderr);

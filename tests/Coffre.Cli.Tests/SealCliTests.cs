@@ -84,7 +84,7 @@ public sealed class SealCliTests
             Assert.Contains("0 of 2", Cli.Run(["status", "--endpoint", endpoint], passphrase: null).Stdout);
             Cli.Run(["unseal", "--endpoint", endpoint], passphrase: null, stdin: shares[0] + "\n").Ok();
             Assert.Contains("unsealed", Cli.Run(["unseal", "--endpoint", endpoint], passphrase: null, stdin: shares[2] + "\n").Ok().Stdout);
-            Assert.Equal("ok\n", await http.GetStringAsync(endpoint + "/healthz"));
+            Assert.Equal("ok\ndatabase keys reachable\ndatabase catalog reachable\n", await http.GetStringAsync(endpoint + "/healthz"));
             var status = Cli.Run(["status", "--endpoint", endpoint, "--json"], passphrase: null).Json();
             Assert.False(status.GetProperty("sealed").GetBoolean());
 

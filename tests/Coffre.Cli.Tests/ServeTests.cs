@@ -64,7 +64,7 @@ public sealed class ServeTests
             Assert.All(entries, e => Assert.True(((int)File.GetUnixFileMode(e) & 0x3F) == 0, $"{e} is mode {File.GetUnixFileMode(e)}"));
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+            Assert.Equal("ok\ndatabase keys reachable\ndatabase catalog reachable\n", await http.GetStringAsync("/healthz"));
             var metrics = await http.GetAsync("/metrics");
             Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
             var anonymous = await http.GetAsync("/");
