@@ -34,6 +34,18 @@ public sealed class KeyTests(DataDirFixture fx) : IClassFixture<DataDirFixture>
     }
 
     [Fact]
+    public void Create_with_an_rsa_spec_and_usage_shows_them_and_refuses_a_symmetric_signing_key()
+    {
+        var created = fx.Run("key", "create", "cli-signer", "--spec", "RSA_2048", "--usage", "SIGN_VERIFY", "--json").Json();
+        Assert.Equal(("RSA_2048", "SIGN_VERIFY"), (created.GetProperty("spec").GetString(), created.GetProperty("usage").GetString()));
+        var shown = fx.Run("key", "show", "cli-signer", "--json").Json();
+        Assert.Equal("RSA_2048", shown.GetProperty("spec").GetString());
+        Assert.Equal("SYMMETRIC_DEFAULT", fx.Run("key", "show", fx.NewKey("sym"), "--json").Json().GetProperty("spec").GetString());
+        Assert.NotEqual(0, fx.Run("key", "create", "cli-bad", "--usage", "SIGN_VERIFY").ExitCode);
+        Assert.NotEqual(0, fx.Run("key", "create", "cli-bad", "--spec", "ECC_NIST_P256").ExitCode);
+    }
+
+    [Fact]
     public void Create_json_show_json_and_rotate_makes_v2_primary()
     {
         var created = fx.Run("key", "create", "rot-key", "--description", "for rotation", "--rotation-period", "90d", "--json").Json();
