@@ -21,8 +21,20 @@ const string secret = "coffre-bench-secret-00000000000000001";
 
 var data = Directory.CreateTempSubdirectory("coffre-kmsload-").FullName;
 // KMSLOAD_DATABASE=<Npgsql connection string to an empty database>: keys and audit trail in PostgreSQL instead of keys.db.
-using var deployment = await Deployment.InitializeAsync(new DeploymentLocation(data, Environment.GetEnvironmentVariable("KMSLOAD_DATABASE")),
-    "bench passphrase", KmsOptions.InsecureForTests);
+// KMSLOAD_HSM_MODULE, KMSLOAD_HSM_TOKEN, KMSLOAD_HSM_PIN: the root key in a PKCS#11 token (e.g. SoftHSM2) instead of the
+// sealed file. Either way the root is wrapped in a counter, to show how many unwraps reach the root per request.
+var location = new DeploymentLocation(data, Environment.GetEnvironmentVariable("KMSLOAD_DATABASE"));
+var hsmModule = Environment.GetEnvironmentVariable("KMSLOAD_HSM_MODULE");
+var hsmToken = Environment.GetEnvironmentVariable("KMSLOAD_HSM_TOKEN") ?? "";
+var hsmPin = Environment.GetEnvironmentVariable("KMSLOAD_HSM_PIN") ?? "";
+var hsmKey = "kmsload-" + Guid.NewGuid().ToString("N")[..8];
+var deploymentId = await InitializeAsync();
+var unsealWatch = Stopwatch.StartNew();
+var countingRoot = new CountingRoot(hsmModule is null
+    ? Coffre.Kms.Root.SealedFileRoot.Unseal(Path.Combine(data, Deployment.SealFileName), "bench passphrase", KmsOptions.InsecureForTests.Seal)
+    : Coffre.Kms.Root.Pkcs11Root.Open(deploymentId, hsmModule, hsmToken, hsmKey, hsmPin));
+Console.WriteLine($"# root: {(hsmModule is null ? "sealed file (PBKDF2, test parameters)" : $"PKCS#11 {hsmModule}")}, opened in {unsealWatch.Elapsed.TotalMilliseconds:F0} ms");
+using var deployment = Deployment.Open(location, countingRoot, KmsOptions.InsecureForTests);
 var keys = deployment.Keys;
 keys.CreateKey("default", null, KeyManager.SystemPrincipal);
 var keyId = keys.CreateKey("bench", "load test key", KeyManager.SystemPrincipal).Id;
@@ -120,11 +132,20 @@ foreach (var (op, body) in operations.Where(o => onlyOps is null || onlyOps.Cont
         Console.WriteLine($"| {op} | {n} | {rps:N0} | {p50:F2} | {p99:F2} | {cpu:N0} | {batch:F1} | {errors} |");
     }
 
+Console.WriteLine($"# root unwraps over all runs: {countingRoot.Unwraps} (key versions unwrapped once, then cached in the key manager)");
 var audit = keys.VerifyAudit("bench");
 Console.WriteLine($"# audit after the runs: {audit}");
 await app.StopAsync();
 keys.Dispose();
 Directory.Delete(data, true);
+
+async Task<string> InitializeAsync()
+{
+    using var created = hsmModule is null
+        ? await Deployment.InitializeAsync(location, "bench passphrase", KmsOptions.InsecureForTests)
+        : await Deployment.InitializeHsmAsync(location, hsmModule, hsmToken, hsmKey, hsmPin, KmsOptions.InsecureForTests);
+    return created.Keys.DeploymentId;
+}
 
 // "XksEncrypt"/"XksDecrypt" are the XKS face's encrypt and decrypt; anything else a KMS operation.
 string PathOf(string op) => op switch { "XksEncrypt" => xksPath + "encrypt", "XksDecrypt" => xksPath + "decrypt", _ => "/" };
@@ -218,3 +239,21 @@ async Task<(double Rps, double P50, double P99, long Errors)> RunHttpClient(stri
     var all = latencies.SelectMany(l => l).Order().ToArray();
     return (all.Length / elapsed, all[all.Length / 2], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))], errors);
 }
+
+/// <summary>Counts the unwraps that reach the root of trust (for the HSM root: calls into the token).</summary>
+sealed class CountingRoot(Coffre.Kms.Root.IRootOfTrust inner) : Coffre.Kms.Root.IRootOfTrust
+{
+    private long _unwraps;
+    public long Unwraps => Interlocked.Read(ref _unwraps);
+    public string DeploymentId => inner.DeploymentId;
+    public byte[] Wrap(ReadOnlySpan<byte> keyMaterial, ReadOnlySpan<byte> associatedData) => inner.Wrap(keyMaterial, associatedData);
+
+    public void Unwrap(ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> keyMaterial)
+    {
+        Interlocked.Increment(ref _unwraps);
+        inner.Unwrap(wrapped, associatedData, keyMaterial);
+    }
+
+    public void Dispose() => inner.Dispose();
+}
+

@@ -113,6 +113,40 @@ public abstract class KeyStoreContractTests : KeyDatabaseContract
     }
 
     [Fact]
+    public void A_root_migration_replaces_version_material_but_never_revives_a_destroyed_version()
+    {
+        var key = Insert("k", 1, 2);
+        var gone = Insert("gone", 1);
+        using (var tx = Store.BeginWrite())
+        {
+            tx.DestroyVersions(gone.Id, Clock.GetUtcNow());
+            tx.Commit();
+        }
+        using (var tx = Store.BeginWrite())
+        {
+            tx.ReplaceVersionMaterial(key.Id, 2, [9, 9, 9]);
+            tx.ReplaceVersionMaterial(gone.Id, 1, [9, 9, 9]);
+            tx.AppendAudit(Entry("RootMigrationRewrap"));
+            tx.Commit();
+        }
+        Assert.Equal([[1, 2, 3, 1], [9, 9, 9]], Store.ListVersions(key.Id).Select(v => v.WrappedMaterial!).ToArray());
+        Assert.Null(Assert.Single(Store.ListVersions(gone.Id)).WrappedMaterial);
+    }
+
+    [Fact]
+    public void A_root_migration_replaces_the_wrapped_signing_key_of_the_same_public_key_only()
+    {
+        var checkpoints = Database.Audit.Checkpoints;
+        checkpoints.SetSigningKeyIfAbsent([1, 1], [2, 2]);
+        checkpoints.ReplaceWrappedPrivateKey([7, 7], [3, 3]);
+        Assert.Equal([2, 2], checkpoints.GetSigningKey()!.Value.WrappedPrivateKey);
+        checkpoints.ReplaceWrappedPrivateKey([1, 1], [4, 4]);
+        var (publicKey, wrapped) = checkpoints.GetSigningKey()!.Value;
+        Assert.Equal([1, 1], publicKey);
+        Assert.Equal([4, 4], wrapped);
+    }
+
+    [Fact]
     public void A_failing_statement_is_a_KmsException_and_the_transaction_commits_nothing()
     {
         var key = Insert("k", 1);
