@@ -6,6 +6,7 @@
 #   s3rver       (3.x, npm)          file-system S3 server          tests/Coffre.TestSupport S3rverServer
 #   aws, s3cmd, rclone               real S3 clients (interop tests of the gateway)
 #   python3-cryptography             used by Python-side test helpers
+#   python3-boto3                    a real S3 client (versioning interop)   tests/clients/boto3_versioning.py
 #   python3-jsonschema               validates catalog/providers.json   tools/check_provider_catalog.py
 #   afl-fuzz     (afl++, Debian)     drives the fuzz targets of scripts/fuzz.sh
 #   nginx        (nginx-light)       load balancer in front of several instances (deploy/nginx)   tests/Coffre.TestSupport NginxServer
@@ -29,6 +30,7 @@ fi
 # ---- Debian packages ------------------------------------------------------------------------
 apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
+deb_installed python3-boto3 || apt_wanted+=(python3-boto3)   # tests/clients/boto3_versioning.py: S3 versioning through boto3
 deb_installed python3-jsonschema || apt_wanted+=(python3-jsonschema)
 deb_installed python3-argon2 || apt_wanted+=(python3-argon2)
 deb_installed python3-zfec || apt_wanted+=(python3-zfec)             # zfec (Tahoe-LAFS): independent decoder of erasure-coded shares   tools/verify_erasure.py

@@ -1,3 +1,5 @@
+using Coffre.Objects.Catalog;
+
 namespace Coffre.Objects.Tests;
 
 /// <summary>

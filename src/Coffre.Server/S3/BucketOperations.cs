@@ -109,17 +109,13 @@ public static class BucketOperations
                     w.WriteStartElement("Contents");
                     w.WriteElementString("Key", E(r.Name));
                     w.WriteElementString("LastModified", S3Xml.Timestamp(r.Modified));
-                    w.WriteElementString("ETag", S3Headers.Quote(r.ETag));
-                    w.WriteElementString("Size", r.Size.ToString(CultureInfo.InvariantCulture));
-                    w.WriteElementString("StorageClass", "STANDARD");
+                    WriteObjectFacts(w, r);
                     if (fetchOwner) WriteOwner(w, owner);
                     w.WriteEndElement();
                 }
                 else
                 {
-                    w.WriteStartElement("CommonPrefixes");
-                    w.WriteElementString("Prefix", E(entry.Prefix!));
-                    w.WriteEndElement();
+                    WriteCommonPrefix(w, E(entry.Prefix!));
                 }
             }
         }).ConfigureAwait(false);
@@ -200,6 +196,21 @@ public static class BucketOperations
                 }
             }
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>A listed object's ETag, Size and StorageClass (ListObjects, ListObjectVersions).</summary>
+    internal static void WriteObjectFacts(XmlWriter w, ObjectRecord r)
+    {
+        w.WriteElementString("ETag", S3Headers.Quote(r.ETag));
+        w.WriteElementString("Size", r.Size.ToString(CultureInfo.InvariantCulture));
+        w.WriteElementString("StorageClass", "STANDARD");
+    }
+
+    internal static void WriteCommonPrefix(XmlWriter w, string prefix)
+    {
+        w.WriteStartElement("CommonPrefixes");
+        w.WriteElementString("Prefix", prefix);
+        w.WriteEndElement();
     }
 
     internal static void WriteOwner(XmlWriter w, string owner)

@@ -86,20 +86,13 @@ public static class VersioningOperations
                     w.WriteElementString("VersionId", v.VersionId);
                     w.WriteElementString("IsLatest", v.IsLatest ? "true" : "false");
                     w.WriteElementString("LastModified", S3Xml.Timestamp(v.Modified));
-                    if (v.Record is { } r)
-                    {
-                        w.WriteElementString("ETag", S3Headers.Quote(r.ETag));
-                        w.WriteElementString("Size", r.Size.ToString(CultureInfo.InvariantCulture));
-                        w.WriteElementString("StorageClass", "STANDARD");
-                    }
+                    if (v.Record is { } r) BucketOperations.WriteObjectFacts(w, r);
                     BucketOperations.WriteOwner(w, owner);
                     w.WriteEndElement();
                 }
                 else
                 {
-                    w.WriteStartElement("CommonPrefixes");
-                    w.WriteElementString("Prefix", E(entry.Prefix!));
-                    w.WriteEndElement();
+                    BucketOperations.WriteCommonPrefix(w, E(entry.Prefix!));
                 }
             }
         }).ConfigureAwait(false);

@@ -197,7 +197,9 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
     public Task<ListPage> ListObjectsAsync(string bucket, string prefix, string? delimiter, string? startAfter, int maxKeys, CancellationToken ct = default) =>
         ObjectListing.ListAsync((lower, inclusive, upper, limit, _) => ReadAsync<IReadOnlyList<ObjectRecord>>(c =>
             Query(c, null,
-                $"SELECT {Columns} FROM objects WHERE bucket = $b AND name {(inclusive ? ">=" : ">")} $lo AND name < $hi AND is_latest = 1 AND delete_marker = 0 ORDER BY name LIMIT $l",
+                // INDEXED BY: without statistics SQLite would take the primary key, whose range also holds every old
+                // version and delete marker of the names it passes.
+                $"SELECT {Columns} FROM objects INDEXED BY objects_current WHERE bucket = $b AND name {(inclusive ? ">=" : ">")} $lo AND name < $hi AND is_latest = 1 AND delete_marker = 0 ORDER BY name LIMIT $l",
                 ReadObject, ("$b", bucket), ("$lo", lower), ("$hi", upper), ("$l", limit))), prefix, delimiter, startAfter, maxKeys, ct);
 
     public async Task<VersionPage> ListVersionsAsync(string bucket, string prefix, string? delimiter, string? keyMarker, string? versionIdMarker, int maxKeys, CancellationToken ct = default)

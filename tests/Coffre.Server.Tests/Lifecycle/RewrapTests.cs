@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
+using Coffre.Objects.Catalog;
 using Coffre.Server.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
