@@ -31,6 +31,7 @@ apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
 deb_installed python3-jsonschema || apt_wanted+=(python3-jsonschema)
 deb_installed python3-argon2 || apt_wanted+=(python3-argon2)
+deb_installed python3-boto3 || apt_wanted+=(python3-boto3)   # boto3 SSE tests (tests/Coffre.Server.Tests/Gateway/Clients/SseBoto3Tests.cs)
 deb_installed softhsm2 || apt_wanted+=(softhsm2)               # PKCS#11 HSM root tests: /usr/lib/softhsm/libsofthsm2.so, softhsm2-util   # tools/verify_root_seals.py, tools/verify_kms.py: Argon2id seals
 deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)

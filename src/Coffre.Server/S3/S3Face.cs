@@ -17,7 +17,7 @@ namespace Coffre.Server.S3;
 /// as S3 XML with the right status. Path-style addressing (/bucket/key).
 /// </summary>
 public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
-    Storage.Placement.BucketPlacement? placement = null)
+    ServerSideEncryption sse, Storage.Placement.BucketPlacement? placement = null)
 {
     public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
     {
@@ -51,10 +51,11 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
                 Access = access,
                 Store = store,
+                Sse = sse,
                 Placement = placement,
             };
             operation = Route(call, out var handler);
-            RefuseCustomerKeys(call);
+            if (!CustomerKeyOperations.Contains(operation)) RefuseCustomerKeys(call);
             if (bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
                 throw new S3Exception(S3Error.AccessDenied);
             await handler().ConfigureAwait(false);
@@ -164,6 +165,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case "GET" when call.HasQuery("uploads"): handler = () => MultipartOperations.ListUploadsAsync(call, owner); return "ListMultipartUploads";
                 case "GET" when call.HasQuery("location"): handler = () => BucketOperations.LocationAsync(call, region); return "GetBucketLocation";
                 case "GET" when call.HasQuery("versioning"): handler = () => BucketOperations.VersioningAsync(call); return "GetBucketVersioning";
+                case "GET" when call.HasQuery("encryption"): handler = () => BucketEncryptionOperations.GetAsync(call); return "GetBucketEncryption";
+                case "PUT" when call.HasQuery("encryption"): handler = () => BucketEncryptionOperations.PutAsync(call); return "PutBucketEncryption";
+                case "DELETE" when call.HasQuery("encryption"): handler = () => BucketEncryptionOperations.DeleteAsync(call); return "DeleteBucketEncryption";
                 case "GET" when UnsupportedSubresource(call) is { } sub: throw new S3Exception(S3Error.NotImplemented, $"Coffre does not implement the bucket subresource '{sub}'.");
                 case "GET": handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
                 case "HEAD": handler = () => BucketOperations.HeadAsync(call, region); return "HeadBucket";
@@ -200,15 +204,22 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     public static readonly IReadOnlyList<string> OperationNames =
         ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
-         "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload"];
+         "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
+         "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
         S3Error.Codes.Concat(Enum.GetValues<SigV4Error>().Select(e => e.ToS3Code())).Concat(["Aborted", "BackendError", "ClientAborted", "IntegrityFailure"]);
 
+    /// <summary>The operations that take a customer key (SSE-C); CompleteMultipartUpload needs none (its parts carried it) but S3 accepts it.</summary>
+    private static readonly HashSet<string> CustomerKeyOperations = new(StringComparer.Ordinal)
+    {
+        "PutObject", "GetObject", "HeadObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    };
+
     /// <summary>
-    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) is not implemented: a request carrying it
-    /// is refused, never served with the customer's key ignored — a client would believe its data needs its key.
+    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) on any other operation is refused, never
+    /// served with the customer's key ignored — a client would believe its data needs its key.
     /// </summary>
     private static void RefuseCustomerKeys(S3Call call)
     {
@@ -216,7 +227,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             if (name.StartsWith("x-amz-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("x-amz-copy-source-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase))
                 throw new S3Exception(S3Error.NotImplemented,
-                    "Coffre does not implement server-side encryption with customer-provided keys (SSE-C); it encrypts every object under its own keys. Send the request without the SSE-C headers.");
+                    "This operation takes no customer-provided key (SSE-C): send the request without the SSE-C headers.");
     }
 
     /// <summary>
@@ -227,6 +238,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     private static readonly HashSet<string> ReadOperations = new(StringComparer.Ordinal)
     {
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
+        "GetBucketEncryption",
     };
 
     private static readonly string[] Subresources =
