@@ -78,9 +78,9 @@ public sealed class CustomerKeyStoreTests : IAsyncLifetime, IDisposable
         await blob.Content.CopyToAsync(ciphertext);
         var ad = ObjectBinding.StreamAssociatedData("bkt", "o", record.Key.KeyId, 0);
 
-        Assert.Throws<AuthenticationFailedException>(() => Decrypt(ciphertext.ToArray(), dataKey, ad));
+        Assert.Throws<AuthenticationFailedException>(() => SseVectorTests.Decrypt(ciphertext.ToArray(), dataKey, ad));
         using var key = Key();
-        Assert.Equal(body, Decrypt(ciphertext.ToArray(), ContentKey.Derive(dataKey, key, null), ad));
+        Assert.Equal(body, SseVectorTests.Decrypt(ciphertext.ToArray(), ContentKey.Derive(dataKey, key, null), ad));
         // Nothing of the customer key is kept but its salted HMAC: the key's bytes appear nowhere in the catalog.
         var catalogBytes = await File.ReadAllBytesAsync(Path.Combine(_t.Directory, "catalog.db"));
         Assert.Equal(-1, catalogBytes.AsSpan().IndexOf(_key));
@@ -109,14 +109,5 @@ public sealed class CustomerKeyStoreTests : IAsyncLifetime, IDisposable
         using var reader = await _t.Store.OpenAsync(record, "tester", 69_990, 70_010, key);
         Assert.Equal(expected, await ReadAllAsync(reader));
         Assert.Equal(ObjectError.CustomerKeyMissing, (await Assert.ThrowsAsync<ObjectStoreException>(() => _t.Store.OpenAsync(record, "tester"))).Error);
-    }
-
-    private static byte[] Decrypt(byte[] stream, byte[] key, byte[] ad)
-    {
-        using var input = new MemoryStream(stream);
-        using var decrypting = new DecryptingStream(input, key, ad);
-        using var output = new MemoryStream();
-        decrypting.CopyTo(output);
-        return output.ToArray();
     }
 }

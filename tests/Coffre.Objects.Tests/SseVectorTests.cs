@@ -58,7 +58,8 @@ public sealed class SseVectorTests
         }
     }
 
-    private static byte[] Decrypt(byte[] stream, byte[] key, byte[] ad)
+    /// <summary>A whole stream's plaintext (throws <see cref="AuthenticationFailedException"/> under a wrong key).</summary>
+    internal static byte[] Decrypt(byte[] stream, byte[] key, byte[] ad)
     {
         using var input = new MemoryStream(stream);
         using var decrypting = new DecryptingStream(input, key, ad);
