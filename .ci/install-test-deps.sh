@@ -30,11 +30,10 @@ fi
 # ---- Debian packages ------------------------------------------------------------------------
 apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
-deb_installed python3-boto3 || apt_wanted+=(python3-boto3)   # tests/clients/boto3_versioning.py: S3 versioning through boto3
+deb_installed python3-boto3 || apt_wanted+=(python3-boto3)   # boto3 clients: tests/clients/boto3_versioning.py, SseBoto3Tests, Deployment.Tests/s3_client.py
 deb_installed python3-jsonschema || apt_wanted+=(python3-jsonschema)
 deb_installed python3-argon2 || apt_wanted+=(python3-argon2)
 deb_installed python3-zfec || apt_wanted+=(python3-zfec)             # zfec (Tahoe-LAFS): independent decoder of erasure-coded shares   tools/verify_erasure.py
-deb_installed python3-boto3 || apt_wanted+=(python3-boto3)     # tests/Coffre.Deployment.Tests/s3_client.py: boto3 through nginx
 deb_installed softhsm2 || apt_wanted+=(softhsm2)               # PKCS#11 HSM root tests: /usr/lib/softhsm/libsofthsm2.so, softhsm2-util   # tools/verify_root_seals.py, tools/verify_kms.py: Argon2id seals
 deb_installed ca-certificates || apt_wanted+=(ca-certificates)
 deb_installed awscli || apt_wanted+=(awscli)   # Debian 12: AWS CLI v2.9 at /usr/bin/aws (a pip v1 may come first on PATH)

@@ -1,4 +1,5 @@
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Integrity;
 
 namespace Coffre.Objects;
@@ -17,7 +18,8 @@ public sealed record PutObjectCommand(
     string Principal,
     ChecksumAlgorithm? Checksum = null,
     Func<PlaintextDigests, ObjectStoreException?>? Verify = null,
-    WriteCondition? Condition = null);
+    WriteCondition? Condition = null,
+    EncryptionRequest? Encryption = null);
 
 /// <summary>
 /// S3's conditional writes: <see cref="IfMatch"/> (an ETag, or "*") requires the current object to exist with
@@ -51,7 +53,8 @@ public sealed record UploadPartCommand(
     long? Length,
     string Principal,
     ChecksumAlgorithm? Checksum = null,
-    Func<PlaintextDigests, ObjectStoreException?>? Verify = null);
+    Func<PlaintextDigests, ObjectStoreException?>? Verify = null,
+    CustomerKey? CustomerKey = null);
 
 /// <summary>An opened object: its record, decrypted metadata and the plaintext of [Start, End).</summary>
 public sealed class ObjectReader : IDisposable

@@ -25,6 +25,9 @@ public sealed record ObjectMetadata
     public string? ChecksumValue { get; init; }
     public string? ChecksumType { get; init; }
 
+    /// <summary>What the writer asked of the object's encryption (null: written before SSE requests were kept, the bucket's key).</summary>
+    public Encryption.ObjectEncryption? Encryption { get; init; }
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     internal byte[] Seal(ReadOnlySpan<byte> dataKey, byte[] associatedData)

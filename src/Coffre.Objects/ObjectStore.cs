@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Coffre.Crypto;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Integrity;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Streams;
@@ -55,7 +56,9 @@ public sealed partial class ObjectStore(
         var bucket = await RequireBucketAsync(command.Bucket, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(command.Name);
         await CheckConditionAsync(command.Condition, bucket.Name, command.Name, ct).ConfigureAwait(false);
-        var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
+        var encryption = await PlanEncryptionAsync(bucket, command.Encryption, ct).ConfigureAwait(false);
+        var grant = KeyCall(() => keys.GenerateDataKey(encryption.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
+        var contentKey = ContentKey.Derive(grant.Plaintext, command.Encryption?.CustomerKey, encryption.Facts.Context);
         try
         {
             // The data key's audit record commits while the body is encrypted and stored; it must be durable
@@ -63,7 +66,7 @@ public sealed partial class ObjectStore(
             StoredPart written;
             try
             {
-                written = await WriteStreamAsync(bucket.Name, command.Name, grant.Wrapped, grant.Plaintext, 0,
+                written = await WriteStreamAsync(bucket.Name, command.Name, grant.Wrapped, contentKey, 0,
                     command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
             }
             catch
@@ -85,6 +88,7 @@ public sealed partial class ObjectStore(
                 ChecksumAlgorithm = command.Checksum?.S3Name(),
                 ChecksumValue = written.Checksum,
                 ChecksumType = command.Checksum is null ? null : "FULL_OBJECT",
+                Encryption = encryption.Facts,
             };
             var record = new ObjectRecord(bucket.Name, command.Name, written.Size, written.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
@@ -103,6 +107,7 @@ public sealed partial class ObjectStore(
         finally
         {
             CryptographicOperations.ZeroMemory(grant.Plaintext);
+            CryptographicOperations.ZeroMemory(contentKey);
         }
     }
 
@@ -114,8 +119,10 @@ public sealed partial class ObjectStore(
             ?? throw new ObjectStoreException(ObjectError.NoSuchKey, $"The object '{name}' does not exist in bucket '{bucket}'.");
     }
 
-    /// <summary>Opens an object: the record, its decrypted metadata and a lazy plaintext body for [start, end).</summary>
-    public async Task<ObjectReader> OpenAsync(ObjectRecord record, string principal, long? start = null, long? endExclusive = null)
+    /// <summary>Opens an object: the record, its decrypted metadata and a lazy plaintext body for [start, end).
+    /// An object written with a customer key (SSE-C) opens only with that key.</summary>
+    public async Task<ObjectReader> OpenAsync(ObjectRecord record, string principal, long? start = null, long? endExclusive = null,
+        CustomerKey? customerKey = null)
     {
         var from = start ?? 0;
         var to = endExclusive ?? record.Size;
@@ -133,7 +140,15 @@ public sealed partial class ObjectStore(
             {
                 var metadata = ObjectMetadata.Open(record.SealedMetadata, dataKey,
                     ObjectBinding.MetadataAssociatedData(record.Bucket, record.Name, record.Key.KeyId));
-                body.UseDataKey(dataKey);
+                var contentKey = OpenContentKey(metadata, dataKey, customerKey, record.Name);
+                try
+                {
+                    body.UseDataKey(contentKey);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(contentKey);
+                }
                 return new ObjectReader(record, metadata, body, from, to);
             }
             finally
@@ -169,27 +184,32 @@ public sealed partial class ObjectStore(
     }
 
     /// <summary>Server-side copy: decrypts the source and encrypts it again under the destination's key, name and a new data key.</summary>
+    /// <param name="sourceKey">The source's customer key, when it was written with one (SSE-C).</param>
+    /// <param name="encryption">What the destination asks; null: the destination bucket's default.</param>
     public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
-        CancellationToken ct = default, WriteCondition? condition = null)
+        CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null)
     {
-        using var reader = await OpenAsync(source, principal).ConfigureAwait(false);
+        using var reader = await OpenAsync(source, principal, customerKey: sourceKey).ConfigureAwait(false);
         return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
             replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
-            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition), ct).ConfigureAwait(false);
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption), ct).ConfigureAwait(false);
     }
 
     // ---------------- multipart ----------------
 
-    public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default)
+    /// <param name="encryption">What the upload asks; its customer key, if any, must come with every part.</param>
+    public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default,
+        EncryptionRequest? encryption = null)
     {
         var bucket = await RequireBucketAsync(bucketName, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(name);
-        var grant = KeyCall(() => keys.GenerateDataKey(bucket.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
+        var plan = await PlanEncryptionAsync(bucket, encryption, ct).ConfigureAwait(false);
+        var grant = KeyCall(() => keys.GenerateDataKey(plan.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
         try
         {
             await grant.Recorded.ConfigureAwait(false);
             var upload = new UploadRecord(RandomId(), bucket.Name, name, time.GetUtcNow(), grant.Wrapped,
-                metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
+                (metadata with { Encryption = plan.Facts }).Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
             await catalog.CreateUploadAsync(upload, ct).ConfigureAwait(false);
             return upload;
         }
@@ -229,9 +249,19 @@ public sealed partial class ObjectStore(
         RefuseTooLarge(command.Length);
         var upload = await RequireUploadAsync(command.Bucket, command.Name, command.UploadId, ct).ConfigureAwait(false);
         var dataKey = await UnwrapAsync(upload.Bucket, upload.Name, upload.Key, command.Principal).ConfigureAwait(false);
+        byte[] contentKey;
         try
         {
-            var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, dataKey, command.PartNumber,
+            var metadata = ObjectMetadata.Open(upload.SealedMetadata, dataKey, ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId));
+            contentKey = OpenContentKey(metadata, dataKey, command.CustomerKey, upload.Name);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+        try
+        {
+            var written = await WriteStreamAsync(upload.Bucket, upload.Name, upload.Key, contentKey, command.PartNumber,
                 command.Body, command.Length, command.Checksum, command.Verify, ct).ConfigureAwait(false);
             if (!await catalog.PutUploadPartAsync(upload.UploadId, written, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false))
             {
@@ -242,7 +272,7 @@ public sealed partial class ObjectStore(
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(dataKey);
+            CryptographicOperations.ZeroMemory(contentKey);
         }
     }
 
@@ -319,7 +349,7 @@ public sealed partial class ObjectStore(
 
     // ---------------- internals ----------------
 
-    private async Task<StoredPart> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] dataKey, int partNumber,
+    private async Task<StoredPart> WriteStreamAsync(string bucket, string name, WrappedKeyRef key, byte[] contentKey, int partNumber,
         Stream body, long? length, ChecksumAlgorithm? checksum, Func<PlaintextDigests, ObjectStoreException?>? verify, CancellationToken ct)
     {
         var blob = $"objects/{RandomId()}"; // hex only: never ends like a sidecar (BlobMetadata.SidecarSuffix)
@@ -332,7 +362,7 @@ public sealed partial class ObjectStore(
             digests.Append(chunk);
             if (digests.Length > options.MaxStreamSize) throw TooLarge($"more than {options.MaxStreamSize}");
         }, leaveOpen: true);
-        await using var encrypting = new EncryptingStream(source, dataKey, ad, options.SegmentExponent, leaveOpen: true);
+        await using var encrypting = new EncryptingStream(source, contentKey, ad, options.SegmentExponent, leaveOpen: true);
         var header = new HeaderCapture();
         await using var capture = new ObservedReadStream(encrypting, header.Observe, leaveOpen: true);
         long? cipherLength = length is { } l ? StreamFormat.CiphertextLength(l, options.SegmentExponent) : null;

@@ -37,6 +37,14 @@ public enum ObjectError
     AccessDenied,
     /// <summary>A conditional write's If-Match / If-None-Match did not hold.</summary>
     PreconditionFailed,
+    /// <summary>The object was written with a customer key (SSE-C) and the request carries none.</summary>
+    CustomerKeyMissing,
+    /// <summary>The request's customer key is not the one the object was written with.</summary>
+    CustomerKeyMismatch,
+    /// <summary>The request carries a customer key for an object written without one.</summary>
+    CustomerKeyNotApplicable,
+    /// <summary>The key a write names does not exist.</summary>
+    KeyNotFound,
 }
 
 public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)

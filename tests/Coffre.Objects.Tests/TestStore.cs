@@ -59,12 +59,13 @@ internal sealed class TestStore : IDisposable
     public LocalDiskBlobStore Blobs { get; }
     public ObjectStore Store { get; }
     public ObjectStoreOptions Options { get; } = new();
+    public FakeDataKeys Keys { get; } = new();
 
     public TestStore()
     {
         Catalog = SqliteObjectCatalog.Open(Path.Combine(Directory, "catalog.db"), Time);
         Blobs = new LocalDiskBlobStore(Path.Combine(Directory, "objects"));
-        Store = new ObjectStore(Catalog, Blobs, new FakeDataKeys(), Options, Time);
+        Store = new ObjectStore(Catalog, Blobs, Keys, Options, Time);
     }
 
     public void Dispose()

@@ -20,6 +20,8 @@ public static class CatalogCopy
         foreach (var bucket in await source.ListBucketsAsync(ct).ConfigureAwait(false))
         {
             await target.TryCreateBucketAsync(bucket, ct).ConfigureAwait(false);
+            if (await source.GetBucketEncryptionAsync(bucket.Name, ct).ConfigureAwait(false) is { } encryption)
+                await target.SetBucketEncryptionAsync(bucket.Name, encryption, ct).ConfigureAwait(false);
             buckets++;
             progress?.Report(Now());
             if (bucket.Versioning != Versions.BucketVersioning.Unversioned)

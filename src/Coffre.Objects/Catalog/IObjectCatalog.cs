@@ -29,6 +29,12 @@ public interface IObjectCatalog
     /// <summary>Deletes an empty bucket; false when it still holds object versions, delete markers or uploads.</summary>
     Task<bool> TryDeleteEmptyBucketAsync(string name, CancellationToken ct = default);
 
+    /// <summary>The bucket's default encryption; null when none was set. Deleting the bucket deletes it.</summary>
+    Task<Encryption.BucketEncryption?> GetBucketEncryptionAsync(string bucket, CancellationToken ct = default);
+
+    /// <summary>Sets the bucket's default encryption, or removes it with null.</summary>
+    Task SetBucketEncryptionAsync(string bucket, Encryption.BucketEncryption? encryption, CancellationToken ct = default);
+
     // ---- objects ----
 
     /// <summary>Sets a bucket's versioning state; false when the bucket does not exist.</summary>

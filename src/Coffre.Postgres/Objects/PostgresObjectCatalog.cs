@@ -1,6 +1,7 @@
 using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Versions;
 using Npgsql;
@@ -76,9 +77,22 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         var used = (bool)(await ScalarAsync(c, tx,
             "SELECT EXISTS(SELECT 1 FROM catalog.objects WHERE bucket = $1) OR EXISTS(SELECT 1 FROM catalog.uploads WHERE bucket = $1)", name).ConfigureAwait(false))!;
         if (used) return false;
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_encryption WHERE bucket = $1", name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.buckets WHERE name = $1", name).ConfigureAwait(false);
         return true;
     }, ct);
+
+    public async Task<BucketEncryption?> GetBucketEncryptionAsync(string bucket, CancellationToken ct = default) =>
+        (await ReadAsync("SELECT algorithm, key_id, bucket_key_enabled FROM catalog.bucket_encryption WHERE bucket = $1",
+            r => new BucketEncryption(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetBoolean(2)), ct, bucket).ConfigureAwait(false)).FirstOrDefault();
+
+    public Task SetBucketEncryptionAsync(string bucket, BucketEncryption? encryption, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+        encryption is null
+            ? await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_encryption WHERE bucket = $1", bucket).ConfigureAwait(false)
+            : await ExecuteAsync(c, tx, """
+                INSERT INTO catalog.bucket_encryption(bucket, algorithm, key_id, bucket_key_enabled) VALUES ($1, $2, $3::text, $4)
+                ON CONFLICT (bucket) DO UPDATE SET algorithm = excluded.algorithm, key_id = excluded.key_id, bucket_key_enabled = excluded.bucket_key_enabled
+                """, bucket, encryption.Algorithm, encryption.KeyId, encryption.BucketKeyEnabled).ConfigureAwait(false), ct);
 
     // ---- objects ----
 

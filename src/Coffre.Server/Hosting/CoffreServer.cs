@@ -114,10 +114,11 @@ public static class CoffreServer
         builder.Services.AddSingleton<SealApi>();
         builder.Services.AddSingleton<AdminApi>();
         builder.Services.AddHostedService<AccessKeyRefresher>();
-        builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
-            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
+        builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
+            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, new ServerSideEncryption(kmsAccess, arns, options.Region),
+            (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
         builder.Services.AddSingleton(arns);
         builder.Services.AddSingleton(kmsAccess);
         var kmsOperations = new KmsOperations(keys, arns, kmsAccess);

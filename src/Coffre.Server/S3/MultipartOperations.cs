@@ -1,5 +1,6 @@
 using System.Globalization;
 using Coffre.Objects;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Integrity;
 
 namespace Coffre.Server.S3;
@@ -17,8 +18,12 @@ public static class MultipartOperations
         var metadata = S3Headers.ReadMetadata(call.Request);
         if (Objects.Integrity.ChecksumAlgorithms.TryParse(call.Header("x-amz-checksum-algorithm"), out var algorithm))
             metadata = metadata with { ChecksumAlgorithm = algorithm.S3Name() };
-        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted).ConfigureAwait(false);
+        ObjectEncryption? applied = null;
+        var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
+        using var customerKey = encryption.CustomerKey;
+        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted, encryption).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } a) call.Response.Headers["x-amz-checksum-algorithm"] = a;
+        call.Sse.WriteHeaders(call, upload.Key.KeyId, applied, withContext: true);
         await BucketOperations.WriteXml(call, "InitiateMultipartUploadResult", w =>
         {
             w.WriteElementString("Bucket", bucket);
@@ -38,9 +43,11 @@ public static class MultipartOperations
             return;
         }
         var (algorithm, verify) = S3Integrity.FromRequest(call);
+        using var customerKey = call.Sse.ReadCustomerKey(call);
         var part = await call.Store.UploadPartAsync(new UploadPartCommand(bucket, key, uploadId, number, call.Body, call.BodyLength,
-            call.Principal, algorithm, verify), call.Aborted).ConfigureAwait(false);
+            call.Principal, algorithm, verify, customerKey), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(part.Md5Hex);
+        if (customerKey is not null) ServerSideEncryption.WriteCustomerKeyHeaders(call);
         if (algorithm is { } a && part.Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
         call.Response.StatusCode = 200;
     }
@@ -51,9 +58,13 @@ public static class MultipartOperations
         long start = 0, end = source.Size;
         if (call.Header("x-amz-copy-source-range") is { } rangeHeader)
             (start, end) = CopySourceRange(rangeHeader, source.Size);
-        using var reader = await call.Store.OpenAsync(source, call.Principal, start, end).ConfigureAwait(false);
+        await call.Sse.AuthorizeReadAsync(call, source).ConfigureAwait(false);
+        using var sourceKey = call.Sse.ReadCustomerKey(call, copySource: true);
+        using var customerKey = call.Sse.ReadCustomerKey(call);
+        using var reader = await call.Store.OpenAsync(source, call.Principal, start, end, sourceKey).ConfigureAwait(false);
         var part = await call.Store.UploadPartAsync(new UploadPartCommand(call.RequireBucket(), call.RequireKey(), uploadId, number,
-            reader.Body, reader.Length, call.Principal), call.Aborted).ConfigureAwait(false);
+            reader.Body, reader.Length, call.Principal, CustomerKey: customerKey), call.Aborted).ConfigureAwait(false);
+        if (customerKey is not null) ServerSideEncryption.WriteCustomerKeyHeaders(call);
         await BucketOperations.WriteXml(call, "CopyPartResult", w =>
         {
             w.WriteElementString("LastModified", S3Xml.Timestamp(DateTimeOffset.UtcNow));
@@ -80,6 +91,7 @@ public static class MultipartOperations
         VersioningOperations.WriteVersionId(call, record);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
+        call.Sse.WriteHeaders(call, record.Key.KeyId, metadata.Encryption);
         await BucketOperations.WriteXml(call, "CompleteMultipartUploadResult", w =>
         {
             w.WriteElementString("Location", $"/{bucket}/{key}");

@@ -2,6 +2,7 @@ using System.Globalization;
 using Coffre.Crypto;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -22,11 +23,14 @@ public static class ObjectOperations
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
         var (algorithm, verify) = S3Integrity.FromRequest(call);
+        ObjectEncryption? applied = null;
+        var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
+        using var customerKey = encryption.CustomerKey;
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
-            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request)), call.Aborted).ConfigureAwait(false);
+            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         VersioningOperations.WriteVersionId(call, record);
-        call.Response.Headers["x-amz-server-side-encryption"] = "aws:kms";
+        call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
         call.Response.StatusCode = 200;
     }
@@ -55,9 +59,12 @@ public static class ObjectOperations
         else
             range = S3Headers.ParseRange(call.Header("Range"), record.Size);
 
-        using var reader = await call.Store.OpenAsync(record, call.Principal, range?.Start, range?.End).ConfigureAwait(false);
+        await call.Sse.AuthorizeReadAsync(call, record).ConfigureAwait(false);
+        using var customerKey = call.Sse.ReadCustomerKey(call);
+        using var reader = await call.Store.OpenAsync(record, call.Principal, range?.Start, range?.End, customerKey).ConfigureAwait(false);
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
+        call.Sse.WriteHeaders(call, record.Key.KeyId, reader.Metadata.Encryption);
         foreach (var (query, header) in ResponseOverrides)
             if (call.Query(query) is { } value) call.Response.Headers[header] = value;
         // S3 sends the part count only to a request that named a part, and only for a multipart object.
@@ -141,18 +148,25 @@ public static class ObjectOperations
     {
         var source = await ReadCopySourceAsync(call, sourceHeader).ConfigureAwait(false);
         var (srcBucket, srcKey) = (source.Bucket, source.Name);
+        await call.Sse.AuthorizeReadAsync(call, source).ConfigureAwait(false);
+        using var sourceKey = call.Sse.ReadCustomerKey(call, copySource: true);
+        ObjectEncryption? applied = null;
+        var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
+        using var customerKey = encryption.CustomerKey;
         var directive = call.Header("x-amz-metadata-directive")?.ToUpperInvariant() ?? "COPY";
         if (directive is not ("COPY" or "REPLACE"))
             throw new S3Exception(S3Error.InvalidArgument, "Unknown metadata directive.");
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        // Copying an older version onto its own key is how S3 restores it: allowed, as in S3.
-        if (directive == "COPY" && srcBucket == bucket && srcKey == key && ParseCopySource(sourceHeader).VersionId is null)
+        // Copying an older version onto its own key is how S3 restores it: allowed, as in S3; so is changing its encryption.
+        if (directive == "COPY" && srcBucket == bucket && srcKey == key && ParseCopySource(sourceHeader).VersionId is null
+            && encryption is { Algorithm: null, CustomerKey: null })
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
-            S3Headers.ReadWriteCondition(call.Request)).ConfigureAwait(false);
+            S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption).ConfigureAwait(false);
         VersioningOperations.WriteVersionId(call, record);
+        call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         call.Response.StatusCode = 200;
         call.Response.ContentType = "application/xml";
         await S3Xml.WriteAsync(call.Response.Body, "CopyObjectResult", w =>

@@ -26,6 +26,9 @@ public sealed class S3Call
 
     public required ObjectStore Store { get; init; }
 
+    /// <summary>The server-side-encryption headers: requests parsed and authorized, answers written.</summary>
+    public required ServerSideEncryption Sse { get; init; }
+
     /// <summary>The buckets' placement, when backends are configured with policies (asked before a bucket is created).</summary>
     public Storage.Placement.BucketPlacement? Placement { get; init; }
 

@@ -53,6 +53,12 @@ public sealed record S3Error(string Code, int Status, string Message)
     // Sealed: 503 ServiceUnavailable, which every S3 client retries with backoff (the unseal may come meanwhile).
     public static readonly S3Error Sealed = new("ServiceUnavailable", 503, "The gateway is sealed: no object can be encrypted or decrypted until it is unsealed.");
 
+    // Server-side-encryption requests (SSE-KMS, SSE-C), with the codes and statuses S3 answers.
+    public static readonly S3Error KmsNotFound = new("KMS.NotFoundException", 400, "The key named in x-amz-server-side-encryption-aws-kms-key-id does not exist.");
+    public static readonly S3Error InvalidEncryptionAlgorithm = new("InvalidEncryptionAlgorithmError", 400, "The encryption request you specified is not valid. The valid value is AES256.");
+    public static readonly S3Error CustomerKeyMissing = new("InvalidRequest", 400, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.");
+    public static readonly S3Error CustomerKeyNotApplicable = new("InvalidRequest", 400, "The encryption parameters are not applicable to this object.");
+
     /// <summary>The code of every error above.</summary>
     public static IEnumerable<string> Codes =>
         typeof(S3Error).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

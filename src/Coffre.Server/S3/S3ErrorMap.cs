@@ -33,6 +33,10 @@ public static class S3ErrorMap
         ObjectError.CatalogUnavailable => S3Error.CatalogUnavailable,
         ObjectError.AccessDenied => S3Error.AccessDenied,
         ObjectError.PreconditionFailed => S3Error.PreconditionFailed,
+        ObjectError.CustomerKeyMissing => S3Error.CustomerKeyMissing,
+        ObjectError.CustomerKeyMismatch => S3Error.AccessDenied,
+        ObjectError.CustomerKeyNotApplicable => S3Error.CustomerKeyNotApplicable,
+        ObjectError.KeyNotFound => S3Error.KmsNotFound,
         _ => S3Error.InternalError,
     };
 

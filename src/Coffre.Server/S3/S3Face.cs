@@ -17,7 +17,7 @@ namespace Coffre.Server.S3;
 /// as S3 XML with the right status. Path-style addressing (/bucket/key).
 /// </summary>
 public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
-    Storage.Placement.BucketPlacement? placement = null)
+    ServerSideEncryption sse, Storage.Placement.BucketPlacement? placement = null)
 {
     public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
     {
@@ -51,10 +51,11 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
                 Access = access,
                 Store = store,
+                Sse = sse,
                 Placement = placement,
             };
             operation = Route(call, out var handler);
-            RefuseCustomerKeys(call);
+            if (!CustomerKeyOperations.Contains(operation)) RefuseCustomerKeys(call);
             if (bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
                 throw new S3Exception(S3Error.AccessDenied);
             await handler().ConfigureAwait(false);
@@ -172,7 +173,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("PUT", null): handler = () => BucketOperations.CreateAsync(call); return "CreateBucket";
                 case ("DELETE", null): handler = () => BucketOperations.DeleteAsync(call); return "DeleteBucket";
                 case ("POST", "delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
-                case (_, "encryption"): throw SubresourceRoutes.NotImplemented(sub, bucket: true); // Put/Get/DeleteBucketEncryption: the "sse" branch
+                case ("GET", "encryption"): handler = () => BucketEncryptionOperations.GetAsync(call); return "GetBucketEncryption";
+                case ("PUT", "encryption"): handler = () => BucketEncryptionOperations.PutAsync(call); return "PutBucketEncryption";
+                case ("DELETE", "encryption"): handler = () => BucketEncryptionOperations.DeleteAsync(call); return "DeleteBucketEncryption";
                 case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -204,15 +207,21 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
          "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
-         "PutBucketVersioning", "ListObjectVersions"];
+         "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
         S3Error.Codes.Concat(Enum.GetValues<SigV4Error>().Select(e => e.ToS3Code())).Concat(["Aborted", "BackendError", "ClientAborted", "IntegrityFailure"]);
 
+    /// <summary>The operations that take a customer key (SSE-C); CompleteMultipartUpload needs none (its parts carried it) but S3 accepts it.</summary>
+    private static readonly HashSet<string> CustomerKeyOperations = new(StringComparer.Ordinal)
+    {
+        "PutObject", "GetObject", "HeadObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    };
+
     /// <summary>
-    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) is not implemented: a request carrying it
-    /// is refused, never served with the customer's key ignored — a client would believe its data needs its key.
+    /// SSE-C (x-amz-server-side-encryption-customer-*, and the copy source's) on any other operation is refused, never
+    /// served with the customer's key ignored — a client would believe its data needs its key.
     /// </summary>
     private static void RefuseCustomerKeys(S3Call call)
     {
@@ -220,7 +229,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             if (name.StartsWith("x-amz-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("x-amz-copy-source-server-side-encryption-customer-", StringComparison.OrdinalIgnoreCase))
                 throw new S3Exception(S3Error.NotImplemented,
-                    "Coffre does not implement server-side encryption with customer-provided keys (SSE-C); it encrypts every object under its own keys. Send the request without the SSE-C headers.");
+                    "This operation takes no customer-provided key (SSE-C): send the request without the SSE-C headers.");
     }
 
     /// <summary>
@@ -231,7 +240,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     private static readonly HashSet<string> ReadOperations = new(StringComparer.Ordinal)
     {
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
-        "ListObjectVersions",
+        "ListObjectVersions", "GetBucketEncryption",
     };
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>

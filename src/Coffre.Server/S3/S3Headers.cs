@@ -61,8 +61,6 @@ public static class S3Headers
         if (metadata.CacheControl is { } cc) h.CacheControl = cc;
         if (metadata.Expires is { } ex) h.Expires = ex;
         foreach (var (k, v) in metadata.User) h[MetaPrefix + k] = v;
-        h["x-amz-server-side-encryption"] = "aws:kms";
-        h["x-amz-server-side-encryption-aws-kms-key-id"] = record.Key.KeyId;
         if (withChecksum && metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value
             && ChecksumAlgorithms.TryParse(alg, out var a))
         {

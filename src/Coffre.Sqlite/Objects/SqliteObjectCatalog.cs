@@ -1,6 +1,7 @@
 using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Versions;
 using Coffre.Persistence;
@@ -105,6 +106,11 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         {
             throw new InvalidOperationException($"The catalog {databasePath} has schema version {version}; this Coffre understands {SchemaVersion}.");
         }
+        // Added after version 1 without a version of its own: a table created if missing needs no migration.
+        Execute(c, null, """
+            CREATE TABLE IF NOT EXISTS bucket_encryption(
+                bucket TEXT PRIMARY KEY, algorithm TEXT NOT NULL, key_id TEXT, bucket_key_enabled INTEGER NOT NULL) WITHOUT ROWID;
+            """);
         return catalog;
     }
 
@@ -128,8 +134,19 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             ("$n", name)));
         if (used != 0) return false;
         Execute(c, tx, "DELETE FROM buckets WHERE name = $n", ("$n", name));
+        Execute(c, tx, "DELETE FROM bucket_encryption WHERE bucket = $n", ("$n", name));
         return true;
     });
+
+    public Task<BucketEncryption?> GetBucketEncryptionAsync(string bucket, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, "SELECT algorithm, key_id, bucket_key_enabled FROM bucket_encryption WHERE bucket = $b",
+            r => new BucketEncryption(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2) != 0), ("$b", bucket)).FirstOrDefault());
+
+    public Task SetBucketEncryptionAsync(string bucket, BucketEncryption? encryption, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        encryption is null
+            ? Execute(c, tx, "DELETE FROM bucket_encryption WHERE bucket = $b", ("$b", bucket))
+            : Execute(c, tx, "INSERT OR REPLACE INTO bucket_encryption(bucket, algorithm, key_id, bucket_key_enabled) VALUES ($b, $a, $k, $e)",
+                ("$b", bucket), ("$a", encryption.Algorithm), ("$k", encryption.KeyId), ("$e", encryption.BucketKeyEnabled ? 1 : 0)));
 
     // ---- objects ----
 

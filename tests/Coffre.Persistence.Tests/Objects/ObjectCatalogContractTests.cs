@@ -1,6 +1,7 @@
 using System.Text;
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
+using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Versions;
 using Microsoft.Extensions.Time.Testing;
@@ -114,6 +115,25 @@ public abstract partial class ObjectCatalogContractTests : IAsyncLifetime
         Assert.NotNull(await Catalog.DeleteVersionAsync("alpha", "o", VersionIds.Null));
         Assert.True(await Catalog.TryDeleteEmptyBucketAsync("alpha"));
         Assert.Null(await Catalog.GetBucketAsync("alpha"));
+    }
+
+    [Fact]
+    public async Task Bucket_encryption_is_set_replaced_removed_and_goes_with_its_bucket()
+    {
+        Assert.Null(await Catalog.GetBucketEncryptionAsync(Bucket));
+        await Catalog.SetBucketEncryptionAsync(Bucket, new BucketEncryption("aws:kms", "key-b", true));
+        Assert.Equal(new BucketEncryption("aws:kms", "key-b", true), await Catalog.GetBucketEncryptionAsync(Bucket));
+        await Catalog.SetBucketEncryptionAsync(Bucket, new BucketEncryption("AES256", null, false));
+        Assert.Equal(new BucketEncryption("AES256", null, false), await Catalog.GetBucketEncryptionAsync(Bucket));
+        await Catalog.SetBucketEncryptionAsync(Bucket, null);
+        Assert.Null(await Catalog.GetBucketEncryptionAsync(Bucket));
+
+        // A bucket deleted and created again starts without the old bucket's configuration.
+        Assert.True(await Catalog.TryCreateBucketAsync(new BucketRecord("again", "key-a", Time.GetUtcNow())));
+        await Catalog.SetBucketEncryptionAsync("again", new BucketEncryption("aws:kms", "key-b", false));
+        Assert.True(await Catalog.TryDeleteEmptyBucketAsync("again"));
+        Assert.True(await Catalog.TryCreateBucketAsync(new BucketRecord("again", "key-a", Time.GetUtcNow())));
+        Assert.Null(await Catalog.GetBucketEncryptionAsync("again"));
     }
 
     [Fact]
