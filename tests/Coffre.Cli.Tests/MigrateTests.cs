@@ -53,8 +53,7 @@ public sealed class MigrateTests : IClassFixture<MotoServer>
                 "DefaultPlacement": { "Backends": [ "moto" ], "Countries": [ "FR" ] } } }
             """);
         using var serve = await CoffreServeProcess.StartAsync(data);
-        using var s3 = new AmazonS3Client(new BasicAWSCredentials(CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey),
-            new AmazonS3Config { ServiceURL = serve.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
+        using var s3 = serve.CreateS3Client(maxErrorRetry: 0);
         await s3.PutBucketAsync("docs");
         await Parallel.ForEachAsync(Enumerable.Range(0, Objects), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
             await s3.PutObjectAsync(new PutObjectRequest { BucketName = "docs", Key = $"doc-{i:D5}", InputStream = new MemoryStream(Body($"doc-{i:D5}")) }, ct));

@@ -24,8 +24,7 @@ public sealed class RepairTests
             """);
         using (var serve = await CoffreServeProcess.StartAsync(data))
         {
-            using var s3 = new AmazonS3Client(new BasicAWSCredentials(CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey),
-                new AmazonS3Config { ServiceURL = serve.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            using var s3 = serve.CreateS3Client();
             await s3.PutBucketAsync("docs");
             for (var i = 0; i < 5; i++)
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "docs", Key = $"doc-{i}", ContentBody = new string('x', 1000 * (i + 1)) });

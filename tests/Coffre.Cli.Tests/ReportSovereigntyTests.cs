@@ -39,8 +39,7 @@ public sealed class ReportSovereigntyTests : IClassFixture<MotoServer>
         Cli.Run("init", "--data", data).Ok();
         using (var serve = await CoffreServeProcess.StartAsync(data, new Dictionary<string, string> { ["COFFRE_PASSPHRASE"] = Cli.Passphrase }))
         {
-            using var s3 = new AmazonS3Client(new BasicAWSCredentials(CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey),
-                new AmazonS3Config { ServiceURL = serve.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            using var s3 = serve.CreateS3Client();
             await s3.PutBucketAsync("health");
             for (var i = 0; i < 3; i++)
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "health", Key = $"record-{i}", ContentBody = new string('r', 500 * (i + 1)) });

@@ -97,6 +97,10 @@ public sealed class CoffreServeProcess : IDisposable
         throw new TimeoutException($"coffre serve was not healthy within {timeout}:\n{Log}");
     }
 
+    /// <summary>An S3 client of this server with the root credentials (path-style, us-east-1).</summary>
+    public Amazon.S3.AmazonS3Client CreateS3Client(int maxErrorRetry = 4) => new(new Amazon.Runtime.BasicAWSCredentials(AccessKey, SecretKey),
+        new Amazon.S3.AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = maxErrorRetry });
+
     /// <summary>SIGKILL: no shutdown code runs, as when a machine or a container dies.</summary>
     public void Kill()
     {

@@ -73,9 +73,7 @@ public sealed class SqlitePlacementStateStore : IPlacementStateStore
             await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             var states = new List<BucketPlacementState>();
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                states.Add(new BucketPlacementState(reader.GetString(0),
-                    MigrationStates.DecodeBackends(reader.GetValue(1) as string),
-                    MigrationStates.DecodeMigration(reader.GetValue(2) as string)));
+                states.Add(MigrationStates.Decode(reader.GetString(0), reader.GetValue(1) as string, reader.GetValue(2) as string));
             return states;
         }
         catch (SqliteException e)

@@ -51,6 +51,10 @@ public static class MigrationStates
 
     private static readonly JsonSerializerOptions Json = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
+    /// <summary>A state from its row: the bucket and the two text columns.</summary>
+    public static BucketPlacementState Decode(string bucket, string? backends, string? migration) =>
+        new(bucket, DecodeBackends(backends), DecodeMigration(migration));
+
     public static string? EncodeBackends(IReadOnlyList<string>? backends) => backends is null ? null : JsonSerializer.Serialize(backends, Json);
 
     public static IReadOnlyList<string>? DecodeBackends(string? text) => text is null ? null : JsonSerializer.Deserialize<List<string>>(text, Json);
