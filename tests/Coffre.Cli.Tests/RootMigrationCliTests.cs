@@ -74,6 +74,20 @@ public sealed class RootMigrationCliTests : IDisposable
             var again = await SignedRequests.KmsAsync(after, "Encrypt", new { KeyId = keyId, Plaintext = Convert.ToBase64String("under the HSM"u8) });
             Assert.Equal("under the HSM"u8.ToArray(), Convert.FromBase64String((await SignedRequests.KmsAsync(after, "Decrypt",
                 new { CiphertextBlob = again.GetProperty("CiphertextBlob").GetString() })).GetProperty("Plaintext").GetString()!));
+
+            // Keys created and rotated under the HSM root: the new versions are wrapped in the HSM, and what the old
+            // version encrypted still opens after the rotation.
+            var created = (await SignedRequests.KmsAsync(after, "CreateKey", new { Description = "under the HSM" }))
+                .GetProperty("KeyMetadata").GetProperty("KeyId").GetString()!;
+            var first = (await SignedRequests.KmsAsync(after, "Encrypt", new { KeyId = created, Plaintext = Convert.ToBase64String("version 1"u8) }))
+                .GetProperty("CiphertextBlob").GetString()!;
+            await SignedRequests.KmsAsync(after, "RotateKeyOnDemand", new { KeyId = created });
+            var second = (await SignedRequests.KmsAsync(after, "Encrypt", new { KeyId = created, Plaintext = Convert.ToBase64String("version 2"u8) }))
+                .GetProperty("CiphertextBlob").GetString()!;
+            Assert.NotEqual(first, second);
+            foreach (var (blob, expected) in new[] { (first, "version 1"), (second, "version 2") })
+                Assert.Equal(expected, System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
+                    (await SignedRequests.KmsAsync(after, "Decrypt", new { CiphertextBlob = blob })).GetProperty("Plaintext").GetString()!)));
         }
 
         var wrongPin = new Dictionary<string, string>(serveEnvironment) { ["COFFRE_HSM_PIN"] = "0000-wrong" };

@@ -222,7 +222,7 @@ public sealed class VersioningSdkTests : IAsyncLifetime
         foreach (var (method, target) in new[]
         {
             ("PUT", "/routes?cors"), ("PUT", "/routes?lifecycle"), ("GET", "/routes?policy"), ("DELETE", "/routes?website"),
-            ("PUT", "/routes?encryption"), ("GET", "/routes?object-lock"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?retention"),
+            ("PUT", "/routes?publicAccessBlock"), ("GET", "/routes?object-lock"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?retention"),
             ("PUT", "/routes/k?legal-hold"), ("POST", "/routes/k?restore"), ("GET", "/routes/k?attributes"), ("DELETE", "/routes/k?tagging"),
         })
         {
