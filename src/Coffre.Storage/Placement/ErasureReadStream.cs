@@ -10,7 +10,7 @@ namespace Coffre.Storage.Placement;
 /// the next share; with fewer than K good shares the read fails — it never returns bytes it could not check.
 /// Memory: one stripe and its K blocks, from the array pool.
 /// </summary>
-internal sealed class ErasureReadStream : Stream
+internal sealed class ErasureReadStream : ForwardReadStream
 {
     private readonly ErasureBlobStore _erasure;
     private readonly string _key;
@@ -19,7 +19,6 @@ internal sealed class ErasureReadStream : Stream
     private readonly Queue<LocatedShare> _spares;
     private readonly List<(LocatedShare Share, BlobReadResult? Read)> _active = [];
     private readonly long _offset;
-    private readonly long _length;
     private readonly long _firstStripe;
     private readonly long _lastStripe;
     private readonly byte[] _blocks;
@@ -30,10 +29,10 @@ internal sealed class ErasureReadStream : Stream
     private long _nextStripe;
     private int _stripeStart; // the window of _stripe still to hand out
     private int _stripeEnd;
-    private long _delivered;
     private bool _released;
 
     public ErasureReadStream(ErasureBlobStore erasure, string key, IReadOnlyList<LocatedShare> shares, long offset, long length)
+        : base(length)
     {
         _erasure = erasure;
         _key = key;
@@ -42,7 +41,6 @@ internal sealed class ErasureReadStream : Stream
         _active.AddRange(shares.Take(_format.K).Select(s => (s, (BlobReadResult?)null)));
         _spares = new Queue<LocatedShare>(shares.Skip(_format.K));
         _offset = offset;
-        _length = length;
         _firstStripe = offset / _format.StripeData;
         _lastStripe = length == 0 ? _firstStripe - 1 : (offset + length - 1) / _format.StripeData;
         _nextStripe = _firstStripe;
@@ -50,20 +48,14 @@ internal sealed class ErasureReadStream : Stream
         _stripe = ArrayPool<byte>.Shared.Rent((int)_format.StripeData);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => _length;
-    public override long Position { get => _delivered; set => throw new NotSupportedException(); }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length == 0 || _delivered >= _length) return 0;
+        if (buffer.Length == 0 || Delivered >= Length) return 0;
         if (_stripeStart == _stripeEnd) await NextStripeAsync(cancellationToken).ConfigureAwait(false);
         var n = Math.Min(buffer.Length, _stripeEnd - _stripeStart);
         _stripe.AsSpan(_stripeStart, n).CopyTo(buffer.Span);
         _stripeStart += n;
-        _delivered += n;
+        Delivered += n;
         return n;
     }
 
@@ -101,7 +93,7 @@ internal sealed class ErasureReadStream : Stream
         var stripeOffset = s * _format.StripeData;
         var stripeLength = Math.Min(_format.StripeData, _format.TotalLength - stripeOffset);
         _stripeStart = (int)Math.Max(0, _offset - stripeOffset);
-        _stripeEnd = (int)Math.Min(stripeLength, _offset + _length - stripeOffset);
+        _stripeEnd = (int)Math.Min(stripeLength, _offset + Length - stripeOffset);
     }
 
     /// <summary>Reads share r's block of stripe s (with its checksum) into its slot; marks it good when complete and intact.</summary>
@@ -131,17 +123,6 @@ internal sealed class ErasureReadStream : Stream
                 _failure ??= new BlobStoreException(BlobStoreError.Unavailable, share.Backend, _key, $"backend '{share.Backend}': {message}", e);
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    // Synchronous reads come from callers that are not on a request path (request paths read asynchronously).
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -6,20 +6,19 @@ namespace Coffre.Storage.Placement;
 /// the first stopped, and the reader sees one uninterrupted body. Copies hold the same ciphertext, so any copy can
 /// continue another; a copy of another length is refused.
 /// </summary>
-internal sealed class FailoverReadStream : Stream
+internal sealed class FailoverReadStream : ForwardReadStream
 {
     private readonly PlacementBlobStore _store;
     private readonly string _key;
     private readonly IReadOnlyList<string> _order;
     private readonly HashSet<string> _failed = new(StringComparer.Ordinal);
     private readonly long _offset;
-    private readonly long _length;
     private readonly long _totalLength;
     private BlobReadResult _current;
     private string _backend;
-    private long _delivered;
 
     public FailoverReadStream(PlacementBlobStore store, string key, BlobReadResult first, string backend, IReadOnlyList<string> order)
+        : base(first.Length)
     {
         _store = store;
         _key = key;
@@ -27,19 +26,12 @@ internal sealed class FailoverReadStream : Stream
         _backend = backend;
         _order = order;
         _offset = first.Offset;
-        _length = first.Length;
         _totalLength = first.TotalLength;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => _length;
-    public override long Position { get => _delivered; set => throw new NotSupportedException(); }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length == 0 || _delivered >= _length) return 0;
+        if (buffer.Length == 0 || Delivered >= Length) return 0;
         while (true)
         {
             Exception failure;
@@ -49,12 +41,12 @@ internal sealed class FailoverReadStream : Stream
                 try
                 {
                     var n = await _current.Content.ReadAsync(buffer, deadline.Token).ConfigureAwait(false);
-                    if (n > 0 || _delivered == _length)
+                    if (n > 0 || Delivered == Length)
                     {
-                        _delivered += n;
+                        Delivered += n;
                         return n;
                     }
-                    failure = new EndOfStreamException($"backend '{_backend}' ended the body after {_delivered} of {_length} bytes");
+                    failure = new EndOfStreamException($"backend '{_backend}' ended the body after {Delivered} of {Length} bytes");
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is IOException or OperationCanceledException
                     or BlobStoreException or HttpRequestException or ObjectDisposedException)
@@ -75,7 +67,7 @@ internal sealed class FailoverReadStream : Stream
         string backend;
         try
         {
-            (next, backend) = await _store.OpenAsync(_key, _offset + _delivered, _length - _delivered, _order, _failed, ct).ConfigureAwait(false);
+            (next, backend) = await _store.OpenAsync(_key, _offset + Delivered, Length - Delivered, _order, _failed, ct).ConfigureAwait(false);
         }
         catch (BlobStoreException e)
         {
@@ -91,17 +83,6 @@ internal sealed class FailoverReadStream : Stream
         _current = next;
         _backend = backend;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    // Synchronous reads come from callers that are not on a request path (request paths read asynchronously).
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
