@@ -22,25 +22,55 @@ internal sealed class ShareRepairer(ErasureBlobStore erasure)
         var format = located[0].Format;
         if (item.ExpectedLength is { } expected && format.TotalLength != expected)
             return new RepairOutcome(item.Key, [], unreachable, $"the shares hold {format.TotalLength} bytes, the catalog recorded {expected}: left as they are");
-        var needed = copies.Take(format.N).Select((backend, index) => (Index: index, Backend: backend))
-            .Where(t => !unreachable.Contains(t.Backend) && !good.Any(g => g.Backend == t.Backend && g.Format.Index == t.Index)).ToList();
-        if (needed.Count == 0) return new RepairOutcome(item.Key, [], unreachable, null);
-        var sources = good.Where(g => !needed.Any(n => n.Backend == g.Backend)).ToList();
+        var targets = copies.Take(format.N).Select((backend, index) => (Index: index, Backend: backend))
+            .Where(t => !good.Any(g => g.Backend == t.Backend && g.Format.Index == t.Index)).ToList();
+        var needed = targets.Where(t => !unreachable.Contains(t.Backend)).ToList();
+        // A backend that failed on this blob only may be up but hold a share it cannot serve (a provider restarted after
+        // a crash mid-write can answer 500 for that object for good): its share is rewritten too, best effort; a
+        // backend that is down stays reported unreachable.
+        var retried = targets.Where(t => unreachable.Contains(t.Backend)).ToList();
+        if (needed.Count == 0 && retried.Count == 0) return new RepairOutcome(item.Key, [], unreachable, null);
+        var sources = good.Where(g => !targets.Any(n => n.Backend == g.Backend)).ToList();
         if (sources.Count < format.K)
             return new RepairOutcome(item.Key, [], unreachable, unreachable.Count > 0
                 ? $"only {sources.Count} good share(s) on the reachable backends, {format.K} are needed: retry when the others are back"
                 : $"only {sources.Count} good share(s), {format.K} are needed: the blob is lost unless a backup has it");
-        await using var rebuilt = new ErasureReadStream(erasure, item.Key, sources, 0, format.TotalLength);
-        try
+        var rewritten = new List<string>();
+        if (needed.Count > 0)
         {
-            await erasure.WriteSharesAsync(new ReedSolomon(format.K, format.N), format.BlockLength, item.Key, rebuilt, format.TotalLength,
-                ErasureBlobStore.BlobMetadataOf(sources[0].Metadata), needed, needed.Count, ct).ConfigureAwait(false);
+            try
+            {
+                await WriteAsync(item.Key, format, sources, needed, ct).ConfigureAwait(false);
+            }
+            catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
+            {
+                return new RepairOutcome(item.Key, [], [.. unreachable, .. needed.Select(n => n.Backend)], $"rewriting shares failed: {e.Message}");
+            }
+            rewritten.AddRange(needed.Select(n => n.Backend));
         }
-        catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
+        foreach (var target in retried)
         {
-            return new RepairOutcome(item.Key, [], [.. unreachable, .. needed.Select(n => n.Backend)], $"rewriting shares failed: {e.Message}");
+            try
+            {
+                await WriteAsync(item.Key, format, sources, [target], ct).ConfigureAwait(false);
+            }
+            catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
+            {
+                continue;
+            }
+            rewritten.Add(target.Backend);
+            unreachable.Remove(target.Backend);
         }
-        return new RepairOutcome(item.Key, needed.Select(n => n.Backend).ToList(), unreachable, null);
+        return new RepairOutcome(item.Key, rewritten, unreachable, null);
+    }
+
+    /// <summary>Rebuilds the blob from <paramref name="sources"/> and writes the shares <paramref name="targets"/> name, all of them durable or a failure.</summary>
+    private async Task WriteAsync(string key, ShareFormat format, IReadOnlyList<LocatedShare> sources, IReadOnlyList<(int Index, string Backend)> targets,
+        CancellationToken ct)
+    {
+        await using var rebuilt = new ErasureReadStream(erasure, key, sources, 0, format.TotalLength);
+        await erasure.WriteSharesAsync(new ReedSolomon(format.K, format.N), format.BlockLength, key, rebuilt, format.TotalLength,
+            ErasureBlobStore.BlobMetadataOf(sources[0].Metadata), targets, targets.Count, ct).ConfigureAwait(false);
     }
 
     /// <summary>Whether the whole share reads back with its header, every block's checksum and its trailer intact.</summary>
