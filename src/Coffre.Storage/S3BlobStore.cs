@@ -252,7 +252,8 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                     throw new BlobStoreException(BlobStoreError.Backend, Name, key, "The server ignored the Range header.");
                 count = Math.Min(total, length ?? long.MaxValue);
             }
-            var stream = count == received ? response.ResponseStream : new LengthLimitedStream(response.ResponseStream, count);
+            Stream body = new S3BodyStream(response.ResponseStream, Name, key);
+            var stream = count == received ? body : new LengthLimitedStream(body, count);
             return new BlobReadResult(key, stream, offset, count, total, ReadMetadata(response.Metadata), response);
         }
         catch

@@ -277,6 +277,34 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
     /// </summary>
     private async Task<long> CopyAsync(PlacementMigration migration, RepairItem item, CancellationToken ct)
     {
+        // A blob can fail to copy for a moment: a backend briefly unavailable, or a copy that the gateway's own
+        // dual write or repair rewrites while it is read back (s3rver serves such a blob torn). Each blob is tried a
+        // few times, with a growing pause, before the run stops; a run that stops resumes at its cursor.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await CopyOnceAsync(migration, item, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (attempt < CopyAttempts && !ct.IsCancellationRequested && IsTransient(e))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt * attempt), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private const int CopyAttempts = 4;
+
+    private static bool IsTransient(Exception e) => e switch
+    {
+        BlobStoreException b => b.Error == BlobStoreError.Unavailable,
+        IOException => true,
+        MigrationException { Error: MigrationError.CopyFailed, InnerException: null or BlobStoreException { Error: BlobStoreError.Unavailable } or IOException } => true,
+        _ => false,
+    };
+
+    private async Task<long> CopyOnceAsync(PlacementMigration migration, RepairItem item, CancellationToken ct)
+    {
         var target = store.Backend(migration.To);
         BlobReadResult? read = null;
         BlobStoreException? failure = null;

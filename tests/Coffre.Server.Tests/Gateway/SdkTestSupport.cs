@@ -155,9 +155,15 @@ internal static class SdkTestSupport
 
     public static LocalBlobFiles LocalDiskBlob(GatewayServer gateway, string blobKey)
     {
-        foreach (var meta in AllFiles(gateway.BackendDirectory!).Where(f => f.EndsWith(".m", StringComparison.Ordinal)))
+        // Temporary files (".tmp-…") are records another write is still producing; a record may also be
+        // renamed away between the listing and the read. Neither is the blob asked for.
+        foreach (var meta in AllFiles(gateway.BackendDirectory!).Where(f =>
+                     f.EndsWith(".m", StringComparison.Ordinal) && !Path.GetFileName(f).StartsWith(".tmp-", StringComparison.Ordinal)))
         {
-            var json = JsonNode.Parse(File.ReadAllText(meta))!;
+            string text;
+            try { text = File.ReadAllText(meta); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            var json = JsonNode.Parse(text)!;
             if ((string?)json["key"] != blobKey) continue;
             var generation = (string)json["generation"]!;
             var stem = meta[..^2];
