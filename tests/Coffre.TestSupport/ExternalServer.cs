@@ -21,8 +21,8 @@ public abstract class ExternalServer : IAsyncLifetime, IDisposable
 
     public const string Host = "127.0.0.1";
 
-    /// <summary>How long to wait for the port to accept connections.</summary>
-    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long to wait for the server to answer HTTP (generous: moto takes over a minute on a host loaded by parallel suites).</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(3);
 
     public int Port { get; private set; }
     public int? ProcessId => _process?.Id;
@@ -85,7 +85,7 @@ public abstract class ExternalServer : IAsyncLifetime, IDisposable
     private async Task WaitForPortAsync(Process process, int port, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + StartupTimeout;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         while (true)
         {
             if (process.HasExited)
