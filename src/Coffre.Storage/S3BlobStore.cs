@@ -13,8 +13,9 @@ namespace Coffre.Storage;
 /// A blob store on any S3-compatible service (AWS, OVHcloud, Scaleway, Outscale, MinIO, Ceph RGW, Garage...).
 /// Plain-body rule: requests carry plain, SigV4-signed bodies with an exact Content-Length — never aws-chunked
 /// framing and no trailing checksums — because several servers store an aws-chunked body verbatim.
-/// Bodies are read into a bounded part buffer (<see cref="S3BlobStoreOptions.PartSize"/>): one PutObject when the
-/// whole body fits, otherwise a multipart upload, completed (atomically) only once every part is in.
+/// Bodies are read into one of the backend's part buffers (<see cref="S3BlobStoreOptions.PartSize"/> plus room for the
+/// encryption's framing; <see cref="S3BlobStoreOptions.PartBuffers"/> of them at most): one PutObject when the whole
+/// body fits, otherwise a multipart upload, completed (atomically) only once every part is in.
 /// Blob keys are mapped with <see cref="S3KeyCodec"/> under <see cref="S3BlobStoreOptions.KeyPrefix"/>.
 /// </summary>
 public sealed class S3BlobStore : IBlobStore, IDisposable
@@ -26,6 +27,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     private readonly AmazonS3Client _client;
     private readonly string _bucket;
     private readonly string _prefix;
+    private readonly PartBufferPool _partBuffers;
 
     public S3BlobStore(S3BlobStoreOptions options)
     {
@@ -34,6 +36,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         _options = options;
         _bucket = options.Bucket!;
         _prefix = options.KeyPrefix;
+        _partBuffers = new PartBufferPool(options.PartBuffers, checked((int)(options.PartSize + options.PartSize / 64)));
         var config = new AmazonS3Config
         {
             ServiceURL = options.Endpoint,
@@ -75,10 +78,13 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         BlobKeys.ValidateMetadata(metadata);
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
         var objectKey = ObjectKey(key);
-        var partSize = (int)_options.PartSize;
-        // A body known to fit in one part gets a buffer of its size, not a whole part: small objects stay small in memory.
-        var capacity = length is { } announced && announced < partSize ? (int)announced : partSize;
-        var buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        // A small body gets a buffer of its size from the shared pool; any other takes one of the backend's part buffers,
+        // whose size leaves room for the encryption's framing: a client's 16 MiB part, once encrypted, still fits one PutObject.
+        var small = length is { } announced && announced <= SmallBody;
+        var capacity = small ? (int)length!.Value : _partBuffers.Size;
+        var buffer = small ? ArrayPool<byte>.Shared.Rent(capacity)
+            : await _partBuffers.RentAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false)
+              ?? throw Unavailable(key, $"all {_options.PartBuffers} part buffers (PartBuffers) stayed busy for {_options.RequestTimeout.TotalSeconds:0.###} s", null);
         try
         {
             var filled = await FillAsync(content, buffer, capacity, cancellationToken).ConfigureAwait(false);
@@ -105,9 +111,12 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (small) ArrayPool<byte>.Shared.Return(buffer);
+            else _partBuffers.Return(buffer);
         }
     }
+
+    private const int SmallBody = 1024 * 1024;
 
     private async Task MultipartPutAsync(string key, string objectKey, Stream content, long? length,
         IReadOnlyDictionary<string, string> metadata, byte[] buffer, int filled, CancellationToken ct)
@@ -120,7 +129,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         try
         {
             long total = 0;
-            var partSize = (int)_options.PartSize;
+            var partSize = _partBuffers.Size;
             var partNumber = 1;
             while (filled > 0)
             {
@@ -374,7 +383,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         return new BlobStoreException(error, Name, key, $"S3 backend '{Name}' ({_options.Endpoint}): {what}", e);
     }
 
-    private BlobStoreException Unavailable(string? key, string what, Exception inner) =>
+    private BlobStoreException Unavailable(string? key, string what, Exception? inner) =>
         new(BlobStoreError.Unavailable, Name, key, $"S3 backend '{Name}' ({_options.Endpoint}) is unavailable: {what}", inner);
 
     public void Dispose() => _client.Dispose();

@@ -33,10 +33,19 @@ public sealed partial class S3BlobStoreOptions
     public string? SessionToken { get; set; }
 
     /// <summary>
-    /// Bodies up to this size go in one PutObject; larger or unknown-length bodies use multipart upload with parts of
-    /// this size. It is also the largest buffer one upload holds in memory.
+    /// Bodies up to this size (plus 1/64, room for the encryption's framing) go in one PutObject; larger or
+    /// unknown-length bodies use multipart upload with parts of that size, the size of each part buffer.
     /// </summary>
     public long PartSize { get; set; } = DefaultPartSize;
+
+    /// <summary>
+    /// How many part buffers (<see cref="PartSize"/> plus 1/64 for the encryption's framing) uploads to this backend may
+    /// hold at once: the bound of their memory. An upload beyond it waits for a buffer, at most
+    /// <see cref="RequestTimeout"/>, then fails as unavailable (503, which clients retry). Bodies of 1 MiB or less need none.
+    /// </summary>
+    public int PartBuffers { get; set; } = DefaultPartBuffers;
+
+    public const int DefaultPartBuffers = 4;
 
     /// <summary>Plain http:// to a host that is not loopback must be allowed explicitly (credentials stay secret under SigV4, but request metadata does not).</summary>
     public bool AllowInsecureHttp { get; set; }
@@ -96,6 +105,7 @@ public sealed partial class S3BlobStoreOptions
         if (string.IsNullOrEmpty(SecretAccessKey)) errors.Add("SecretAccessKey: required.");
         if (PartSize is < MinPartSize or > MaxPartSize)
             errors.Add($"PartSize: {PartSize} is outside [{MinPartSize}, {MaxPartSize}] bytes.");
+        if (PartBuffers is < 1 or > 1024) errors.Add($"PartBuffers: {PartBuffers} is outside [1, 1024].");
         if (Timeout <= TimeSpan.Zero) errors.Add("Timeout: must be positive.");
         if (RequestTimeout <= TimeSpan.Zero) errors.Add("RequestTimeout: must be positive.");
         return errors;

@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,9 +38,19 @@ public static class CoffreServer
     /// Configuration is read once, at start: reloading it on change would watch the content root recursively,
     /// and the default data directory (./coffre-data) lies inside it, so every blob written would wake the
     /// file watcher (1.5 to 2.4 % of the gateway's CPU in the small-object benchmark).
+    /// ASP.NET logs two lines per request at Information; they are Warning here by default (below every other source,
+    /// so appsettings.json or Logging__LogLevel__Microsoft.AspNetCore can lower them again): the optional access log
+    /// (<see cref="CoffreServerOptions.AccessLog"/>) is the per-request record.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string contentRoot) =>
-        WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"], ContentRootPath = contentRoot });
+    public static WebApplicationBuilder CreateBuilder(string contentRoot)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"], ContentRootPath = contentRoot });
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+        });
+        return builder;
+    }
 
     /// <summary>
     /// Builds and starts a gateway inside this process, logging nothing, with any appsettings.json in the data
@@ -196,6 +207,8 @@ public static class CoffreServer
         // WebApplication appends, so /healthz and /metrics would never be reached (they were
         // answered 403 by SigV4). Matched endpoints go on; everything else is S3.
         // The XKS face authenticates with its own credentials, so it takes its requests before Dispatch's SigV4 check.
+        if (options.AccessLog)
+            app.Use(AccessLog.Middleware(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AccessLog.Category)));
         var xks = app.Services.GetService<Xks.XksFace>();
         app.Use((context, next) => xks?.Owns(context) == true ? xks.HandleAsync(context)
             : context.GetEndpoint() is null ? Dispatch(context, app.Services) : next(context));

@@ -15,6 +15,12 @@ public sealed class CoffreServerOptions
     public string? CertificatePath { get; set; }
     public string? CertificatePassword { get; set; }
 
+    /// <summary>
+    /// Log one structured line per request under the category Coffre.AccessLog (docs/operations.md#access-log). Off by
+    /// default; ASP.NET's own per-request lines stay at Warning either way unless Logging:LogLevel says otherwise.
+    /// </summary>
+    public bool AccessLog { get; set; }
+
     /// <summary>The region clients sign for; any region is accepted in signatures unless <see cref="PinRegion"/>, this one is reported.</summary>
     public string Region { get; set; } = "us-east-1";
 
