@@ -45,6 +45,8 @@ public enum ObjectError
     CustomerKeyNotApplicable,
     /// <summary>The key a write names does not exist.</summary>
     KeyNotFound,
+    /// <summary>The key cannot make or open data keys (an RSA key): a configuration or request naming the wrong key.</summary>
+    KeyInvalidUsage,
 }
 
 public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)

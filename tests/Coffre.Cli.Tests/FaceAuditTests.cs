@@ -1,14 +1,20 @@
+using System.Text;
 using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
 using Coffre.Kms;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Coffre.Server.Xks;
+using Coffre.TestSupport;
 
 namespace Coffre.Cli.Tests;
 
 /// <summary>
 /// `coffre audit list --face` filters on the records' coffre:face member, and `coffre report keys` says per key which
-/// faces used it and when last: records written as the XKS face writes them, and gateway data-key uses (s3).
+/// faces used it and when last: records written as the XKS face writes them, and the S3 and KMS faces' key uses made by
+/// real clients through a running `coffre serve`.
 /// </summary>
 public sealed class FaceAuditTests
 {
@@ -58,5 +64,69 @@ public sealed class FaceAuditTests
         var human = fx.Run("report", "keys").Ok().Stdout;
         // (Columns wrap in a narrow terminal: only words are checked.)
         Assert.True(human.Contains("xks: 2"), human);
+    }
+
+    [Fact]
+    public async Task S3_and_kms_requests_to_a_running_server_are_listed_under_their_face()
+    {
+        using var dir = new TempDir();
+        var data = dir["data"];
+        string keyId;
+        using (var server = await CoffreServeProcess.StartAsync(data))
+        {
+            using (var s3 = new AmazonS3Client(new BasicAWSCredentials(CoffreServeProcess.AccessKey, CoffreServeProcess.SecretKey),
+                       new AmazonS3Config { ServiceURL = server.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", UseHttp = true }))
+            {
+                await s3.PutBucketAsync("photos");
+                await s3.PutObjectAsync(new PutObjectRequest { BucketName = "photos", Key = "cat.jpg", ContentBody = "meow" });
+                using var got = await s3.GetObjectAsync("photos", "cat.jpg");
+                Assert.Equal("meow", await new StreamReader(got.ResponseStream).ReadToEndAsync());
+            }
+
+            var aws = File.Exists("/usr/bin/aws") ? "/usr/bin/aws" : throw new InvalidOperationException("AWS CLI v2 not found at /usr/bin/aws: apt-get install -y awscli");
+            var environment = new Dictionary<string, string?>
+            {
+                ["AWS_ACCESS_KEY_ID"] = CoffreServeProcess.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = CoffreServeProcess.SecretKey,
+                ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null", ["AWS_CA_BUNDLE"] = null,
+            };
+            // The AWS CLI starts slowly on a busy host: a generous bound, not a speed check.
+            CliResult Aws(params string[] args) => Cli.Exec(aws, [.. args, "--endpoint-url", server.Endpoint, "--output", "json"], environment,
+                timeout: TimeSpan.FromMinutes(5)).Ok();
+            keyId = Aws("kms", "create-key").Json().GetProperty("KeyMetadata").GetProperty("KeyId").GetString()!;
+            var plaintext = dir["secret.txt"];
+            await File.WriteAllTextAsync(plaintext, "s3cr3t");
+            var blob = Convert.FromBase64String(Aws("kms", "encrypt", "--key-id", keyId, "--plaintext", "fileb://" + plaintext, "--encryption-context", "purpose=audit")
+                .Json().GetProperty("CiphertextBlob").GetString()!);
+            await File.WriteAllBytesAsync(dir["blob.bin"], blob);
+            var decrypted = Aws("kms", "decrypt", "--ciphertext-blob", "fileb://" + dir["blob.bin"], "--encryption-context", "purpose=audit").Json();
+            Assert.Equal("s3cr3t", Encoding.UTF8.GetString(Convert.FromBase64String(decrypted.GetProperty("Plaintext").GetString()!)));
+        }
+
+        CliResult Coffre(params string[] args) => Cli.Run([.. args, "--data", data], passphrase: CoffreServeProcess.Passphrase);
+        // The filter reads the member each record stores (not a guess from its other members), so a record without it is not listed.
+        static Dictionary<string, string> Context(JsonElement record) =>
+            JsonSerializer.Deserialize<Dictionary<string, string>>(record.GetProperty("context").GetString()!)!;
+
+        var s3Records = Coffre("audit", "list", "--face", "s3", "--json").Ok().Json().EnumerateArray().ToList();
+        Assert.Equal(["GenerateDataKey", "UnwrapDataKey"], s3Records.Select(r => r.GetProperty("operation").GetString()));
+        Assert.All(s3Records, r =>
+        {
+            var context = Context(r);
+            Assert.Equal(("s3", "photos", "cat.jpg", "ok", CoffreServeProcess.AccessKey),
+                (context["coffre:face"], context[ObjectBinding.BucketContextKey], context[ObjectBinding.ObjectContextKey], r.GetProperty("result").GetString(),
+                    r.GetProperty("principal").GetString()));
+        });
+
+        var kmsRecords = Coffre("audit", "list", "--face", "kms", "--json").Ok().Json().EnumerateArray().ToList();
+        Assert.Equal(["Encrypt", "Decrypt"], kmsRecords.Select(r => r.GetProperty("operation").GetString()));
+        Assert.All(kmsRecords, r =>
+        {
+            Assert.Equal(("kms", "audit"), (Context(r)["coffre:face"], Context(r)["purpose"]));
+            Assert.Equal(keyId, r.GetProperty("keyId").GetString());
+        });
+        Assert.Contains("kms", Coffre("audit", "list", "--face", "kms").Ok().Stdout);
+
+        // The member is recorded, not bound: the chain verifies as before (docs/format.md §8).
+        Assert.Equal(0, Coffre("audit", "verify").ExitCode);
     }
 }

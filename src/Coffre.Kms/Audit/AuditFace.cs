@@ -20,6 +20,13 @@ public static class AuditFace
 
     public static readonly IReadOnlyList<string> All = [S3, Kms, Xks, Cse, Ekm, Dke, Admin];
 
+    private static readonly Dictionary<string, IReadOnlyDictionary<string, string>> Members =
+        All.ToDictionary(f => f, f => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [ContextMember] = f });
+
+    /// <summary>The one audit-only member naming <paramref name="face"/> (one of <see cref="All"/>), for the key manager's
+    /// <c>recorded</c> parameters: recorded beside the context, never bound into a ciphertext.</summary>
+    public static IReadOnlyDictionary<string, string> Recorded(string face) => Members[face];
+
     /// <summary>The face a record's context names, or null when it names none (or is not a JSON object).</summary>
     public static string? Of(string? context)
     {

@@ -13,7 +13,7 @@ public sealed record SignResult(string KeyId, int KeyVersion, byte[] Signature);
 /// <summary>An RSA-OAEP ciphertext and the key version whose public key made it.</summary>
 public sealed record AsymmetricCiphertext(string KeyId, int KeyVersion, byte[] Ciphertext);
 
-// RSA keys (docs/kms-api.md, docs/format.md §6.6): each version holds its own key pair, generated here, whose private key
+// RSA keys (docs/kms-api.md, docs/format.md §6.2): each version holds its own key pair, generated here, whose private key
 // is sealed like symmetric material (a root-wrapped version key) and never leaves Coffre; rotation adds a key pair. The
 // private key is unsealed into a pinned KeyMaterial like a symmetric version's 32 bytes, and imported into an RSA object
 // for one operation only, so sealing and key-state changes retire it the same way.
@@ -288,7 +288,7 @@ public sealed partial class KeyManager
         }
     }
 
-    // ---- sealing of private keys (docs/format.md §6.6) ------------------------------------------
+    // ---- sealing of private keys (docs/format.md §6.2) ------------------------------------------
     //
     // The root of trust wraps 32 bytes only (an HSM's wrap is sized for them), so a version of an RSA key holds a random
     // 32-byte version key wrapped by the root exactly as a symmetric version's material is (same AAD), and its PKCS #8

@@ -43,7 +43,9 @@ public sealed partial class KeyManager
     /// adding up. The caller must await <c>Recorded</c> before it answers or commits anything made with the key
     /// (no audit, no answer), and dispose the key if it faults.
     /// </summary>
-    public AuditPending<DataKey> GenerateDataKeyAuditPending(string keyRef, IReadOnlyDictionary<string, string>? context, string principal)
+    /// <param name="recorded">Audit-only members, as for <see cref="EncryptAsync"/> (the face's name).</param>
+    public AuditPending<DataKey> GenerateDataKeyAuditPending(string keyRef, IReadOnlyDictionary<string, string>? context, string principal,
+        IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "GenerateDataKey";
         var target = new Target(keyRef);
@@ -53,7 +55,7 @@ public sealed partial class KeyManager
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context);
+            json = EncryptionContext.Json(context, recorded);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
@@ -84,8 +86,9 @@ public sealed partial class KeyManager
         Wait(GenerateDataKeyCiphertextAsync(keyRef, numberOfBytes, context, principal, operation));
 
     /// <summary><see cref="GenerateDataKeyCiphertext"/> without holding a thread while the audit record is committed.</summary>
+    /// <param name="recorded">Audit-only members, as for <see cref="EncryptAsync"/>.</param>
     public async Task<EncryptedDataKey> GenerateDataKeyCiphertextAsync(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
-        string principal, string operation = "GenerateDataKey")
+        string principal, string operation = "GenerateDataKey", IReadOnlyDictionary<string, string>? recorded = null)
     {
         var op = operation;
         var target = new Target(keyRef);
@@ -96,7 +99,7 @@ public sealed partial class KeyManager
         {
             CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context);
+            json = EncryptionContext.Json(context, recorded);
             if (numberOfBytes is < 1 or > 1024)
                 throw new KmsException(KmsError.InvalidArgument, $"A data key is 1 to 1024 bytes ({numberOfBytes} asked).");
             var cached = Resolve(keyRef);
@@ -116,20 +119,24 @@ public sealed partial class KeyManager
     public byte[] GenerateRandom(int numberOfBytes, string principal) => Wait(GenerateRandomAsync(numberOfBytes, principal));
 
     /// <summary>Random bytes from the key manager's generator (1..1024), audited like every other answer.</summary>
-    public async Task<byte[]> GenerateRandomAsync(int numberOfBytes, string principal)
+    /// <param name="recorded">Audit-only members recorded beside the size asked (the face's name).</param>
+    public async Task<byte[]> GenerateRandomAsync(int numberOfBytes, string principal, IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "GenerateRandom";
+        var json = Json([("bytes", numberOfBytes), .. (recorded ?? EmptyRecorded).Select(m => (m.Key, (object?)m.Value))]);
         try
         {
             CheckPrincipal(principal);
             if (numberOfBytes is < 1 or > 1024)
                 throw new KmsException(KmsError.InvalidArgument, $"GenerateRandom returns 1 to 1024 bytes ({numberOfBytes} asked).");
             var bytes = RandomNumberGenerator.GetBytes(numberOfBytes);
-            await _audit.AppendAsync(Entry(op, principal, null, Json(("bytes", numberOfBytes)), null, Ok)).ConfigureAwait(false);
+            await _audit.AppendAsync(Entry(op, principal, null, json, null, Ok)).ConfigureAwait(false);
             return bytes;
         }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, null, e).ConfigureAwait(false); }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, json, e).ConfigureAwait(false); }
     }
+
+    private static readonly Dictionary<string, string> EmptyRecorded = [];
 
     /// <summary>Unwraps a data key with the version it names (enabled, ≥ the minimum decryption version).
     /// The caller owns (and should zero) the returned 32 bytes.</summary>
@@ -138,7 +145,9 @@ public sealed partial class KeyManager
 
     /// <summary><see cref="UnwrapDataKey"/> without holding a thread while the audit record is committed
     /// (a thread blocked on the commit cannot serve other requests meanwhile).</summary>
-    public async Task<byte[]> UnwrapDataKeyAsync(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal)
+    /// <param name="recorded">Audit-only members, as for <see cref="EncryptAsync"/>.</param>
+    public async Task<byte[]> UnwrapDataKeyAsync(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal,
+        IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "UnwrapDataKey";
         var target = new Target(wrapped?.KeyId);
@@ -149,7 +158,7 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             CheckWrapped(wrapped);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context);
+            json = EncryptionContext.Json(context, recorded);
             target.Version = wrapped!.KeyVersion;
             dek = UnwrapCore(wrapped, context, target);
         }
@@ -271,8 +280,10 @@ public sealed partial class KeyManager
         Wait(ReEncryptAsync(ciphertext.ToArray(), sourceContext, destinationKeyRef, destinationContext, principal, expectedSourceKeyRef));
 
     /// <summary><see cref="ReEncrypt"/> without holding a thread while the audit records are committed.</summary>
+    /// <param name="recorded">Audit-only members of both records, as for <see cref="EncryptAsync"/>.</param>
     public async Task<byte[]> ReEncryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? sourceContext,
-        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null)
+        string destinationKeyRef, IReadOnlyDictionary<string, string>? destinationContext, string principal, string? expectedSourceKeyRef = null,
+        IReadOnlyDictionary<string, string>? recorded = null)
     {
         const string op = "ReEncrypt";
         var source = new Target(null);
@@ -283,7 +294,8 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             EncryptionContext.Check(sourceContext);
             EncryptionContext.Check(destinationContext);
-            json = EncryptionContext.Json(sourceContext);
+            json = EncryptionContext.Json(sourceContext, recorded);
+            var destinationJson = EncryptionContext.Json(destinationContext, recorded);
             var plaintext = DecryptCore(ciphertext.Span, sourceContext, source, expectedSourceKeyRef);
             try
             {
@@ -293,7 +305,7 @@ public sealed partial class KeyManager
                 destination.Version = version;
                 var blob = EncryptCore(cached, version, plaintext, destinationContext);
                 await _audit.AppendAsync(Entry(op + ".Decrypt", principal, source, json, null, Ok),
-                    Entry(op + ".Encrypt", principal, destination, EncryptionContext.Json(destinationContext), null, Ok)).ConfigureAwait(false);
+                    Entry(op + ".Encrypt", principal, destination, destinationJson, null, Ok)).ConfigureAwait(false);
                 return blob;
             }
             finally

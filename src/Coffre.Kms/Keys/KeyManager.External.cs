@@ -110,7 +110,8 @@ public sealed partial class KeyManager
     /// <summary>
     /// The key's state for a protocol's key-metadata call (AWS XKS GetKeyMetadata), audited as "ExternalDescribeKey" with
     /// <paramref name="auditContext"/>. A disabled or destroyed key is answered, not refused: telling the provider the
-    /// key is unusable is the point of the call.
+    /// key is unusable is the point of the call. An RSA key is refused (<see cref="KmsError.InvalidKeyUsage"/>): the
+    /// external operations are AES-256-GCM.
     /// </summary>
     public async Task<ExternalKeyStatus> DescribeExternalKeyAsync(string keyRef, string principal, string? auditContext)
     {
@@ -121,6 +122,7 @@ public sealed partial class KeyManager
             CheckPrincipal(principal);
             var key = Resolve(keyRef).Key;
             target.Set(key);
+            CheckSymmetric(key);
             await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
             return new ExternalKeyStatus(key.Id, key.Name, key.State, key.PrimaryVersion);
         }
@@ -130,6 +132,10 @@ public sealed partial class KeyManager
     /// <summary>The state of a key, or null when there is none: a metadata read for health checks, which release nothing
     /// and come every few seconds, so it is not audited (like <see cref="TryPrimaryVersion"/>).</summary>
     public KeyState? TryKeyState(string keyRef) => TryResolveKeyId(keyRef) is { } id ? Resolve(id).Key.State : null;
+
+    /// <summary>The spec and usage of a key, or null when there is none: metadata for the start-up check that each face is
+    /// configured with keys it can serve, unaudited like <see cref="TryKeyState"/> (it releases nothing, and runs sealed too).</summary>
+    public (KeySpec Spec, KeyUsage Usage)? TryKeySpec(string keyRef) => TryResolveKeyId(keyRef) is { } id ? (Resolve(id).Key.Spec, Resolve(id).Key.Usage) : null;
 
     private byte[] DecryptExternalCore(CachedKey cached, int keyVersion, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext,
         ReadOnlySpan<byte> tag, ReadOnlySpan<byte> associatedData)

@@ -40,7 +40,9 @@ public static class CseErrors
 
     public static CseError From(KmsError e) => e switch
     {
-        KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable or KmsError.NotFound => CseError.KeyUnavailable,
+        // An RSA key named for the face (refused at start-up if it exists then, here if created later under that name) wraps nothing either.
+        KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable or KmsError.NotFound
+            or KmsError.InvalidKeyUsage => CseError.KeyUnavailable,
         KmsError.InvalidCiphertext or KmsError.IncorrectKey => CseError.InvalidWrappedKey,
         KmsError.InvalidArgument => CseError.BadRequest,
         KmsError.AccessDenied => CseError.Forbidden,

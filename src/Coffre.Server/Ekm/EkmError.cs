@@ -43,7 +43,7 @@ public static class EkmErrors
 
     public static EkmError From(KmsError e) => e switch
     {
-        KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => EkmError.FailedPrecondition,
+        KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable or KmsError.InvalidKeyUsage => EkmError.FailedPrecondition,
         KmsError.NotFound => EkmError.NotFound,
         KmsError.InvalidCiphertext or KmsError.IncorrectKey or KmsError.InvalidArgument => EkmError.InvalidArgument,
         KmsError.AccessDenied => EkmError.PermissionDenied,

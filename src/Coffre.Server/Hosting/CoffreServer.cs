@@ -84,7 +84,7 @@ public static class CoffreServer
     {
         var dataDirectory = deployment.DataDirectory;
         var keys = deployment.Keys;
-        ConfigurationCheck.ThrowIfInvalid(options);
+        ConfigurationCheck.ThrowIfInvalid(options, keys);
         PrivateFiles.RestrictProcessUmask();
         var repairedFiles = PrivateFiles.Enforce(dataDirectory);
         var (address, port) = ParseListen(options.Listen);

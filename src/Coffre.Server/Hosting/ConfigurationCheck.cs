@@ -1,5 +1,6 @@
 using System.Net;
 using Coffre.Kms.Keys;
+using Coffre.Kms.Store;
 using Coffre.Objects;
 using Coffre.Postgres;
 using Coffre.Server.Auth;
@@ -80,10 +81,42 @@ public static class ConfigurationCheck
         return errors;
     }
 
-    /// <summary>Throws one <see cref="InvalidOperationException"/> listing every problem.</summary>
-    public static void ThrowIfInvalid(CoffreServerOptions options)
+    /// <summary>
+    /// Every configured key that exists but cannot serve the face naming it: objects (DefaultKey, BucketKeys), XKS, CSE
+    /// and EKM use AES under symmetric keys; DKE decrypts RSA-OAEP under an RSA ENCRYPT_DECRYPT key. Needs the key store,
+    /// so it runs once that is open (sealed or not: specs are metadata). A key named but not created yet is left to the
+    /// faces, which refuse its use with their own error if it is created with the wrong spec.
+    /// </summary>
+    public static IReadOnlyList<string> KeyProblems(CoffreServerOptions options, KeyManager keys)
     {
-        var errors = Validate(options);
+        var errors = new List<string>();
+        void Symmetric(string setting, string keyRef, string purpose)
+        {
+            if (keys.TryKeySpec(keyRef) is { Spec: var spec } && spec.IsRsa())
+                errors.Add($"{CoffreConfiguration.Section}:{setting}: '{keyRef}' is an {StoredNames.Text(spec)} key, but {purpose} need a symmetric " +
+                    $"{StoredNames.Text(KeySpec.SymmetricDefault)} key: name another key.");
+        }
+        Symmetric("DefaultKey", options.DefaultKey, "objects");
+        foreach (var (bucket, key) in options.BucketKeys) Symmetric($"BucketKeys:{bucket}", key, "objects");
+        for (var i = 0; i < options.Xks.Stores.Count; i++)
+            foreach (var (id, key) in options.Xks.Stores[i].Keys) Symmetric($"Xks:Stores:{i}:Keys:{id}:Key", key.Key, "XKS keys");
+        if (options.Cse.Enabled) Symmetric("Cse:Key", options.Cse.Key, "CSE wraps");
+        if (options.Ekm.Enabled)
+            foreach (var (name, key) in options.Ekm.Keys) Symmetric($"Ekm:Keys:{name}:Key", key.Key, "EKM wraps");
+        if (options.Dke.Enabled)
+            foreach (var (name, key) in options.Dke.Keys)
+                if (keys.TryKeySpec(key.Key) is var (spec, usage) && (!spec.IsRsa() || usage != KeyUsage.EncryptDecrypt))
+                    errors.Add($"{CoffreConfiguration.Section}:Dke:Keys:{name}:Key: '{key.Key}' is an {StoredNames.Text(spec)} {StoredNames.Text(usage)} key, " +
+                        $"but DKE decrypts with RSA-OAEP: name an RSA key with usage {StoredNames.Text(KeyUsage.EncryptDecrypt)} " +
+                        "(coffre key create --spec RSA_2048 --usage ENCRYPT_DECRYPT).");
+        return errors;
+    }
+
+    /// <summary>Throws one <see cref="InvalidOperationException"/> listing every problem: of the settings, and, given the key
+    /// manager, of the keys they name (<see cref="KeyProblems"/>).</summary>
+    public static void ThrowIfInvalid(CoffreServerOptions options, KeyManager? keys = null)
+    {
+        var errors = keys is null ? Validate(options) : [.. Validate(options), .. KeyProblems(options, keys)];
         if (errors.Count == 0) return;
         throw new InvalidOperationException(
             $"{errors.Count} problem(s) in the configuration:{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", errors));

@@ -1,16 +1,24 @@
 using Coffre.Kms;
+using Coffre.Kms.Store;
+using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 using Coffre.Objects;
 using Coffre.Objects.Keys;
 
 namespace Coffre.Server.Hosting;
 
-/// <summary>Adapts the key manager to what the object store needs, translating its refusals into object errors.</summary>
+/// <summary>
+/// Adapts the key manager to what the object store needs, translating its refusals into object errors. The data keys
+/// it gives and opens serve the S3 face, whose name their audit records carry (<see cref="AuditFace"/>); rewraps are the
+/// maintenance job's and name no face.
+/// </summary>
 public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
 {
+    private static readonly IReadOnlyDictionary<string, string> Face = AuditFace.Recorded(AuditFace.S3);
+
     public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
     {
-        var pending = Call(() => keys.GenerateDataKeyAuditPending(keyRef, context, principal));
+        var pending = Call(() => keys.GenerateDataKeyAuditPending(keyRef, context, principal, Face));
         using var dk = pending.Value;
         return new DataKeyGrant(dk.Plaintext.ToArray(), new WrappedKeyRef(dk.Wrapped.KeyId, dk.Wrapped.KeyVersion, dk.Wrapped.Blob))
         {
@@ -34,7 +42,7 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
     {
         try
         {
-            return await keys.UnwrapDataKeyAsync(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal).ConfigureAwait(false);
+            return await keys.UnwrapDataKeyAsync(new WrappedDataKey(wrapped.KeyId, wrapped.KeyVersion, wrapped.Wrapped), context, principal, Face).ConfigureAwait(false);
         }
         catch (KmsException e)
         {
@@ -48,7 +56,16 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
         return new WrappedKeyRef(w.KeyId, w.KeyVersion, w.Blob);
     }
 
-    public string ResolveKeyId(string keyRef) => Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal).Id);
+    /// <summary>The key's id, if it can protect objects: a bucket or a write naming an RSA key is refused here, before
+    /// any object is written, rather than by every later PUT.</summary>
+    public string ResolveKeyId(string keyRef)
+    {
+        var key = Call(() => keys.DescribeKey(keyRef, KeyManager.SystemPrincipal));
+        if (key.Spec.IsRsa())
+            throw new ObjectStoreException(ObjectError.KeyInvalidUsage,
+                $"The key '{key.Name}' is an {StoredNames.Text(key.Spec)} key: objects are protected by symmetric keys ({StoredNames.Text(KeySpec.SymmetricDefault)}); name another key.");
+        return key.Id;
+    }
 
     public int PrimaryVersion(string keyRef) => keys.TryPrimaryVersion(keyRef)
         ?? throw new ObjectStoreException(ObjectError.KeyInvalidState, $"The key '{keyRef}' does not exist in this key store.");
@@ -74,6 +91,7 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
             KmsError.Disabled => ObjectError.KeyDisabled,
             KmsError.NotFound or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ObjectError.KeyInvalidState,
             KmsError.InvalidCiphertext => ObjectError.IntegrityFailure,
+            KmsError.InvalidKeyUsage => ObjectError.KeyInvalidUsage,
             KmsError.Sealed => ObjectError.Sealed,
             _ => ObjectError.KeyServiceUnavailable, // AuditUnavailable, StoreUnavailable
         };

@@ -1,4 +1,5 @@
 using Coffre.Kms.Access;
+using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 
 namespace Coffre.Server.Kms;
@@ -14,7 +15,8 @@ namespace Coffre.Server.Kms;
 public sealed class KmsAccess(KeyManager keys, KmsArn arns)
 {
     /// <summary>Completes at once when allowed; when refused, once the refusal is recorded, with AccessDenied.</summary>
-    public ValueTask CheckAsync(AccessGrants access, string principal, string operation, string? keyRef)
+    /// <param name="face">The face asking, named in the refusal's audit record (the S3 face checks SSE-KMS keys here too).</param>
+    public ValueTask CheckAsync(AccessGrants access, string principal, string operation, string? keyRef, string face = AuditFace.Kms)
     {
         var permission = KmsPermissions.Of(operation);
         var mayUse = access.KmsKeys.Count > 0 && KmsPermissions.Allows(access.KmsOperations, operation);
@@ -29,11 +31,12 @@ public sealed class KmsAccess(KeyManager keys, KmsArn arns)
             KmsPermission.Use => MatchesKey(access.KmsKeys, keyRef) ? null : "the key is not among its KmsKeys",
             _ => (mayUse && MatchesKey(access.KmsKeys, keyRef)) || MatchesKey(access.KmsAdminKeys, keyRef) ? null : "the key is not among its KmsKeys or KmsAdminKeys",
         };
-        return reason is null ? ValueTask.CompletedTask : DenyAsync(operation, keyRef, principal, reason);
+        return reason is null ? ValueTask.CompletedTask : DenyAsync(operation, keyRef, principal, reason, face);
     }
 
-    private async ValueTask DenyAsync(string operation, string? keyRef, string principal, string reason) =>
-        throw KmsErrors.From(await keys.RecordDeniedAsync(operation, keyRef, principal, reason).ConfigureAwait(false));
+    private async ValueTask DenyAsync(string operation, string? keyRef, string principal, string reason, string face) =>
+        throw KmsErrors.From(await keys.RecordDeniedAsync(operation, keyRef, principal, reason,
+            EncryptionContext.Json(null, AuditFace.Recorded(face))).ConfigureAwait(false));
 
     /// <summary>Whether the key (by id) may be listed to this principal, once the listing itself was allowed by <see cref="CheckAsync"/>
     /// (ListKeys, ListAliases filter, no audit of its own): a key it may use or administer.</summary>

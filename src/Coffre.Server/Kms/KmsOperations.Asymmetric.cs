@@ -11,9 +11,6 @@ namespace Coffre.Server.Kms;
 // client can encrypt or verify offline with the public key; the key manager finds the version that opens them.
 public sealed partial class KmsOperations
 {
-    /// <summary>The audit context of the face's RSA operations, whose records bind nothing else.</summary>
-    private static readonly string FaceContext = JsonSerializer.Serialize(new Dictionary<string, string> { [AuditFace.ContextMember] = AuditFace.Kms });
-
     private async ValueTask GetPublicKey(KmsCall c, Utf8JsonWriter w)
     {
         var keyRef = await AuthorizedKeyAsync(c, c.Request.KeyId);

@@ -32,7 +32,7 @@ public sealed partial class KmsOperations
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         try
         {
-            var blob = await _keys.EncryptAsync(keyRef, plaintext, r.EncryptionContext, c.Principal).ConfigureAwait(false);
+            var blob = await _keys.EncryptAsync(keyRef, plaintext, r.EncryptionContext, c.Principal, Face).ConfigureAwait(false);
             CiphertextBlob.TryReadKeyId(blob, out var keyId);
             w.WriteBase64String("CiphertextBlob", blob);
             w.WriteString("KeyId", _arns.Key(c.Region, keyId));
@@ -78,7 +78,7 @@ public sealed partial class KmsOperations
         }
         CheckAlgorithm(r.EncryptionAlgorithm, "EncryptionAlgorithm");
         var expected = await AuthorizeCiphertextAsync(c, blob, r.KeyId, "KeyId");
-        var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected).ConfigureAwait(false);
+        var result = await _keys.DecryptAsync(blob, r.EncryptionContext, c.Principal, expected, Face).ConfigureAwait(false);
         try
         {
             w.WriteString("KeyId", _arns.Key(c.Region, result.KeyId));
@@ -99,7 +99,7 @@ public sealed partial class KmsOperations
         CheckAlgorithm(r.DestinationEncryptionAlgorithm, "DestinationEncryptionAlgorithm");
         var expected = await AuthorizeCiphertextAsync(c, blob, r.SourceKeyId is null ? null : r.SourceKeyId, "SourceKeyId");
         var destination = await AuthorizedKeyAsync(c, r.DestinationKeyId, "DestinationKeyId");
-        var output = await _keys.ReEncryptAsync(blob, r.SourceEncryptionContext, destination, r.DestinationEncryptionContext, c.Principal, expected);
+        var output = await _keys.ReEncryptAsync(blob, r.SourceEncryptionContext, destination, r.DestinationEncryptionContext, c.Principal, expected, Face);
         CiphertextBlob.TryReadKeyId(blob, out var sourceId);
         CiphertextBlob.TryReadKeyId(output, out var destinationId);
         w.WriteBase64String("CiphertextBlob", output);
@@ -135,7 +135,7 @@ public sealed partial class KmsOperations
                 var other => throw Invalid("KeySpec", "Member must satisfy enum value set: [AES_256, AES_128]", other),
             };
         }
-        var key = await _keys.GenerateDataKeyCiphertextAsync(keyRef, bytes, r.EncryptionContext, c.Principal, c.Operation).ConfigureAwait(false);
+        var key = await _keys.GenerateDataKeyCiphertextAsync(keyRef, bytes, r.EncryptionContext, c.Principal, c.Operation, Face).ConfigureAwait(false);
         try
         {
             w.WriteBase64String("CiphertextBlob", key.CiphertextBlob);
@@ -155,7 +155,7 @@ public sealed partial class KmsOperations
         if (r.HasRecipient) throw new KmsFaceException(KmsErrors.UnsupportedOperation, "Recipient (Nitro Enclaves attestation) is not supported.");
         var n = r.NumberOfBytes ?? throw Missing("NumberOfBytes");
         if (n is < 1 or > 1024) throw Invalid("NumberOfBytes", "Member must have value between 1 and 1024", n);
-        var bytes = await _keys.GenerateRandomAsync(n, c.Principal);
+        var bytes = await _keys.GenerateRandomAsync(n, c.Principal, Face);
         w.WriteBase64String("Plaintext", bytes);
         CryptographicOperations.ZeroMemory(bytes);
     }

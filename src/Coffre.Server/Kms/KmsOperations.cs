@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
+using Coffre.Kms.Audit;
 using Coffre.Kms.Keys;
 using Coffre.Kms.Store;
 
@@ -14,6 +15,12 @@ namespace Coffre.Server.Kms;
 public sealed partial class KmsOperations
 {
     public const string SymmetricDefault = "SYMMETRIC_DEFAULT";
+
+    /// <summary>The face's name, recorded beside the context of every key use it asks for (never bound into a ciphertext).</summary>
+    private static readonly IReadOnlyDictionary<string, string> Face = AuditFace.Recorded(AuditFace.Kms);
+
+    /// <summary>The audit context of the face's RSA operations, whose records bind nothing else (after <see cref="Face"/>: same file, so initialised after it).</summary>
+    private static readonly string FaceContext = EncryptionContext.Json(null, Face);
 
     private readonly KeyManager _keys;
     private readonly KmsArn _arns;

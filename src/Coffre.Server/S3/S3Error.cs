@@ -55,6 +55,8 @@ public sealed record S3Error(string Code, int Status, string Message)
 
     // Server-side-encryption requests (SSE-KMS, SSE-C), with the codes and statuses S3 answers.
     public static readonly S3Error KmsNotFound = new("KMS.NotFoundException", 400, "The key named in x-amz-server-side-encryption-aws-kms-key-id does not exist.");
+    // S3 passes KMS's refusal on with the "KMS." prefix, as for the two above.
+    public static readonly S3Error KmsInvalidKeyUsage = new("KMS.InvalidKeyUsageException", 400, "The key cannot protect objects: it is not a symmetric ENCRYPT_DECRYPT key.");
     public static readonly S3Error InvalidEncryptionAlgorithm = new("InvalidEncryptionAlgorithmError", 400, "The encryption request you specified is not valid. The valid value is AES256.");
     public static readonly S3Error CustomerKeyMissing = new("InvalidRequest", 400, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.");
     public static readonly S3Error CustomerKeyNotApplicable = new("InvalidRequest", 400, "The encryption parameters are not applicable to this object.");

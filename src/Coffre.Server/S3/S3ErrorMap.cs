@@ -37,6 +37,7 @@ public static class S3ErrorMap
         ObjectError.CustomerKeyMismatch => S3Error.AccessDenied,
         ObjectError.CustomerKeyNotApplicable => S3Error.CustomerKeyNotApplicable,
         ObjectError.KeyNotFound => S3Error.KmsNotFound,
+        ObjectError.KeyInvalidUsage => S3Error.KmsInvalidKeyUsage,
         _ => S3Error.InternalError,
     };
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Coffre.Kms.Audit;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Server.Kms;
@@ -117,7 +118,7 @@ public sealed class ServerSideEncryption(KmsAccess access, KmsArn arns, string r
     {
         try
         {
-            await access.CheckAsync(call.Access, call.Principal, operation, keyId).ConfigureAwait(false);
+            await access.CheckAsync(call.Access, call.Principal, operation, keyId, AuditFace.S3).ConfigureAwait(false);
         }
         catch (KmsFaceException e)
         {

@@ -63,6 +63,7 @@ public static class XksErrors
         [KmsError.VersionNotUsable] = XksError.InvalidStateException,
         [KmsError.Conflict] = XksError.InvalidStateException,
         [KmsError.InvalidCiphertext] = XksError.InvalidCiphertextException,
+        [KmsError.InvalidKeyUsage] = XksError.InvalidKeyUsageException,
         [KmsError.IncorrectKey] = XksError.InvalidCiphertextException,
         [KmsError.AccessDenied] = XksError.AccessDeniedException,
         [KmsError.StoreUnavailable] = XksError.DependencyTimeoutException,
