@@ -28,6 +28,7 @@ root.Subcommands.Add(BackendCommands.Create());
 root.Subcommands.Add(RepairCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(RootCommands.Create());
+root.Subcommands.Add(StoreCommands.Create());
 root.Subcommands.Add(BackupCommands.CreateBackup());
 root.Subcommands.Add(BackupCommands.CreateRestore());
 var parsed = root.Parse(args);

@@ -81,6 +81,13 @@ public sealed class PostgresKeyDatabase : IKeyDatabase
                 else if (stored != deploymentId)
                     throw new KmsException(KmsError.InvalidArgument,
                         $"The {connections.Description} belongs to deployment {stored}, but the root seal is for deployment {deploymentId}.");
+                else
+                {
+                    using var marked = new NpgsqlCommand($"SELECT 1 FROM kms_meta WHERE name = '{PostgresKeyImport.Mark}'", c, tx);
+                    if (marked.ExecuteScalar() is not null)
+                        throw new KmsException(KmsError.Conflict,
+                            $"The {connections.Description} is still being filled by `coffre store migrate`, which was interrupted: run it again to finish; nothing opens the database until then.");
+                }
                 long value;
                 using (var cmd = new NpgsqlCommand("SELECT value FROM kms_generation WHERE id = 1", c, tx))
                     value = (long)cmd.ExecuteScalar()!;

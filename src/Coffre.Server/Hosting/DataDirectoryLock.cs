@@ -37,6 +37,11 @@ public sealed class DataDirectoryLock : IDisposable
         Take(dataDirectory, exclusive: true) ?? throw new KmsException(KmsError.Conflict,
             $"{dataDirectory} is in use (coffre serve, or another coffre command, holds {FileName}); stop it before migrating the root.");
 
+    /// <summary>Exclusive: for moving the deployment's SQLite files into PostgreSQL. Refused while any process has the deployment open.</summary>
+    public static DataDirectoryLock ForStoreMigration(string dataDirectory) =>
+        Take(dataDirectory, exclusive: true) ?? throw new KmsException(KmsError.Conflict,
+            $"{dataDirectory} is in use (coffre serve, or another coffre command, holds {FileName}); stop it before migrating the store.");
+
     private static DataDirectoryLock? Take(string dataDirectory, bool exclusive)
     {
         Directory.CreateDirectory(dataDirectory);

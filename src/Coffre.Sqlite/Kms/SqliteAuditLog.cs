@@ -1,19 +1,22 @@
 using Coffre.Kms;
 using Coffre.Kms.Audit;
+using Coffre.Persistence;
 using Microsoft.Data.Sqlite;
 
 namespace Coffre.Sqlite.Kms;
 
 /// <summary>
 /// <see cref="IAuditLog"/> in the audit table of keys.db (docs/format.md §6.3). Appends run on one dedicated writer
-/// connection whose statements stay prepared; SQLite offers no asynchronous I/O, so an append completes synchronously
-/// on the caller's thread — the group commit's single drain loop — and the waiting callers hold no thread.
+/// connection whose statements stay prepared; SQLite offers no asynchronous I/O, so appends run on the log's own
+/// writer thread (<see cref="BlockingIoThread"/>), and neither the group commit's drain loop nor the waiting callers
+/// hold a thread-pool thread during the fsync.
 /// </summary>
 internal sealed class SqliteAuditLog : IAuditLog, IDisposable
 {
     private const string Columns = "seq, time, principal, operation, key_id, key_name, key_version, context, result, prev_hash, hash";
     private readonly SqliteConnections _connections;
     private readonly object _writerLock = new();
+    private readonly BlockingIoThread _thread = new("coffre keys.db audit writer");
     private SqliteConnection? _writer;
     private SqliteAuditAppender? _appender;
     private bool _relaxed;
@@ -46,9 +49,11 @@ internal sealed class SqliteAuditLog : IAuditLog, IDisposable
         }
     }
 
-    public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    public Task AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default) =>
+        entries.Count == 0 ? Task.CompletedTask : _thread.RunAsync(() => Append(entries));
+
+    private bool Append(IReadOnlyList<AuditEntry> entries)
     {
-        if (entries.Count == 0) return Task.CompletedTask;
         lock (_writerLock)
         {
             try
@@ -61,8 +66,7 @@ internal sealed class SqliteAuditLog : IAuditLog, IDisposable
                 }
                 using var tx = _writer.BeginTransaction(deferred: false);
                 _appender!.Append(tx, entries);
-                // Microsoft.Data.Sqlite has no asynchronous I/O (its *Async methods run synchronously): the commit runs on
-                // the group commit's drain loop, the one caller, while every waiting request holds no thread.
+                // Microsoft.Data.Sqlite has no asynchronous I/O (its *Async methods run synchronously): this is the writer thread.
 #pragma warning disable VSTHRD103
                 tx.Commit();
 #pragma warning restore VSTHRD103
@@ -70,11 +74,11 @@ internal sealed class SqliteAuditLog : IAuditLog, IDisposable
             catch (Exception e) when (e is SqliteException or KmsException { Error: KmsError.StoreUnavailable })
             {
                 CloseWriter();
-                return Task.FromException(new KmsException(KmsError.AuditUnavailable,
-                    "The audit trail could not be written, so the operation was refused (no audit, no answer). Check the key store's disk and permissions.", e));
+                throw new KmsException(KmsError.AuditUnavailable,
+                    "The audit trail could not be written, so the operation was refused (no audit, no answer). Check the key store's disk and permissions.", e);
             }
         }
-        return Task.CompletedTask;
+        return true;
     }
 
     public IReadOnlyList<AuditRecord> Read(AuditFilter filter) => _connections.Read(r =>
@@ -141,6 +145,7 @@ internal sealed class SqliteAuditLog : IAuditLog, IDisposable
 
     public void Dispose()
     {
+        _thread.Dispose();
         lock (_writerLock) CloseWriter();
     }
 }

@@ -102,6 +102,15 @@ public sealed class SqliteKeyDatabase : IKeyDatabase
         return database;
     }
 
+    /// <summary>A read-only connection to keys.db, for copying its rows as they are (`coffre store migrate`); opened
+    /// after <see cref="Open"/> has brought the file to the current schema.</summary>
+    public static System.Data.Common.DbConnection OpenRows(string path)
+    {
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = System.IO.Path.GetFullPath(path), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        c.Open();
+        return c;
+    }
+
     /// <summary>Brings an older keys.db to the current schema in place, in one write transaction (BEGIN IMMEDIATE, so
     /// two processes opening it at once upgrade it once); returns the version reached.</summary>
     private static int Upgrade(SqliteConnection c)

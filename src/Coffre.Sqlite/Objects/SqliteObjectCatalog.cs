@@ -22,6 +22,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
     private readonly string _connectionString;
     private readonly TimeProvider _time;
     private readonly GroupCommit<Write, object?> _writes;
+    private readonly BlockingIoThread _writer = new("coffre catalog.db writer");
 
     private delegate object? Write(SqliteConnection c, SqliteTransaction tx);
 
@@ -114,7 +115,11 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         return catalog;
     }
 
-    public ValueTask DisposeAsync() => _writes.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _writes.DisposeAsync().ConfigureAwait(false);
+        _writer.Dispose();
+    }
 
     // ---- buckets ----
 
@@ -370,8 +375,10 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         (T)(await _writes.SubmitAsync((c, tx) => work(c, tx)).ConfigureAwait(false))!;
 
     /// <summary>One transaction for the batch, each write under its own savepoint, one commit (one fsync) for all.
-    /// SQLite has no asynchronous I/O: the drain loop's thread runs the batch while every writer's task waits.</summary>
-    private Task CommitBatchAsync(GroupCommitBatch<Write, object?> batch, CancellationToken ct)
+    /// SQLite has no asynchronous I/O: the batch runs on the catalog's writer thread, not on a thread-pool thread.</summary>
+    private Task CommitBatchAsync(GroupCommitBatch<Write, object?> batch, CancellationToken ct) => _writer.RunAsync(() => CommitBatch(batch));
+
+    private bool CommitBatch(GroupCommitBatch<Write, object?> batch)
     {
         using var c = OpenForWrite();
         using var tx = c.BeginTransaction(deferred: false);
@@ -390,12 +397,11 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
                 Execute(c, tx, "RELEASE w");
             }
         }
-        // Microsoft.Data.Sqlite has no asynchronous I/O (its CommitAsync runs synchronously too). This runs on the group
-        // commit's drain loop: one thread per batch of writers, never one per waiter.
+        // Microsoft.Data.Sqlite has no asynchronous I/O (its CommitAsync runs synchronously too): this is the writer thread.
 #pragma warning disable VSTHRD103
         tx.Commit();
 #pragma warning restore VSTHRD103
-        return Task.CompletedTask;
+        return true;
     }
 
     private static ObjectStoreException Unavailable(SqliteException e) =>
