@@ -19,7 +19,8 @@ public sealed record PutObjectCommand(
     ChecksumAlgorithm? Checksum = null,
     Func<PlaintextDigests, ObjectStoreException?>? Verify = null,
     WriteCondition? Condition = null,
-    EncryptionRequest? Encryption = null);
+    EncryptionRequest? Encryption = null,
+    string StorageClass = StorageClasses.Standard);
 
 /// <summary>
 /// S3's conditional writes: <see cref="IfMatch"/> (an ETag, or "*") requires the current object to exist with

@@ -28,6 +28,10 @@ public sealed record ObjectMetadata
     /// <summary>What the writer asked of the object's encryption (null: written before SSE requests were kept, the bucket's key).</summary>
     public Encryption.ObjectEncryption? Encryption { get; init; }
 
+    /// <summary>The object's tags (S3 object tagging), in the order set; null when it has none. Sealed like the rest,
+    /// so tag values reach neither the backend nor the catalog in clear; PutObjectTagging seals them anew.</summary>
+    public IReadOnlyList<Tagging.ObjectTag>? Tags { get; init; }
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     internal byte[] Seal(ReadOnlySpan<byte> dataKey, byte[] associatedData)

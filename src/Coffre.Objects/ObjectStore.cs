@@ -92,7 +92,7 @@ public sealed partial class ObjectStore(
             };
             var record = new ObjectRecord(bucket.Name, command.Name, written.Size, written.Md5Hex, time.GetUtcNow(),
                 grant.Wrapped, metadata.Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, command.Name, grant.Wrapped.KeyId)),
-                [written]) { VersionId = NewVersionId(bucket) };
+                [written]) { VersionId = NewVersionId(bucket), StorageClass = command.StorageClass };
             try
             {
                 await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None).ConfigureAwait(false);
@@ -186,20 +186,25 @@ public sealed partial class ObjectStore(
     /// <summary>Server-side copy: decrypts the source and encrypts it again under the destination's key, name and a new data key.</summary>
     /// <param name="sourceKey">The source's customer key, when it was written with one (SSE-C).</param>
     /// <param name="encryption">What the destination asks; null: the destination bucket's default.</param>
+    /// <param name="replaceTags">The copy's tags (S3's tagging directive REPLACE; empty for none); null: the source's, whatever the metadata.</param>
+    /// <param name="storageClass">The copy's storage class: S3 gives a copy STANDARD unless the request names another.</param>
     public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
-        CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null)
+        CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null,
+        IReadOnlyList<Tagging.ObjectTag>? replaceTags = null, string storageClass = StorageClasses.Standard)
     {
         using var reader = await OpenAsync(source, principal, customerKey: sourceKey).ConfigureAwait(false);
-        return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
-            replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
-            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption), ct).ConfigureAwait(false);
+        var metadata = replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null };
+        metadata = metadata with { Tags = replaceTags is null ? reader.Metadata.Tags : replaceTags.Count > 0 ? replaceTags : null };
+        return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size, metadata,
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption, StorageClass: storageClass), ct).ConfigureAwait(false);
     }
 
     // ---------------- multipart ----------------
 
     /// <param name="encryption">What the upload asks; its customer key, if any, must come with every part.</param>
+    /// <param name="storageClass">The storage class the completed object will have.</param>
     public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default,
-        EncryptionRequest? encryption = null)
+        EncryptionRequest? encryption = null, string storageClass = StorageClasses.Standard)
     {
         var bucket = await RequireBucketAsync(bucketName, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(name);
@@ -209,7 +214,8 @@ public sealed partial class ObjectStore(
         {
             await grant.Recorded.ConfigureAwait(false);
             var upload = new UploadRecord(RandomId(), bucket.Name, name, time.GetUtcNow(), grant.Wrapped,
-                (metadata with { Encryption = plan.Facts }).Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)));
+                (metadata with { Encryption = plan.Facts }).Seal(grant.Plaintext, ObjectBinding.MetadataAssociatedData(bucket.Name, name, grant.Wrapped.KeyId)))
+                { StorageClass = storageClass };
             await catalog.CreateUploadAsync(upload, ct).ConfigureAwait(false);
             return upload;
         }
@@ -310,7 +316,7 @@ public sealed partial class ObjectStore(
             metadata = CompositeChecksum(metadata, parts);
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
-                upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId };
+                upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId, StorageClass = upload.StorageClass };
             await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None).ConfigureAwait(false);
             return record;
         }

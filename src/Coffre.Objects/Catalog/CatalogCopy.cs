@@ -4,7 +4,7 @@ namespace Coffre.Objects.Catalog;
 public readonly record struct CatalogCopyProgress(long Buckets, long Objects, long Uploads, long Parts, long Garbage);
 
 /// <summary>
-/// Copies one catalog into another (SQLite to PostgreSQL for `coffre store migrate`): every bucket, object version and delete marker, multipart
+/// Copies one catalog into another (SQLite to PostgreSQL for `coffre store migrate`): every bucket (with its encryption and tags), object version and delete marker, multipart
 /// upload with its parts, and the garbage list, so that nothing the source would have collected leaks. Resumable:
 /// running it again after an interruption skips what the target already holds and copies the rest; the source must
 /// not change meanwhile (the caller makes sure no server writes to it).
@@ -22,6 +22,8 @@ public static class CatalogCopy
             await target.TryCreateBucketAsync(bucket, ct).ConfigureAwait(false);
             if (await source.GetBucketEncryptionAsync(bucket.Name, ct).ConfigureAwait(false) is { } encryption)
                 await target.SetBucketEncryptionAsync(bucket.Name, encryption, ct).ConfigureAwait(false);
+            if (await source.GetBucketTagsAsync(bucket.Name, ct).ConfigureAwait(false) is { } tags)
+                await target.SetBucketTagsAsync(bucket.Name, tags, ct).ConfigureAwait(false);
             buckets++;
             progress?.Report(Now());
             if (bucket.Versioning != Versions.BucketVersioning.Unversioned)

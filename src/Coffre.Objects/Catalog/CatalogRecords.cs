@@ -26,6 +26,9 @@ public sealed record ObjectRecord(
 {
     /// <summary>The object version this record is (<see cref="Versions.VersionIds.Null"/> in a bucket never versioned).</summary>
     public string VersionId { get; init; } = Versions.VersionIds.Null;
+
+    /// <summary>The version's S3 storage class (<see cref="StorageClasses"/>), in clear: listings show it.</summary>
+    public string StorageClass { get; init; } = StorageClasses.Standard;
 }
 
 public sealed record UploadRecord(
@@ -34,7 +37,11 @@ public sealed record UploadRecord(
     string Name,
     DateTimeOffset Created,
     WrappedKeyRef Key,
-    byte[] SealedMetadata);
+    byte[] SealedMetadata)
+{
+    /// <summary>The storage class the completed object will have.</summary>
+    public string StorageClass { get; init; } = StorageClasses.Standard;
+}
 
 public sealed record UploadPartRecord(StoredPart Part, DateTimeOffset Modified);
 

@@ -51,4 +51,6 @@ public static class CatalogRules
     public static IReadOnlyList<StoredPart> DeserializeParts(string json) => JsonSerializer.Deserialize<List<StoredPart>>(json)!;
     public static string SerializePart(StoredPart part) => JsonSerializer.Serialize(part);
     public static StoredPart DeserializePart(string json) => JsonSerializer.Deserialize<StoredPart>(json)!;
+    public static string SerializeTags(IReadOnlyList<Tagging.ObjectTag> tags) => JsonSerializer.Serialize(tags);
+    public static IReadOnlyList<Tagging.ObjectTag> DeserializeTags(string json) => JsonSerializer.Deserialize<List<Tagging.ObjectTag>>(json)!;
 }

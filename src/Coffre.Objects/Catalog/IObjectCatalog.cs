@@ -35,6 +35,12 @@ public interface IObjectCatalog
     /// <summary>Sets the bucket's default encryption, or removes it with null.</summary>
     Task SetBucketEncryptionAsync(string bucket, Encryption.BucketEncryption? encryption, CancellationToken ct = default);
 
+    /// <summary>The bucket's tags (S3 bucket tagging), in the order set; null when none were set. Deleting the bucket deletes them.</summary>
+    Task<IReadOnlyList<Tagging.ObjectTag>?> GetBucketTagsAsync(string bucket, CancellationToken ct = default);
+
+    /// <summary>Replaces the bucket's tags, or removes them with null.</summary>
+    Task SetBucketTagsAsync(string bucket, IReadOnlyList<Tagging.ObjectTag>? tags, CancellationToken ct = default);
+
     // ---- objects ----
 
     /// <summary>Sets a bucket's versioning state; false when the bucket does not exist.</summary>
@@ -103,6 +109,12 @@ public interface IObjectCatalog
     /// (a wrapped data key belongs to one version only): a version deleted meanwhile is left alone. False then.
     /// </summary>
     Task<bool> ReplaceWrappedKeyAsync(string bucket, string name, WrappedKeyRef expected, WrappedKeyRef replacement, CancellationToken ct = default);
+
+    /// <summary>
+    /// Replaces one object version's sealed metadata (new tags) only if it still holds <paramref name="expected"/>: a
+    /// concurrent change, or the version replaced or deleted meanwhile, leaves it alone. False then.
+    /// </summary>
+    Task<bool> ReplaceSealedMetadataAsync(string bucket, string name, string versionId, byte[] expected, byte[] replacement, CancellationToken ct = default);
 
     // ---- multipart uploads ----
 

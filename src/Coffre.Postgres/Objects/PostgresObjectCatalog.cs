@@ -3,6 +3,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Tagging;
 using Coffre.Objects.Versions;
 using Npgsql;
 
@@ -78,6 +79,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
             "SELECT EXISTS(SELECT 1 FROM catalog.objects WHERE bucket = $1) OR EXISTS(SELECT 1 FROM catalog.uploads WHERE bucket = $1)", name).ConfigureAwait(false))!;
         if (used) return false;
         await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_encryption WHERE bucket = $1", name).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_tagging WHERE bucket = $1", name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.buckets WHERE name = $1", name).ConfigureAwait(false);
         return true;
     }, ct);
@@ -93,6 +95,18 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
                 INSERT INTO catalog.bucket_encryption(bucket, algorithm, key_id, bucket_key_enabled) VALUES ($1, $2, $3::text, $4)
                 ON CONFLICT (bucket) DO UPDATE SET algorithm = excluded.algorithm, key_id = excluded.key_id, bucket_key_enabled = excluded.bucket_key_enabled
                 """, bucket, encryption.Algorithm, encryption.KeyId, encryption.BucketKeyEnabled).ConfigureAwait(false), ct);
+
+    public async Task<IReadOnlyList<ObjectTag>?> GetBucketTagsAsync(string bucket, CancellationToken ct = default) =>
+        (await ReadAsync("SELECT tags FROM catalog.bucket_tagging WHERE bucket = $1", r => CatalogRules.DeserializeTags(r.GetString(0)), ct, bucket).ConfigureAwait(false))
+            .FirstOrDefault();
+
+    public Task SetBucketTagsAsync(string bucket, IReadOnlyList<ObjectTag>? tags, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+        tags is null
+            ? await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_tagging WHERE bucket = $1", bucket).ConfigureAwait(false)
+            : await ExecuteAsync(c, tx, """
+                INSERT INTO catalog.bucket_tagging(bucket, tags) VALUES ($1, $2)
+                ON CONFLICT (bucket) DO UPDATE SET tags = excluded.tags
+                """, bucket, CatalogRules.SerializeTags(tags)).ConfigureAwait(false), ct);
 
     // ---- objects ----
 
@@ -124,7 +138,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         }
         garbage.AddRange(await AddLatestVersionAsync(c, tx, record.Bucket, name, record.VersionId, record.Parts,
             false, record.Size, record.ETag, record.Modified.ToUnixTimeMilliseconds(), record.Key.KeyId, record.Key.KeyVersion,
-            record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts)).ConfigureAwait(false));
+            record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts), record.StorageClass).ConfigureAwait(false));
         await AddGarbageAsync(c, tx, garbage, now).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = ANY($1)", (object)record.Parts.Select(p => p.Blob).ToArray()).ConfigureAwait(false);
         return true;
@@ -135,7 +149,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         var nameBytes = Encoding.UTF8.GetBytes(name);
         await LockNameAsync(c, tx, bucket, nameBytes).ConfigureAwait(false);
         var garbage = await AddLatestVersionAsync(c, tx, bucket, nameBytes, versionId, [],
-            true, 0L, "", modified.ToUnixTimeMilliseconds(), "", 0, Array.Empty<byte>(), Array.Empty<byte>(), "[]").ConfigureAwait(false);
+            true, 0L, "", modified.ToUnixTimeMilliseconds(), "", 0, Array.Empty<byte>(), Array.Empty<byte>(), "[]", StorageClasses.Standard).ConfigureAwait(false);
         await AddGarbageAsync(c, tx, garbage, _time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
         return true;
     }, ct);
@@ -202,15 +216,21 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
             WHERE bucket = $3 AND name = $4 AND key_id = $5 AND key_version = $6 AND wrapped_key = $7
             """, replacement.KeyVersion, replacement.Wrapped, bucket, Encoding.UTF8.GetBytes(name), expected.KeyId, expected.KeyVersion, expected.Wrapped).ConfigureAwait(false) == 1, ct);
 
+    public Task<bool> ReplaceSealedMetadataAsync(string bucket, string name, string versionId, byte[] expected, byte[] replacement, CancellationToken ct = default) =>
+        TransactAsync(async (c, tx) => await ExecuteAsync(c, tx, """
+            UPDATE catalog.objects SET metadata = $1
+            WHERE bucket = $2 AND name = $3 AND version_id = $4 AND NOT delete_marker AND metadata = $5
+            """, replacement, bucket, Encoding.UTF8.GetBytes(name), versionId, expected).ConfigureAwait(false) == 1, ct);
+
     // ---- multipart uploads ----
 
     public Task CreateUploadAsync(UploadRecord upload, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
     {
         if (await ScalarAsync(c, tx, "SELECT 1 FROM catalog.buckets WHERE name = $1 FOR SHARE", upload.Bucket).ConfigureAwait(false) is null)
             throw CatalogRules.NoSuchBucket(upload.Bucket);
-        return await ExecuteAsync(c, tx, $"INSERT INTO catalog.uploads({UploadColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        return await ExecuteAsync(c, tx, $"INSERT INTO catalog.uploads({UploadColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             upload.UploadId, upload.Bucket, Encoding.UTF8.GetBytes(upload.Name), upload.Created.ToUnixTimeMilliseconds(),
-            upload.Key.KeyId, upload.Key.KeyVersion, upload.Key.Wrapped, upload.SealedMetadata).ConfigureAwait(false);
+            upload.Key.KeyId, upload.Key.KeyVersion, upload.Key.Wrapped, upload.SealedMetadata, upload.StorageClass).ConfigureAwait(false);
     }, ct);
 
     public async Task<UploadRecord?> GetUploadAsync(string uploadId, CancellationToken ct = default) =>
@@ -268,8 +288,8 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- plumbing ----
 
-    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq";
-    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
+    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq, storage_class";
+    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata, storage_class";
 
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction of its own and commits it. A deadlock or serialization failure
@@ -360,7 +380,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetInt64(2), r.GetString(3),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
         new WrappedKeyRef(r.GetString(5), r.GetInt32(6), r.GetFieldValue<byte[]>(7)),
-        r.GetFieldValue<byte[]>(8), CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10) };
+        r.GetFieldValue<byte[]>(8), CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10), StorageClass = r.GetString(14) };
 
     private static VersionEntry ReadEntry(NpgsqlDataReader r) => new(
         r.GetString(0), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(1)), r.GetString(10), r.GetBoolean(11),
@@ -383,7 +403,8 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
     /// version first replaces the name's null version: returns the blobs of that version <paramref name="parts"/> does not reuse.
     /// </summary>
     private static async Task<List<string>> AddLatestVersionAsync(NpgsqlConnection c, NpgsqlTransaction tx, string bucket, byte[] name, string versionId,
-        IReadOnlyList<StoredPart> parts, bool deleteMarker, long size, string etag, long modified, string keyId, int keyVersion, byte[] wrapped, byte[] metadata, string partsJson)
+        IReadOnlyList<StoredPart> parts, bool deleteMarker, long size, string etag, long modified, string keyId, int keyVersion, byte[] wrapped, byte[] metadata, string partsJson,
+        string storageClass)
     {
         var garbage = new List<string>();
         if (versionId == VersionIds.Null)
@@ -395,16 +416,16 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         }
         await ExecuteAsync(c, tx, "UPDATE catalog.objects SET is_latest = false WHERE bucket = $1 AND name = $2 AND is_latest", bucket, name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, """
-            INSERT INTO catalog.objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
-            VALUES ($1, $2, (SELECT coalesce(min(seq), 0) - 1 FROM catalog.objects WHERE bucket = $1 AND name = $2), $3, true, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            """, bucket, name, versionId, deleteMarker, size, etag, modified, keyId, keyVersion, wrapped, metadata, partsJson).ConfigureAwait(false);
+            INSERT INTO catalog.objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, storage_class)
+            VALUES ($1, $2, (SELECT coalesce(min(seq), 0) - 1 FROM catalog.objects WHERE bucket = $1 AND name = $2), $3, true, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            """, bucket, name, versionId, deleteMarker, size, etag, modified, keyId, keyVersion, wrapped, metadata, partsJson, storageClass).ConfigureAwait(false);
         return garbage;
     }
 
     private static UploadRecord ReadUpload(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(2)),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)),
-        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6)), r.GetFieldValue<byte[]>(7));
+        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), r.GetFieldValue<byte[]>(6)), r.GetFieldValue<byte[]>(7)) { StorageClass = r.GetString(8) };
 
     private static UploadPartRecord ReadPart(NpgsqlDataReader r) =>
         new(CatalogRules.DeserializePart(r.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)));

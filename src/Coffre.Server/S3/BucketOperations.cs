@@ -203,7 +203,7 @@ public static class BucketOperations
     {
         w.WriteElementString("ETag", S3Headers.Quote(r.ETag));
         w.WriteElementString("Size", r.Size.ToString(CultureInfo.InvariantCulture));
-        w.WriteElementString("StorageClass", "STANDARD");
+        w.WriteElementString("StorageClass", r.StorageClass);
     }
 
     internal static void WriteCommonPrefix(XmlWriter w, string prefix)

@@ -15,13 +15,14 @@ public static class MultipartOperations
     {
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        var metadata = S3Headers.ReadMetadata(call.Request);
+        var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call) };
+        var storageClass = StorageClassHeaders.Read(call);
         if (Objects.Integrity.ChecksumAlgorithms.TryParse(call.Header("x-amz-checksum-algorithm"), out var algorithm))
             metadata = metadata with { ChecksumAlgorithm = algorithm.S3Name() };
         ObjectEncryption? applied = null;
         var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
         using var customerKey = encryption.CustomerKey;
-        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted, encryption).ConfigureAwait(false);
+        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted, encryption, storageClass).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } a) call.Response.Headers["x-amz-checksum-algorithm"] = a;
         call.Sse.WriteHeaders(call, upload.Key.KeyId, applied, withContext: true);
         await BucketOperations.WriteXml(call, "InitiateMultipartUploadResult", w =>
@@ -113,6 +114,7 @@ public static class MultipartOperations
         var key = call.RequireKey();
         var marker = int.TryParse(call.Query("part-number-marker"), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
         var max = int.TryParse(call.Query("max-parts"), NumberStyles.None, CultureInfo.InvariantCulture, out var mp) ? Math.Min(mp, 1000) : 1000;
+        var upload = await call.Store.RequireUploadAsync(bucket, key, uploadId, call.Aborted).ConfigureAwait(false);
         var all = (await call.Store.ListPartsAsync(bucket, key, uploadId, call.Aborted).ConfigureAwait(false)).Where(p => p.Part.Number > marker).ToList();
         var page = all.Take(max).ToList();
         var truncated = all.Count > page.Count;
@@ -126,7 +128,7 @@ public static class MultipartOperations
             w.WriteElementString("ID", owner);
             w.WriteElementString("DisplayName", owner);
             w.WriteEndElement();
-            w.WriteElementString("StorageClass", "STANDARD");
+            w.WriteElementString("StorageClass", upload.StorageClass);
             w.WriteElementString("PartNumberMarker", marker.ToString(CultureInfo.InvariantCulture));
             if (page.Count > 0) w.WriteElementString("NextPartNumberMarker", page[^1].Part.Number.ToString(CultureInfo.InvariantCulture));
             w.WriteElementString("MaxParts", max.ToString(CultureInfo.InvariantCulture));
@@ -215,7 +217,7 @@ public static class MultipartOperations
                 w.WriteElementString("DisplayName", owner);
                 w.WriteEndElement();
                 BucketOperations.WriteOwner(w, owner);
-                w.WriteElementString("StorageClass", "STANDARD");
+                w.WriteElementString("StorageClass", u.StorageClass);
                 w.WriteElementString("Initiated", S3Xml.Timestamp(u.Created));
                 w.WriteEndElement();
             }

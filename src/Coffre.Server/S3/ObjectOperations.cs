@@ -26,8 +26,10 @@ public static class ObjectOperations
         ObjectEncryption? applied = null;
         var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
         using var customerKey = encryption.CustomerKey;
+        var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call) };
+        var storageClass = StorageClassHeaders.Read(call);
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
-            S3Headers.ReadMetadata(call.Request), call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption), call.Aborted).ConfigureAwait(false);
+            metadata, call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption, storageClass), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         VersioningOperations.WriteVersionId(call, record);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
@@ -65,6 +67,8 @@ public static class ObjectOperations
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
         call.Sse.WriteHeaders(call, record.Key.KeyId, reader.Metadata.Encryption);
+        StorageClassHeaders.Write(call, record.StorageClass);
+        TaggingOperations.WriteCount(call, reader.Metadata.Tags);
         foreach (var (query, header) in ResponseOverrides)
             if (call.Query(query) is { } value) call.Response.Headers[header] = value;
         // S3 sends the part count only to a request that named a part, and only for a multipart object.
@@ -122,21 +126,6 @@ public static class ObjectOperations
         throw new S3Exception(S3Error.InvalidPartNumber);
     }
 
-    /// <summary>
-    /// GetObjectTagging. Coffre keeps no tags, so every object's tag set is empty; answering it (rather than
-    /// NotImplemented) matters because the AWS CLI v2 asks for the source's tags before a multipart server-side copy
-    /// (`aws s3 cp s3://a s3://b` of an object above the multipart threshold) and gives up on an error.
-    /// </summary>
-    public static async Task GetTaggingAsync(S3Call call)
-    {
-        await VersioningOperations.ReadVersionAsync(call).ConfigureAwait(false);
-        await BucketOperations.WriteXml(call, "Tagging", w =>
-        {
-            w.WriteStartElement("TagSet");
-            w.WriteEndElement();
-        }).ConfigureAwait(false);
-    }
-
     public static async Task DeleteAsync(S3Call call)
     {
         var outcome = await call.Store.DeleteObjectAsync(call.RequireBucket(), call.RequireKey(), call.Query("versionId"), call.Aborted).ConfigureAwait(false);
@@ -158,13 +147,16 @@ public static class ObjectOperations
             throw new S3Exception(S3Error.InvalidArgument, "Unknown metadata directive.");
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        // Copying an older version onto its own key is how S3 restores it: allowed, as in S3; so is changing its encryption.
+        var tags = TaggingOperations.ReadCopyDirective(call);
+        var storageClass = StorageClassHeaders.Read(call);
+        // Copying an older version onto its own key is how S3 restores it: allowed, as in S3; so is changing its
+        // encryption or its storage class.
         if (directive == "COPY" && srcBucket == bucket && srcKey == key && ParseCopySource(sourceHeader).VersionId is null
-            && encryption is { Algorithm: null, CustomerKey: null })
+            && encryption is { Algorithm: null, CustomerKey: null } && call.Header(StorageClassHeaders.Header) is null)
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
-            S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption).ConfigureAwait(false);
+            S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption, tags, storageClass).ConfigureAwait(false);
         VersioningOperations.WriteVersionId(call, record);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         call.Response.StatusCode = 200;

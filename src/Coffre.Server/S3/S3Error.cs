@@ -61,6 +61,11 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error CustomerKeyMissing = new("InvalidRequest", 400, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.");
     public static readonly S3Error CustomerKeyNotApplicable = new("InvalidRequest", 400, "The encryption parameters are not applicable to this object.");
 
+    // Tagging and storage classes.
+    public static readonly S3Error InvalidTag = new("InvalidTag", 400, "The tag provided was not a valid tag.");
+    public static readonly S3Error NoSuchTagSet = new("NoSuchTagSet", 404, "The TagSet does not exist");
+    public static readonly S3Error InvalidStorageClass = new("InvalidStorageClass", 400, "The storage class you specified is not valid");
+
     /// <summary>The code of every error above.</summary>
     public static IEnumerable<string> Codes =>
         typeof(S3Error).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

@@ -176,6 +176,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("GET", "encryption"): handler = () => BucketEncryptionOperations.GetAsync(call); return "GetBucketEncryption";
                 case ("PUT", "encryption"): handler = () => BucketEncryptionOperations.PutAsync(call); return "PutBucketEncryption";
                 case ("DELETE", "encryption"): handler = () => BucketEncryptionOperations.DeleteAsync(call); return "DeleteBucketEncryption";
+                case ("GET", "tagging"): handler = () => TaggingOperations.GetBucketTaggingAsync(call); return "GetBucketTagging";
+                case ("PUT", "tagging"): handler = () => TaggingOperations.PutBucketTaggingAsync(call); return "PutBucketTagging";
+                case ("DELETE", "tagging"): handler = () => TaggingOperations.DeleteBucketTaggingAsync(call); return "DeleteBucketTagging";
                 case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -185,7 +188,10 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         switch (method, objectSub)
         {
             case ("GET", "uploadId"): handler = () => MultipartOperations.ListPartsAsync(call, uploadId!, owner); return "ListParts";
-            case ("GET", "tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
+            case ("GET", "tagging"): handler = () => TaggingOperations.GetObjectTaggingAsync(call); return "GetObjectTagging";
+            case ("PUT", "tagging"): handler = () => TaggingOperations.PutObjectTaggingAsync(call); return "PutObjectTagging";
+            case ("DELETE", "tagging"): handler = () => TaggingOperations.DeleteObjectTaggingAsync(call); return "DeleteObjectTagging";
+            case ("GET", "attributes"): handler = () => AttributesOperations.GetAsync(call); return "GetObjectAttributes";
             case ("GET", null): handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
             case ("HEAD", null): handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
             case ("PUT", "uploadId"): handler = () => MultipartOperations.UploadPartAsync(call, uploadId!); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
@@ -207,7 +213,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
          "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
-         "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"];
+         "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption",
+         "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", "PutObjectTagging", "DeleteObjectTagging", "GetObjectAttributes"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
@@ -241,6 +248,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     {
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
         "ListObjectVersions", "GetBucketEncryption",
+        "GetBucketTagging", "GetObjectAttributes",
     };
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>

@@ -76,4 +76,15 @@ public static class S3Integrity
             return null;
         }
     }
+
+    /// <summary>A configuration request's XML body, checked against its Content-MD5 or checksum before it is used.</summary>
+    public static async Task<System.Xml.Linq.XElement> ReadVerifiedXmlAsync(S3Call call, int maxBytes, int maxElements)
+    {
+        var (algorithm, verify) = FromRequest(call);
+        using var digests = new PlaintextDigests(algorithm);
+        await using var digesting = new Objects.Streams.ObservedReadStream(call.Body, digests.Append, leaveOpen: true);
+        var xml = await S3Xml.ReadAsync(digesting, maxBytes, maxElements, call.Aborted).ConfigureAwait(false);
+        if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
+        return xml;
+    }
 }

@@ -27,11 +27,7 @@ public static class VersioningOperations
     public static async Task PutVersioningAsync(S3Call call)
     {
         var bucket = call.RequireBucket();
-        var (algorithm, verify) = S3Integrity.FromRequest(call);
-        using var digests = new Objects.Integrity.PlaintextDigests(algorithm);
-        await using var digesting = new Objects.Streams.ObservedReadStream(call.Body, digests.Append, leaveOpen: true);
-        var xml = await S3Xml.ReadAsync(digesting, 64 * 1024, 8, call.Aborted).ConfigureAwait(false);
-        if (verify(digests) is { } failure) throw S3ErrorMap.From(failure);
+        var xml = await S3Integrity.ReadVerifiedXmlAsync(call, 64 * 1024, 8).ConfigureAwait(false);
         if (xml.Name.LocalName != "VersioningConfiguration") throw new S3Exception(S3Error.MalformedXml);
         // MFA delete needs a hardware token's code with every versioned delete; Coffre has no such device to check it.
         if (xml.ChildValue("MfaDelete") is { } mfa && mfa != "Disabled")

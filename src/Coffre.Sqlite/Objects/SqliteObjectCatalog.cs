@@ -3,6 +3,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Tagging;
 using Coffre.Objects.Versions;
 using Coffre.Persistence;
 using Microsoft.Data.Sqlite;
@@ -112,6 +113,10 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             CREATE TABLE IF NOT EXISTS bucket_encryption(
                 bucket TEXT PRIMARY KEY, algorithm TEXT NOT NULL, key_id TEXT, bucket_key_enabled INTEGER NOT NULL) WITHOUT ROWID;
             """);
+        // S3 storage classes and bucket tags (an object's tags are sealed in its metadata): as PostgreSQL migration 0005.
+        AddColumnIfMissing(c, "objects", "storage_class", "TEXT NOT NULL DEFAULT 'STANDARD'");
+        AddColumnIfMissing(c, "uploads", "storage_class", "TEXT NOT NULL DEFAULT 'STANDARD'");
+        Execute(c, null, "CREATE TABLE IF NOT EXISTS bucket_tagging(bucket TEXT PRIMARY KEY, tags TEXT NOT NULL) WITHOUT ROWID;");
         return catalog;
     }
 
@@ -140,6 +145,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         if (used != 0) return false;
         Execute(c, tx, "DELETE FROM buckets WHERE name = $n", ("$n", name));
         Execute(c, tx, "DELETE FROM bucket_encryption WHERE bucket = $n", ("$n", name));
+        Execute(c, tx, "DELETE FROM bucket_tagging WHERE bucket = $n", ("$n", name));
         return true;
     });
 
@@ -152,6 +158,14 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             ? Execute(c, tx, "DELETE FROM bucket_encryption WHERE bucket = $b", ("$b", bucket))
             : Execute(c, tx, "INSERT OR REPLACE INTO bucket_encryption(bucket, algorithm, key_id, bucket_key_enabled) VALUES ($b, $a, $k, $e)",
                 ("$b", bucket), ("$a", encryption.Algorithm), ("$k", encryption.KeyId), ("$e", encryption.BucketKeyEnabled ? 1 : 0)));
+
+    public Task<IReadOnlyList<ObjectTag>?> GetBucketTagsAsync(string bucket, CancellationToken ct = default) => ReadAsync(c =>
+        Query(c, null, "SELECT tags FROM bucket_tagging WHERE bucket = $b", r => CatalogRules.DeserializeTags(r.GetString(0)), ("$b", bucket)).FirstOrDefault());
+
+    public Task SetBucketTagsAsync(string bucket, IReadOnlyList<ObjectTag>? tags, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        tags is null
+            ? Execute(c, tx, "DELETE FROM bucket_tagging WHERE bucket = $b", ("$b", bucket))
+            : Execute(c, tx, "INSERT OR REPLACE INTO bucket_tagging(bucket, tags) VALUES ($b, $t)", ("$b", bucket), ("$t", CatalogRules.SerializeTags(tags))));
 
     // ---- objects ----
 
@@ -185,7 +199,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         AddLatestVersion(c, tx, record.Bucket, nameBytes, record.VersionId, record.Parts, now,
             ("$delete_marker", 0), ("$s", record.Size), ("$e", record.ETag),
             ("$m", record.Modified.ToUnixTimeMilliseconds()), ("$k", record.Key.KeyId), ("$kv", record.Key.KeyVersion),
-            ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", CatalogRules.SerializeParts(record.Parts)));
+            ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", CatalogRules.SerializeParts(record.Parts)), ("$sc", record.StorageClass));
         foreach (var p in record.Parts)
             Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", p.Blob));
         return true;
@@ -196,7 +210,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         RequireBucket(c, tx, bucket);
         AddLatestVersion(c, tx, bucket, Encoding.UTF8.GetBytes(name), versionId, [], _time.GetUtcNow().ToUnixTimeMilliseconds(),
             ("$delete_marker", 1), ("$s", 0), ("$e", ""), ("$m", modified.ToUnixTimeMilliseconds()), ("$k", ""), ("$kv", 0),
-            ("$w", Array.Empty<byte>()), ("$meta", Array.Empty<byte>()), ("$p", "[]"));
+            ("$w", Array.Empty<byte>()), ("$meta", Array.Empty<byte>()), ("$p", "[]"), ("$sc", StorageClasses.Standard));
         return true;
     });
 
@@ -267,6 +281,10 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             ("$nv", replacement.KeyVersion), ("$nw", replacement.Wrapped), ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)),
             ("$k", expected.KeyId), ("$ov", expected.KeyVersion), ("$ow", expected.Wrapped)) == 1);
 
+    public Task<bool> ReplaceSealedMetadataAsync(string bucket, string name, string versionId, byte[] expected, byte[] replacement, CancellationToken ct = default) => WriteAsync((c, tx) =>
+        Execute(c, tx, "UPDATE objects SET metadata = $new WHERE bucket = $b AND name = $n AND version_id = $v AND delete_marker = 0 AND metadata = $old",
+            ("$new", replacement), ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)), ("$v", versionId), ("$old", expected)) == 1);
+
     // ---- multipart uploads ----
 
     public Task CreateUploadAsync(UploadRecord upload, CancellationToken ct = default) => WriteAsync((c, tx) =>
@@ -274,12 +292,12 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         if (Scalar(c, tx, "SELECT 1 FROM buckets WHERE name = $b", ("$b", upload.Bucket)) is null)
             throw CatalogRules.NoSuchBucket(upload.Bucket);
         return Execute(c, tx, """
-            INSERT INTO uploads(upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata)
-            VALUES ($u, $b, $n, $t, $k, $v, $w, $m)
+            INSERT INTO uploads(upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata, storage_class)
+            VALUES ($u, $b, $n, $t, $k, $v, $w, $m, $sc)
             """,
             ("$u", upload.UploadId), ("$b", upload.Bucket), ("$n", Encoding.UTF8.GetBytes(upload.Name)),
             ("$t", upload.Created.ToUnixTimeMilliseconds()), ("$k", upload.Key.KeyId), ("$v", upload.Key.KeyVersion),
-            ("$w", upload.Key.Wrapped), ("$m", upload.SealedMetadata));
+            ("$w", upload.Key.Wrapped), ("$m", upload.SealedMetadata), ("$sc", upload.StorageClass));
     });
 
     public Task<UploadRecord?> GetUploadAsync(string uploadId, CancellationToken ct = default) => ReadAsync(c =>
@@ -336,8 +354,8 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     // ---- plumbing ----
 
-    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq";
-    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata";
+    private const string Columns = "bucket, name, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, version_id, is_latest, delete_marker, seq, storage_class";
+    private const string UploadColumns = "upload_id, bucket, name, created, key_id, key_version, wrapped_key, metadata, storage_class";
 
     /// <summary>A pooled connection for reads. The pragma of <see cref="OpenForWrite"/> only matters to commits,
     /// and running it on every read cost a third of a small read's CPU.</summary>
@@ -414,7 +432,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetInt64(2), r.GetString(3),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
         new WrappedKeyRef(r.GetString(5), r.GetInt32(6), (byte[])r[7]),
-        (byte[])r[8], CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10) };
+        (byte[])r[8], CatalogRules.DeserializeParts(r.GetString(9))) { VersionId = r.GetString(10), StorageClass = r.GetString(14) };
 
     private static VersionEntry ReadEntry(SqliteDataReader r) => new(
         r.GetString(0), Encoding.UTF8.GetString((byte[])r[1]), r.GetString(10), r.GetInt64(11) == 1,
@@ -445,15 +463,15 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         }
         Execute(c, tx, "UPDATE objects SET is_latest = 0 WHERE bucket = $b AND name = $n AND is_latest = 1", key);
         Execute(c, tx, """
-            INSERT INTO objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts)
-            VALUES ($b, $n, (SELECT COALESCE(MIN(seq), 0) - 1 FROM objects WHERE bucket = $b AND name = $n), $version, 1, $delete_marker, $s, $e, $m, $k, $kv, $w, $meta, $p)
+            INSERT INTO objects(bucket, name, seq, version_id, is_latest, delete_marker, size, etag, modified, key_id, key_version, wrapped_key, metadata, parts, storage_class)
+            VALUES ($b, $n, (SELECT COALESCE(MIN(seq), 0) - 1 FROM objects WHERE bucket = $b AND name = $n), $version, 1, $delete_marker, $s, $e, $m, $k, $kv, $w, $meta, $p, $sc)
             """, [.. key, ("$version", versionId), .. values]);
     }
 
     private static UploadRecord ReadUpload(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), Encoding.UTF8.GetString((byte[])r[2]),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)),
-        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), (byte[])r[6]), (byte[])r[7]);
+        new WrappedKeyRef(r.GetString(4), r.GetInt32(5), (byte[])r[6]), (byte[])r[7]) { StorageClass = r.GetString(8) };
 
     private static List<UploadPartRecord> ListUploadParts(SqliteConnection c, SqliteTransaction? tx, string uploadId) =>
         Query(c, tx, "SELECT part, modified FROM upload_parts WHERE upload_id = $u ORDER BY number",
@@ -461,6 +479,13 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 
     private static void AddGarbage(SqliteConnection c, SqliteTransaction tx, string blob, long now) =>
         Execute(c, tx, "INSERT OR IGNORE INTO garbage(blob, since) VALUES ($g, $t)", ("$g", blob), ("$t", now));
+
+    /// <summary>Adds a column added after schema version 2 (no version of its own: several land independently), once.</summary>
+    private static void AddColumnIfMissing(SqliteConnection c, string table, string column, string definition)
+    {
+        if (Scalar(c, null, $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c", ("$c", column)) is null)
+            Execute(c, null, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
+    }
 
     private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
     {

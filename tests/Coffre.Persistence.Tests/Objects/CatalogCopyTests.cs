@@ -1,3 +1,4 @@
+using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
 using Coffre.Objects.Versions;
@@ -42,12 +43,14 @@ public sealed class CatalogCopyTests : IAsyncLifetime
         {
             await _source.TryCreateBucketAsync(new BucketRecord(b, "key-" + b, t));
             for (var i = 0; i < 1500; i++)
-                await _source.CommitObjectAsync(new ObjectRecord(b, $"dir{i % 7}/é{i:D4}", 10, $"etag{i}", t, new WrappedKeyRef("key-" + b, 1 + i % 2, [(byte)i]), [1, 2], [Part(0)]));
-            var upload = new UploadRecord($"upload-{b}", b, "mp/\U0001F600", t, new WrappedKeyRef("key-" + b, 1, [9]), [3]);
+                await _source.CommitObjectAsync(new ObjectRecord(b, $"dir{i % 7}/é{i:D4}", 10, $"etag{i}", t, new WrappedKeyRef("key-" + b, 1 + i % 2, [(byte)i]), [1, 2], [Part(0)])
+                    { StorageClass = i % 3 == 0 ? "GLACIER" : StorageClasses.Standard });
+            var upload = new UploadRecord($"upload-{b}", b, "mp/\U0001F600", t, new WrappedKeyRef("key-" + b, 1, [9]), [3]) { StorageClass = "ONEZONE_IA" };
             await _source.CreateUploadAsync(upload);
             await _source.PutUploadPartAsync(upload.UploadId, Part(1), t);
             await _source.PutUploadPartAsync(upload.UploadId, Part(2), t);
         }
+        await _source.SetBucketTagsAsync("alpha", [new("team", "storage"), new("tier", "gold")]);
         await _source.DeleteVersionAsync("alpha", "dir0/é0000", VersionIds.Null); // its part and sidecar become garbage
     }
 
@@ -56,18 +59,18 @@ public sealed class CatalogCopyTests : IAsyncLifetime
         var lines = new List<string>();
         foreach (var b in await c.ListBucketsAsync())
         {
-            lines.Add($"bucket {b.Name} {b.KeyId} {b.Created:O}");
+            lines.Add($"bucket {b.Name} {b.KeyId} {b.Created:O} {string.Join(",", (await c.GetBucketTagsAsync(b.Name) ?? []).Select(t => t.Key + "=" + t.Value))}");
             string? after = null;
             while (true)
             {
                 var page = await c.ListObjectsAsync(b.Name, "", null, after, 700);
                 lines.AddRange(page.Entries.Select(e => e.Record!).Select(r =>
-                    $"object {r.Name} {r.ETag} {r.Key.KeyVersion} {Convert.ToHexString(r.Key.Wrapped)} {string.Join(",", r.Parts.Select(p => p.Blob + ":" + Convert.ToHexString(p.Header)))}"));
+                    $"object {r.Name} {r.ETag} {r.StorageClass} {r.Key.KeyVersion} {Convert.ToHexString(r.Key.Wrapped)} {string.Join(",", r.Parts.Select(p => p.Blob + ":" + Convert.ToHexString(p.Header)))}"));
                 if (!page.IsTruncated) break;
                 after = page.NextMarker;
             }
             foreach (var u in await c.ListUploadsAsync(b.Name, ""))
-                lines.Add($"upload {u.UploadId} {u.Name} {string.Join(",", (await c.ListUploadPartsAsync(u.UploadId)).Select(p => p.Part.Number + ":" + p.Part.Blob))}");
+                lines.Add($"upload {u.UploadId} {u.Name} {u.StorageClass} {string.Join(",", (await c.ListUploadPartsAsync(u.UploadId)).Select(p => p.Part.Number + ":" + p.Part.Blob))}");
         }
         lines.AddRange((await c.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order(StringComparer.Ordinal).Select(g => "garbage " + g));
         return lines;

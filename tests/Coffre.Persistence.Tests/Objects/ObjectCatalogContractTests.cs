@@ -85,6 +85,7 @@ public abstract partial class ObjectCatalogContractTests : IAsyncLifetime
         Assert.Equal((expected.Key.KeyId, expected.Key.KeyVersion), (actual.Key.KeyId, actual.Key.KeyVersion));
         Assert.Equal(expected.Key.Wrapped, actual.Key.Wrapped);
         Assert.Equal(expected.SealedMetadata, actual.SealedMetadata);
+        Assert.Equal(expected.StorageClass, actual.StorageClass);
         Assert.Equal(expected.Parts.Count, actual.Parts.Count);
         for (var i = 0; i < expected.Parts.Count; i++)
         {
