@@ -179,20 +179,25 @@ def raw(settings):
     endpoint = settings["endpoint_url"].rstrip("/")
 
     def send(method, path, query=None, headers=None, body=b"", sign=True):
+        """headers: a dict, or a list of (name, value) pairs where a name may repeat (sent as separate lines)."""
         url = endpoint + urllib.parse.quote(path, safe="/~")
         if query:
             url += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="~")
-        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        request = AWSRequest(method=method, url=url, data=body)
+        for name, value in (headers.items() if isinstance(headers, dict) else headers or []):
+            request.headers[name] = value  # an HTTPMessage: setting a name again adds another line
         request.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
         if sign:
             S3SigV4Auth(credentials, "s3", settings["region_name"]).add_auth(request)
-        prepared = request.prepare()
-        parts = urllib.parse.urlsplit(prepared.url)
+        parts = urllib.parse.urlsplit(url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60) if parts.scheme == "http" \
             else http.client.HTTPSConnection(parts.hostname, parts.port, timeout=60)
         try:
-            connection.request(method, parts.path + ("?" + parts.query if parts.query else ""), body=body,
-                               headers=dict(prepared.headers.items()))
+            connection.putrequest(method, parts.path + ("?" + parts.query if parts.query else ""), skip_accept_encoding=True)
+            for name, value in request.headers.items():
+                connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
             response = connection.getresponse()
             return RawResponse(response.status, response.getheaders(), response.read())
         finally:

@@ -109,7 +109,7 @@ def test_expected_bucket_owner_mismatch_is_access_denied(s3, bucket):
                          (s3.put_object, {"Key": "k2", "Body": b"y"})]:
         response = error_of(call, Bucket=bucket, ExpectedBucketOwner="111122223333", **kwargs)
         assert status(response) == 403, (call, response)
-        if call is not s3.head_bucket:
+        if call.__name__ != "head_bucket":  # a HEAD answer has no body to carry the code
             assert code(response) == "AccessDenied", (call, response)
 
 
