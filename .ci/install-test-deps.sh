@@ -31,6 +31,7 @@ fi
 apt_wanted=()
 deb_installed python3-cryptography || apt_wanted+=(python3-cryptography)
 deb_installed python3-boto3 || apt_wanted+=(python3-boto3)   # boto3 clients: tests/clients/boto3_versioning.py, SseBoto3Tests, Deployment.Tests/s3_client.py
+deb_installed python3-pytest || apt_wanted+=(python3-pytest)   # runs the S3 conformance suite: tests/conformance/run.sh
 deb_installed python3-jsonschema || apt_wanted+=(python3-jsonschema)
 deb_installed python3-argon2 || apt_wanted+=(python3-argon2)
 deb_installed python3-zfec || apt_wanted+=(python3-zfec)             # zfec (Tahoe-LAFS): independent decoder of erasure-coded shares   tools/verify_erasure.py

@@ -41,11 +41,21 @@ public sealed partial class ObjectStore(
 
     public Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(CancellationToken ct = default) => catalog.ListBucketsAsync(ct);
 
+    /// <summary>
+    /// S3's DeleteBucket: refused while any object version or delete marker remains; multipart uploads still in
+    /// progress are not objects, so S3 aborts them with the bucket, and so does this.
+    /// </summary>
     public async Task DeleteBucketAsync(string name, CancellationToken ct = default)
     {
         await RequireBucketAsync(name, ct).ConfigureAwait(false);
-        if (!await catalog.TryDeleteEmptyBucketAsync(name, ct).ConfigureAwait(false))
-            throw new ObjectStoreException(ObjectError.BucketNotEmpty, $"The bucket '{name}' is not empty: delete its objects and abort its multipart uploads first.");
+        if (await catalog.TryDeleteEmptyBucketAsync(name, ct).ConfigureAwait(false)) return;
+        if ((await catalog.ListVersionsAsync(name, "", null, null, null, 1, ct).ConfigureAwait(false)).Entries.Count == 0)
+        {
+            foreach (var upload in await catalog.ListUploadsAsync(name, "", ct).ConfigureAwait(false))
+                await catalog.AbortUploadAsync(upload.UploadId, ct).ConfigureAwait(false);
+            if (await catalog.TryDeleteEmptyBucketAsync(name, ct).ConfigureAwait(false)) return;
+        }
+        throw new ObjectStoreException(ObjectError.BucketNotEmpty, $"The bucket '{name}' is not empty: delete its objects (every version and delete marker) first.");
     }
 
     // ---------------- single objects ----------------
@@ -285,7 +295,18 @@ public sealed partial class ObjectStore(
     public async Task<ObjectRecord> CompleteUploadAsync(string bucket, string name, string uploadId, IReadOnlyList<(int Number, string ETag)> requested, string principal,
         WriteCondition? condition = null, CancellationToken ct = default)
     {
-        var upload = await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        UploadRecord upload;
+        try
+        {
+            upload = await RequireUploadAsync(bucket, name, uploadId, ct).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException e) when (e.Error == ObjectError.NoSuchUpload)
+        {
+            // SDKs retry a Complete that timed out: S3 answers a repeat for an upload that already completed with
+            // the object it made, not NoSuchUpload, when the same parts are named.
+            if (await CompletedWithAsync(bucket, name, requested, ct).ConfigureAwait(false) is { } completed) return completed;
+            throw;
+        }
         var versionId = NewVersionId(await RequireBucketAsync(bucket, ct).ConfigureAwait(false));
         await CheckConditionAsync(condition, bucket, name, ct).ConfigureAwait(false);
         if (requested.Count == 0)
@@ -324,6 +345,18 @@ public sealed partial class ObjectStore(
         {
             CryptographicOperations.ZeroMemory(dataKey);
         }
+    }
+
+    /// <summary>The object's current version when a multipart upload made it from exactly these parts (numbers and ETags), or null.</summary>
+    private async Task<ObjectRecord?> CompletedWithAsync(string bucket, string name, IReadOnlyList<(int Number, string ETag)> requested, CancellationToken ct)
+    {
+        var current = await catalog.GetObjectAsync(bucket, name, ct).ConfigureAwait(false);
+        if (current is null || !current.ETag.Contains('-', StringComparison.Ordinal) || current.Parts.Count != requested.Count) return null;
+        for (var i = 0; i < requested.Count; i++)
+            if (current.Parts[i].Number != requested[i].Number
+                || !string.Equals(current.Parts[i].Md5Hex, requested[i].ETag.Trim('"'), StringComparison.OrdinalIgnoreCase))
+                return null;
+        return current;
     }
 
     public async Task AbortUploadAsync(string bucket, string name, string uploadId, CancellationToken ct = default)

@@ -128,7 +128,7 @@ public static class CoffreServer
         var arns = new KmsArn(options.KmsAccountId);
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
-            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, new ServerSideEncryption(kmsAccess, arns, options.Region),
+            sp.GetRequiredService<ILogger<S3Face>>(), options.Region, new ServerSideEncryption(kmsAccess, arns, options.Region), options.KmsAccountId,
             (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
         builder.Services.AddSingleton(arns);
         builder.Services.AddSingleton(kmsAccess);

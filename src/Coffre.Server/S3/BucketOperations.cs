@@ -10,13 +10,27 @@ namespace Coffre.Server.S3;
 public static class BucketOperations
 {
     private const int MaxKeysLimit = 1000;
+    private const int MaxBucketsLimit = 10_000; // ListBuckets' max-buckets range is 1..10,000
     private const int MaxDeleteKeys = 1000; // S3's limit per DeleteObjects request
     // Delete, Quiet, and per Object: Key, VersionId, ETag, LastModifiedTime, Size.
     private const int MaxDeleteElements = 2 + MaxDeleteKeys * 6;
 
     public static async Task ListBucketsAsync(S3Call call, string owner)
     {
-        var buckets = (await call.Store.ListBucketsAsync(call.Aborted).ConfigureAwait(false)).Where(b => call.Access.MaySeeBucket(b.Name)).ToList();
+        // max-buckets, prefix and continuation-token (an opaque token: the last name listed); a page holds at most S3's 10,000.
+        var prefix = call.Query("prefix");
+        var continuation = call.Query("continuation-token");
+        var pageSize = MaxBucketsLimit;
+        if (call.Query("max-buckets") is { } mb
+            && (!int.TryParse(mb, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxBucketsLimit))
+            throw new S3Exception(S3Error.InvalidArgument, $"max-buckets must be an integer between 1 and {MaxBucketsLimit}.");
+        var after = continuation is null ? null : DecodeToken(continuation);
+        var visible = (await call.Store.ListBucketsAsync(call.Aborted).ConfigureAwait(false))
+            .Where(b => call.Access.MaySeeBucket(b.Name) && (prefix is null || b.Name.StartsWith(prefix, StringComparison.Ordinal))
+                && (after is null || string.CompareOrdinal(b.Name, after) > 0))
+            .OrderBy(b => b.Name, StringComparer.Ordinal).ToList();
+        var buckets = visible.Take(pageSize).ToList();
+        var next = visible.Count > pageSize ? EncodeToken(buckets[^1].Name) : null;
         await WriteXml(call, "ListAllMyBucketsResult", w =>
         {
             WriteOwner(w, owner);
@@ -29,14 +43,24 @@ public static class BucketOperations
                 w.WriteEndElement();
             }
             w.WriteEndElement();
+            if (next is not null) w.WriteElementString("ContinuationToken", next);
+            if (prefix is not null) w.WriteElementString("Prefix", prefix);
         }).ConfigureAwait(false);
     }
 
-    public static async Task CreateAsync(S3Call call)
+    public static async Task CreateAsync(S3Call call, string region)
     {
         var bucket = call.RequireBucket();
         call.Placement?.CopiesOf(bucket); // a bucket whose policy no configured backends satisfy is not created
-        await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted).ConfigureAwait(false);
+        try
+        {
+            await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException e) when (e.Error == ObjectError.BucketAlreadyExists && region == "us-east-1")
+        {
+            // S3 in us-east-1 answers 200 to the owner creating its bucket again (elsewhere 409 BucketAlreadyOwnedByYou);
+            // every bucket here is the deployment's own.
+        }
         call.Response.Headers.Location = "/" + bucket;
         call.Response.StatusCode = 200;
     }

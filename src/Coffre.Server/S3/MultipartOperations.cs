@@ -89,7 +89,7 @@ public static class MultipartOperations
         if (requested.Count == 0) throw new S3Exception(S3Error.MalformedXml);
         var record = await call.Store.CompleteUploadAsync(bucket, key, uploadId, requested, call.Principal, S3Headers.ReadWriteCondition(call.Request), call.Aborted).ConfigureAwait(false);
         var metadata = await call.Store.ReadMetadataAsync(record, call.Principal).ConfigureAwait(false);
-        VersioningOperations.WriteVersionId(call, record);
+        await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } alg && metadata.ChecksumValue is { } value && Objects.Integrity.ChecksumAlgorithms.TryParse(alg, out var a))
             call.Response.Headers[a.HeaderName()] = value;
         call.Sse.WriteHeaders(call, record.Key.KeyId, metadata.Encryption);

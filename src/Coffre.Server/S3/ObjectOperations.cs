@@ -31,7 +31,7 @@ public static class ObjectOperations
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
             metadata, call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption, storageClass), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
-        VersioningOperations.WriteVersionId(call, record);
+        await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         if (algorithm is { } a && record.Parts[0].Checksum is { } c) call.Response.Headers[Objects.Integrity.ChecksumAlgorithms.HeaderName(a)] = c;
         call.Response.StatusCode = 200;
@@ -157,7 +157,7 @@ public static class ObjectOperations
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
             S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption, tags, storageClass).ConfigureAwait(false);
-        VersioningOperations.WriteVersionId(call, record);
+        await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         call.Response.StatusCode = 200;
         call.Response.ContentType = "application/xml";

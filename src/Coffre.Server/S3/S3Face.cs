@@ -16,8 +16,9 @@ namespace Coffre.Server.S3;
 /// The S3 REST face: routes an authenticated request to its operation, and answers every failure
 /// as S3 XML with the right status. Path-style addressing (/bucket/key).
 /// </summary>
+/// <param name="accountId">The deployment's account (Coffre:KmsAccountId), owner of every bucket: what x-amz-expected-bucket-owner must name.</param>
 public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
-    ServerSideEncryption sse, Storage.Placement.BucketPlacement? placement = null)
+    ServerSideEncryption sse, string accountId, Storage.Placement.BucketPlacement? placement = null)
 {
     public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
     {
@@ -55,6 +56,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 Placement = placement,
             };
             operation = Route(call, out var handler);
+            BucketOwnerCondition.Check(call, accountId);
             if (!CustomerKeyOperations.Contains(operation)) RefuseCustomerKeys(call);
             if (bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
                 throw new S3Exception(S3Error.AccessDenied);
@@ -170,7 +172,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("GET", "versions"): handler = () => VersioningOperations.ListVersionsAsync(call, owner); return "ListObjectVersions";
                 case ("GET", null): handler = () => BucketOperations.ListObjectsAsync(call, owner); return call.Query("list-type") == "2" ? "ListObjectsV2" : "ListObjects";
                 case ("HEAD", null): handler = () => BucketOperations.HeadAsync(call, region); return "HeadBucket";
-                case ("PUT", null): handler = () => BucketOperations.CreateAsync(call); return "CreateBucket";
+                case ("PUT", null): handler = () => BucketOperations.CreateAsync(call, region); return "CreateBucket";
                 case ("DELETE", null): handler = () => BucketOperations.DeleteAsync(call); return "DeleteBucket";
                 case ("POST", "delete"): handler = () => BucketOperations.DeleteObjectsAsync(call); return "DeleteObjects";
                 case ("GET", "encryption"): handler = () => BucketEncryptionOperations.GetAsync(call); return "GetBucketEncryption";

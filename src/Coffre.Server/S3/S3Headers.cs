@@ -20,12 +20,12 @@ public static class S3Headers
         {
             if (!name.StartsWith(MetaPrefix, StringComparison.OrdinalIgnoreCase)) continue;
             var key = name[MetaPrefix.Length..].ToLowerInvariant();
-            user[key] = value.ToString();
-            size += key.Length + value.ToString().Length;
+            user[key] = Joined(value);
+            size += key.Length + user[key].Length;
         }
         if (size > MaxUserMetadataBytes)
             throw new S3Exception(S3Error.MetadataTooLarge);
-        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? Joined(v) : null;
         return new ObjectMetadata
         {
             ContentType = H("Content-Type"),
@@ -38,15 +38,23 @@ public static class S3Headers
         };
     }
 
+    /// <summary>
+    /// A header sent on several lines, as HTTP (RFC 9110 §5.3) and S3 join it: "Content-Encoding: deflate" and
+    /// "Content-Encoding: gzip" are stored as "deflate, gzip" (StringValues.ToString() would drop the space).
+    /// </summary>
+    private static string Joined(Microsoft.Extensions.Primitives.StringValues values) => values.Count == 1 ? values[0]! : string.Join(", ", values.ToArray());
+
     /// <summary>aws-chunked is a transfer detail of the request, not part of the object's Content-Encoding.</summary>
     private static string? StripAwsChunked(string? encoding)
     {
         if (encoding is null) return null;
-        var rest = encoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Where(e => !e.Equals("aws-chunked", StringComparison.OrdinalIgnoreCase));
-        var joined = string.Join(",", rest);
+        var codings = encoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (!codings.Any(IsAwsChunked)) return encoding;
+        var joined = string.Join(", ", codings.Where(e => !IsAwsChunked(e)));
         return joined.Length == 0 ? null : joined;
     }
+
+    private static bool IsAwsChunked(string coding) => coding.Equals("aws-chunked", StringComparison.OrdinalIgnoreCase);
 
     public static void WriteObjectHeaders(HttpResponse response, ObjectRecord record, ObjectMetadata metadata, bool withChecksum)
     {
@@ -74,7 +82,7 @@ public static class S3Headers
     /// <summary>S3 conditional writes (PutObject, CopyObject, CompleteMultipartUpload): If-Match: etag, If-None-Match: *.</summary>
     public static WriteCondition? ReadWriteCondition(HttpRequest request)
     {
-        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? Joined(v) : null;
         var ifMatch = H("If-Match");
         var ifNoneMatch = H("If-None-Match");
         if (ifMatch is null && ifNoneMatch is null) return null;
@@ -119,7 +127,7 @@ public static class S3Headers
     {
         var etag = record.ETag;
         var modified = TruncateToSeconds(record.Modified);
-        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? v.ToString() : null;
+        string? H(string n) => request.Headers.TryGetValue(n, out var v) && v.Count > 0 ? Joined(v) : null;
 
         var ifMatch = H("If-Match");
         var ifUnmodified = ParseDate(H("If-Unmodified-Since"));

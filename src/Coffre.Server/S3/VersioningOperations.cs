@@ -118,9 +118,16 @@ public static class VersioningOperations
     }
 
     /// <summary>x-amz-version-id of a write: the version it made, unless the bucket was never versioned.</summary>
-    public static void WriteVersionId(S3Call call, ObjectRecord record)
+    /// <summary>
+    /// A write's x-amz-version-id: its version id, and "null" for the null version written in a suspended bucket (AWS
+    /// answers it there, and no version id in a bucket that never had versioning).
+    /// </summary>
+    public static async Task WriteVersionIdAsync(S3Call call, ObjectRecord record)
     {
-        if (record.VersionId != VersionIds.Null) call.Response.Headers[VersionIdHeader] = record.VersionId;
+        if (record.VersionId != VersionIds.Null)
+            call.Response.Headers[VersionIdHeader] = record.VersionId;
+        else if ((await call.Store.RequireBucketAsync(record.Bucket, call.Aborted).ConfigureAwait(false)).Versioning == BucketVersioning.Suspended)
+            call.Response.Headers[VersionIdHeader] = VersionIds.Null;
     }
 
     /// <summary>What a DeleteObject answers: the version removed or the delete marker made, and whether it is a marker.</summary>
