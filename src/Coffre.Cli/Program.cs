@@ -31,6 +31,7 @@ root.Subcommands.Add(RootCommands.Create());
 root.Subcommands.Add(StoreCommands.Create());
 root.Subcommands.Add(BackupCommands.CreateBackup());
 root.Subcommands.Add(BackupCommands.CreateRestore());
+root.Subcommands.Add(RecoverCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction parseError)
 {

@@ -29,6 +29,23 @@ public static class BlobMetadata
     /// <summary>The sidecar blob key of the object whose first part is stored under <paramref name="firstBlob"/>.</summary>
     public static string SidecarKey(string firstBlob) => firstBlob + SidecarSuffix;
 
+    /// <summary>The wrapped data key a part blob's or sidecar's metadata holds; null when it holds none or a malformed one.</summary>
+    public static WrappedKeyRef? ReadKey(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue("coffre-key", out var keyId)
+            || !metadata.TryGetValue("coffre-key-version", out var v) || !int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            || !metadata.TryGetValue("coffre-wrapped-key", out var wrapped))
+            return null;
+        try
+        {
+            return new WrappedKeyRef(keyId, version, Convert.FromBase64String(wrapped));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     private static Dictionary<string, string> WithKey(WrappedKeyRef key, string countName, int count) => new()
     {
         ["coffre-format"] = "1",

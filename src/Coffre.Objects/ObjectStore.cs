@@ -4,6 +4,7 @@ using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Integrity;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Manifests;
 using Coffre.Objects.Streams;
 using Coffre.Storage;
 
@@ -22,6 +23,8 @@ public sealed partial class ObjectStore(
     TimeProvider time)
 {
     public const int MaxPartNumber = 10_000;
+
+    private readonly ManifestWriter _manifests = new(blobs, keys);
 
     // ---------------- buckets ----------------
 
@@ -105,7 +108,8 @@ public sealed partial class ObjectStore(
                 [written]) { VersionId = NewVersionId(bucket), StorageClass = command.StorageClass };
             try
             {
-                await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None).ConfigureAwait(false);
+                await CommitWithManifestAsync(bucket, record, command.Principal, () =>
+                    catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None), ct).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {
@@ -307,7 +311,8 @@ public sealed partial class ObjectStore(
             if (await CompletedWithAsync(bucket, name, requested, ct).ConfigureAwait(false) is { } completed) return completed;
             throw;
         }
-        var versionId = NewVersionId(await RequireBucketAsync(bucket, ct).ConfigureAwait(false));
+        var bucketRecord = await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        var versionId = NewVersionId(bucketRecord);
         await CheckConditionAsync(condition, bucket, name, ct).ConfigureAwait(false);
         if (requested.Count == 0)
             throw new ObjectStoreException(ObjectError.InvalidArgument, "You must specify at least one part.");
@@ -338,7 +343,8 @@ public sealed partial class ObjectStore(
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId, StorageClass = upload.StorageClass };
-            await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None).ConfigureAwait(false);
+            await CommitWithManifestAsync(bucketRecord, record, principal,
+                () => catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None), ct).ConfigureAwait(false);
             return record;
         }
         finally
@@ -430,6 +436,25 @@ public sealed partial class ObjectStore(
         return new StoredPart(partNumber, blob, digests.Length, header.Length, header.Header, Convert.ToHexStringLower(digests.Md5()), digests.Checksum());
     }
 
+    /// <summary>
+    /// Writes the version's manifest (docs/format.md §12), then commits: the manifest first, so that every version the
+    /// catalog ever acknowledged can be recovered from the backend. A manifest not followed by its commit is removed;
+    /// if even that fails, recovery leaves it out because its parts are garbage.
+    /// </summary>
+    private async Task CommitWithManifestAsync(BucketRecord bucket, ObjectRecord record, string principal, Func<Task> commit, CancellationToken ct)
+    {
+        try
+        {
+            await _manifests.WriteAsync(bucket, record, principal, ct).ConfigureAwait(false);
+            await commit().ConfigureAwait(false);
+        }
+        catch (ObjectStoreException)
+        {
+            await _manifests.ForgetAsync(record).ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>A body announced too large is refused before anything is read, a data key generated or an audit record written.</summary>
     private void RefuseTooLarge(long? length)
     {
@@ -490,7 +515,7 @@ public sealed partial class ObjectStore(
         new(ObjectError.IntegrityFailure, "The object's wrapped data key failed authentication.", e);
 
     /// <summary>Marks a task's failure as seen when nothing will await it (the operation failed for another reason first).</summary>
-    private static void Observe(Task task) =>
+    internal static void Observe(Task task) =>
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static ChecksumAlgorithm? ParseAlgorithm(string? name) =>

@@ -13,7 +13,7 @@ public sealed record RewrapResult(long Rewrapped, long Skipped, long Remaining);
 
 /// <summary>
 /// Moves objects' data keys to the primary version of their key, without touching object data:
-/// only the wrapped data key changes, in the object's sidecar blob (docs/format.md §5) and then in
+/// only the wrapped data key changes, in the object's sidecar blob (docs/format.md §5), its manifest (§12) and then in
 /// the catalog, so the cost of a rewrap does not depend on the object's size. Safe to
 /// stop at any point and run again (it picks up what is still below the primary version), and
 /// correct while objects are written or deleted: the catalog update is a compare-and-swap on the
@@ -23,6 +23,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
 {
     private const int Batch = 256;
     private const int Concurrency = 16;
+    private readonly Manifests.ManifestWriter _manifests = new(blobs, keys);
     private long _rewrappedTotal;
 
     /// <summary>Objects rewrapped by this instance since it was created (for /metrics).</summary>
@@ -107,12 +108,18 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
         var first = record.Parts[0].Blob;
         var sidecar = BlobMetadata.SidecarKey(first);
         await blobs.PutAsync(sidecar, Stream.Null, 0, BlobMetadata.Sidecar(fresh, record.Parts.Count), ct).ConfigureAwait(false);
+        // The manifest again, under a data key of the primary version: it must outlive the old version's destruction.
+        if (await catalog.GetBucketAsync(record.Bucket, ct).ConfigureAwait(false) is { } bucket)
+            await _manifests.WriteAsync(bucket, record with { Key = fresh }, principal, ct).ConfigureAwait(false);
         if (await catalog.ReplaceWrappedKeyAsync(record.Bucket, record.Name, record.Key, fresh, ct).ConfigureAwait(false)) return true;
-        // Replaced or deleted meanwhile: the sidecar belongs to blobs nothing references any more, and
+        // Replaced or deleted meanwhile: the sidecar (and manifest) belong to blobs nothing references any more, and
         // their garbage collection may already be over. Another rewrapper that won on the same blobs
         // wrapped the same data key under the same primary version: its sidecar or ours, either is valid.
         if ((await catalog.GetVersionAsync(record.Bucket, record.Name, record.VersionId, ct).ConfigureAwait(false))?.Record?.Parts[0].Blob != first)
+        {
             await blobs.DeleteAsync(sidecar, CancellationToken.None).ConfigureAwait(false);
+            await blobs.DeleteAsync(Manifests.ObjectManifest.KeyOf(first), CancellationToken.None).ConfigureAwait(false);
+        }
         return false;
     }
 

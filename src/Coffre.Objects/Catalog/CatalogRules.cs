@@ -14,7 +14,7 @@ public static class CatalogRules
 
     /// <summary>
     /// The blobs of an object version that <paramref name="successor"/> does not reuse, and its sidecar
-    /// (docs/format.md §5) unless the successor keeps the same first part. The sidecar is listed whether or not a
+    /// (docs/format.md §5) and manifest (§12) unless the successor keeps the same first part. The sidecar is listed whether or not a
     /// rewrap ever wrote it: deleting a missing blob is not an error.
     /// </summary>
     public static IEnumerable<string> SupersededBlobs(IReadOnlyList<StoredPart> parts, IReadOnlyList<StoredPart> successor)
@@ -23,7 +23,10 @@ public static class CatalogRules
             if (successor.All(n => n.Blob != p.Blob))
                 yield return p.Blob;
         if (successor.Count == 0 || successor[0].Blob != parts[0].Blob)
+        {
             yield return BlobMetadata.SidecarKey(parts[0].Blob);
+            yield return Manifests.ObjectManifest.KeyOf(parts[0].Blob);
+        }
     }
 
     /// <summary>

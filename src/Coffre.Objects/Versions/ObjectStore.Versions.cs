@@ -44,11 +44,12 @@ public sealed partial class ObjectStore
         {
             RequireWellFormed(versionId);
             var removed = await catalog.DeleteVersionAsync(bucket, name, versionId, ct).ConfigureAwait(false);
+            await ForgetManifestAsync(removed).ConfigureAwait(false);
             return new DeleteOutcome(versionId, removed?.IsDeleteMarker ?? false);
         }
         if (record.Versioning == BucketVersioning.Unversioned)
         {
-            await catalog.DeleteVersionAsync(bucket, name, VersionIds.Null, ct).ConfigureAwait(false);
+            await ForgetManifestAsync(await catalog.DeleteVersionAsync(bucket, name, VersionIds.Null, ct).ConfigureAwait(false)).ConfigureAwait(false);
             return new DeleteOutcome(null, false);
         }
         var marker = NewVersionId(record);
@@ -66,6 +67,15 @@ public sealed partial class ObjectStore
             RequireWellFormed(versionIdMarker);
         }
         return await catalog.ListVersionsAsync(bucket, prefix, delimiter, keyMarker, versionIdMarker, maxKeys, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A deleted version's manifest goes at once, not with its parts after the garbage grace period: a catalog recovered
+    /// meanwhile would otherwise bring the version back.
+    /// </summary>
+    private async Task ForgetManifestAsync(VersionEntry? removed)
+    {
+        if (removed?.Record is { } record) await _manifests.ForgetAsync(record).ConfigureAwait(false);
     }
 
     /// <summary>The version a write into <paramref name="bucket"/> makes: a new one when versioning is enabled, else the null version (replaced).</summary>
