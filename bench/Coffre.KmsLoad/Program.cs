@@ -57,8 +57,29 @@ if (xksFace)
     };
 var (app, address) = await CoffreServer.StartInProcessAsync(options, deployment);
 var endpoint = new Uri(address);
+// KMSLOAD_INSTANCES=1|2 (with KMSLOAD_DATABASE): the clients go through Debian's nginx running the shipped configuration
+// (deploy/nginx/coffre.conf) in front of one server, or of two servers on the same database, each with its own key
+// manager, key cache and audit group commit (the second is in this process too: CPU µs/request counts both).
+var instances = int.Parse(Environment.GetEnvironmentVariable("KMSLOAD_INSTANCES") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+Deployment? secondDeployment = null;
+Microsoft.AspNetCore.Builder.WebApplication? secondApp = null;
+Coffre.TestSupport.NginxServer? nginx = null;
+if (instances > 0)
+{
+    var ports = new List<int> { endpoint.Port };
+    if (instances > 1)
+    {
+        secondDeployment = Deployment.Open(location,
+            Coffre.Kms.Root.SealedFileRoot.Unseal(Path.Combine(data, Deployment.SealFileName), "bench passphrase", KmsOptions.InsecureForTests.Seal),
+            KmsOptions.InsecureForTests);
+        (secondApp, var secondAddress) = await CoffreServer.StartInProcessAsync(options, secondDeployment);
+        ports.Add(new Uri(secondAddress).Port);
+    }
+    nginx = Coffre.TestSupport.NginxServer.Start(ports);
+    endpoint = new Uri(nginx.Endpoint);
+}
 ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
-Console.WriteLine($"# Coffre {(xksFace ? "XKS" : "KMS")} face load test: {Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
+Console.WriteLine($"# Coffre {(xksFace ? "XKS" : "KMS")} face load test: {(instances > 0 ? $"{instances} instance(s) behind nginx, " : "")}{Environment.ProcessorCount} cores, {seconds}s per run, server GC {System.Runtime.GCSettings.IsServerGC}, " +
     $"min worker threads {minWorkers}, audit synchronous={options.AuditSynchronous}, {endpoint}");
 
 using var http = new HttpClient(new SocketsHttpHandler
@@ -135,6 +156,9 @@ foreach (var (op, body) in operations.Where(o => onlyOps is null || onlyOps.Cont
 Console.WriteLine($"# root unwraps over all runs: {countingRoot.Unwraps} (key versions unwrapped once, then cached in the key manager)");
 var audit = keys.VerifyAudit("bench");
 Console.WriteLine($"# audit after the runs: {audit}");
+nginx?.Dispose();
+if (secondApp is not null) await secondApp.StopAsync();
+secondDeployment?.Dispose();
 await app.StopAsync();
 keys.Dispose();
 Directory.Delete(data, true);

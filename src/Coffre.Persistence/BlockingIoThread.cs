@@ -9,7 +9,9 @@ namespace Coffre.Persistence;
 /// </summary>
 /// <remarks>
 /// Why not the thread pool: a commit blocked in fsync takes a pool thread away from the requests, and on a small
-/// machine the pool injects replacements slowly (the "SQLite PUT+GET regression" of docs/benchmarks.md). Why one
+/// machine the pool injects replacements slowly (the suspected cause of the "SQLite PUT+GET regression" of
+/// docs/benchmarks.md; on a saturated host the change measured the same within noise, see "SQLite writes on a
+/// thread of their own" there). Why one
 /// thread: a database has one writer at a time anyway (SQLite's write lock; the group commit runs one batch at a time),
 /// so a second thread would only wait. Reads stay on the caller's thread: WAL lets them run concurrently with the
 /// writer, and they are served from the page cache.
