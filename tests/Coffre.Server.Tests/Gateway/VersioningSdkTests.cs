@@ -223,7 +223,7 @@ public sealed class VersioningSdkTests : IAsyncLifetime
         {
             ("PUT", "/routes?cors"), ("PUT", "/routes?lifecycle"), ("GET", "/routes?policy"), ("DELETE", "/routes?website"),
             ("PUT", "/routes?publicAccessBlock"), ("GET", "/routes?object-lock"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?retention"),
-            ("PUT", "/routes/k?legal-hold"), ("POST", "/routes/k?restore"), ("GET", "/routes/k?attributes"), ("DELETE", "/routes/k?tagging"),
+            ("PUT", "/routes/k?legal-hold"), ("POST", "/routes/k?restore"), ("GET", "/routes/k?torrent"), ("POST", "/routes/k?select"),
         })
         {
             var response = await RawHttp.SendSignedAsync(_gateway, method, target, Encoding.UTF8.GetBytes("<x/>"));
