@@ -245,8 +245,8 @@ public static class AuditCommands
     }
 
     /// <summary>
-    /// The face a record came through: its <c>coffre:face</c>, else "s3" for the gateway's data-key uses (whose context is
-    /// the object binding, bound into the wrapped key, so it cannot carry the member), else null.
+    /// The face a record came through: its <c>coffre:face</c>, else "s3" for the gateway's data-key uses recorded before
+    /// the S3 face recorded the member (their context is only the object binding: docs/format.md §8), else null.
     /// </summary>
     public static string? FaceOf(AuditRecord a) => AuditFace.Of(a.Context) ?? (ObjectOf(a) is null ? null : AuditFace.S3);
 

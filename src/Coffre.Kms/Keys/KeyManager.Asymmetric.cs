@@ -35,12 +35,9 @@ public sealed partial class KeyManager
     /// </summary>
     public async Task<PublicKeyInfo> GetPublicKeyAsync(string keyRef, string principal, string? auditContext = null)
     {
-        const string op = "GetPublicKey";
         var target = new Target(keyRef);
-        PublicKeyInfo result;
-        try
+        return await AuditedAsync("GetPublicKey", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             if (!cached.Key.Spec.IsRsa())
@@ -48,11 +45,8 @@ public sealed partial class KeyManager
             var version = PrimaryVersion(cached);
             target.Version = version;
             using var rsa = PrivateKey(cached, version);
-            result = new PublicKeyInfo(cached.Key.Id, cached.Key.Name, version, cached.Key.Spec, cached.Key.Usage, rsa.ExportSubjectPublicKeyInfo());
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
-        return result;
+            return new PublicKeyInfo(cached.Key.Id, cached.Key.Name, version, cached.Key.Spec, cached.Key.Usage, rsa.ExportSubjectPublicKeyInfo());
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="SignAsync"/> for the CLI and tests.</summary>
@@ -67,12 +61,9 @@ public sealed partial class KeyManager
     public async Task<SignResult> SignAsync(string keyRef, ReadOnlyMemory<byte> message, bool isDigest, SigningAlgorithm algorithm,
         string principal, string? auditContext = null)
     {
-        const string op = "Sign";
         var target = new Target(keyRef);
-        SignResult result;
-        try
+        return await AuditedAsync("Sign", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             CheckMessage(message.Length, isDigest, algorithm);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
@@ -83,11 +74,8 @@ public sealed partial class KeyManager
             var signature = isDigest
                 ? rsa.SignHash(message.Span, algorithm.Hash(), algorithm.Padding())
                 : rsa.SignData(message.Span, algorithm.Hash(), algorithm.Padding());
-            result = new SignResult(cached.Key.Id, version, signature);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
-        return result;
+            return new SignResult(cached.Key.Id, version, signature);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="VerifyAsync"/> for the CLI and tests.</summary>
@@ -102,11 +90,9 @@ public sealed partial class KeyManager
     public async Task<(string KeyId, int KeyVersion)> VerifyAsync(string keyRef, ReadOnlyMemory<byte> message, bool isDigest, SigningAlgorithm algorithm,
         ReadOnlyMemory<byte> signature, string principal, string? auditContext = null)
     {
-        const string op = "Verify";
         var target = new Target(keyRef);
-        try
+        return await AuditedAsync("Verify", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             CheckMessage(message.Length, isDigest, algorithm);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
@@ -119,13 +105,11 @@ public sealed partial class KeyManager
                     : rsa.VerifyData(message.Span, signature.Span, algorithm.Hash(), algorithm.Padding());
                 if (!valid) continue;
                 target.Version = version;
-                await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
                 return (cached.Key.Id, version);
             }
             throw new KmsException(KmsError.InvalidSignature,
                 $"The signature does not verify under any usable version of key '{cached.Key.Name}' with {algorithm.Name()}: the message, the signature or the algorithm differs from what was signed.");
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="EncryptAsymmetricAsync"/> for the CLI and tests.</summary>
@@ -139,12 +123,9 @@ public sealed partial class KeyManager
     public async Task<AsymmetricCiphertext> EncryptAsymmetricAsync(string keyRef, ReadOnlyMemory<byte> plaintext, AsymmetricEncryption algorithm,
         string principal, string? auditContext = null)
     {
-        const string op = "Encrypt";
         var target = new Target(keyRef);
-        AsymmetricCiphertext result;
-        try
+        return await AuditedAsync("Encrypt", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             CheckAsymmetric(cached.Key, KeyUsage.EncryptDecrypt);
@@ -155,11 +136,8 @@ public sealed partial class KeyManager
             var version = PrimaryVersion(cached);
             target.Version = version;
             using var rsa = PrivateKey(cached, version);
-            result = new AsymmetricCiphertext(cached.Key.Id, version, rsa.Encrypt(plaintext.Span, algorithm.Padding()));
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
-        return result;
+            return new AsymmetricCiphertext(cached.Key.Id, version, rsa.Encrypt(plaintext.Span, algorithm.Padding()));
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="DecryptAsymmetricAsync"/> for the CLI and tests.</summary>
@@ -176,12 +154,9 @@ public sealed partial class KeyManager
     public async Task<DecryptResult> DecryptAsymmetricAsync(string keyRef, int? keyVersion, ReadOnlyMemory<byte> ciphertext,
         AsymmetricEncryption algorithm, string principal, string? auditContext = null)
     {
-        const string op = "Decrypt";
         var target = new Target(keyRef) { Version = keyVersion };
-        DecryptResult? result = null;
-        try
+        return await AuditedAsync("Decrypt", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             CheckAsymmetric(cached.Key, KeyUsage.EncryptDecrypt);
@@ -196,16 +171,11 @@ public sealed partial class KeyManager
                 using var rsa = PrivateKey(cached, version);
                 if (!TryDecrypt(rsa, ciphertext.Span, algorithm, out var plaintext)) continue;
                 target.Version = version;
-                result = new DecryptResult(cached.Key.Id, version, plaintext);
-                break;
+                return new DecryptResult(cached.Key.Id, version, plaintext);
             }
-            if (result is null)
-                throw new KmsException(KmsError.InvalidCiphertext,
-                    $"The ciphertext does not decrypt with {algorithm.Name()} under {(keyVersion is { } n ? $"version {n} of" : "any usable version of")} key '{cached.Key.Name}': it was made with another key, algorithm or version, or altered.");
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await RecordOrErase(Entry(op, principal, target, auditContext, null, Ok), result.Plaintext).ConfigureAwait(false);
-        return result;
+            throw new KmsException(KmsError.InvalidCiphertext,
+                $"The ciphertext does not decrypt with {algorithm.Name()} under {(keyVersion is { } n ? $"version {n} of" : "any usable version of")} key '{cached.Key.Name}': it was made with another key, algorithm or version, or altered.");
+        }, opened => opened.Plaintext).ConfigureAwait(false);
     }
 
     private static bool TryDecrypt(RSA rsa, ReadOnlySpan<byte> ciphertext, AsymmetricEncryption algorithm, out byte[] plaintext)

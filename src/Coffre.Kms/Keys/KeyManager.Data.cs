@@ -90,29 +90,22 @@ public sealed partial class KeyManager
     public async Task<EncryptedDataKey> GenerateDataKeyCiphertextAsync(string keyRef, int numberOfBytes, IReadOnlyDictionary<string, string>? context,
         string principal, string operation = "GenerateDataKey", IReadOnlyDictionary<string, string>? recorded = null)
     {
-        var op = operation;
         var target = new Target(keyRef);
-        string? json = null;
-        byte[] dek;
-        EncryptedDataKey result;
-        try
+        var record = new AuditNote();
+        return await AuditedAsync(operation, principal, target, record, () =>
         {
-            CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context, recorded);
+            record.Context = EncryptionContext.Json(context, recorded);
             if (numberOfBytes is < 1 or > 1024)
                 throw new KmsException(KmsError.InvalidArgument, $"A data key is 1 to 1024 bytes ({numberOfBytes} asked).");
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
+            var dek = GC.AllocateArray<byte>(numberOfBytes, pinned: true);
             RandomNumberGenerator.Fill(dek);
-            result = new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
-        await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
-        return result;
+            return new EncryptedDataKey(cached.Key.Id, version, dek, EncryptCore(cached, version, dek, context));
+        }, made => made.Plaintext).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="GenerateRandomAsync"/> for the CLI and tests; request paths await <see cref="GenerateRandomAsync"/>.</summary>
@@ -122,18 +115,13 @@ public sealed partial class KeyManager
     /// <param name="recorded">Audit-only members recorded beside the size asked (the face's name).</param>
     public async Task<byte[]> GenerateRandomAsync(int numberOfBytes, string principal, IReadOnlyDictionary<string, string>? recorded = null)
     {
-        const string op = "GenerateRandom";
-        var json = Json([("bytes", numberOfBytes), .. (recorded ?? EmptyRecorded).Select(m => (m.Key, (object?)m.Value))]);
-        try
+        var record = new AuditNote(Json([("bytes", numberOfBytes), .. (recorded ?? EmptyRecorded).Select(m => (m.Key, (object?)m.Value))]));
+        return await AuditedAsync("GenerateRandom", principal, new Target(null), record, () =>
         {
-            CheckPrincipal(principal);
             if (numberOfBytes is < 1 or > 1024)
                 throw new KmsException(KmsError.InvalidArgument, $"GenerateRandom returns 1 to 1024 bytes ({numberOfBytes} asked).");
-            var bytes = RandomNumberGenerator.GetBytes(numberOfBytes);
-            await _audit.AppendAsync(Entry(op, principal, null, json, null, Ok)).ConfigureAwait(false);
-            return bytes;
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, null, json, e).ConfigureAwait(false); }
+            return RandomNumberGenerator.GetBytes(numberOfBytes);
+        }).ConfigureAwait(false);
     }
 
     private static readonly Dictionary<string, string> EmptyRecorded = [];
@@ -149,22 +137,16 @@ public sealed partial class KeyManager
     public async Task<byte[]> UnwrapDataKeyAsync(WrappedDataKey wrapped, IReadOnlyDictionary<string, string>? context, string principal,
         IReadOnlyDictionary<string, string>? recorded = null)
     {
-        const string op = "UnwrapDataKey";
         var target = new Target(wrapped?.KeyId);
-        string? json = null;
-        byte[] dek;
-        try
+        var record = new AuditNote();
+        return await AuditedAsync("UnwrapDataKey", principal, target, record, () =>
         {
-            CheckPrincipal(principal);
             CheckWrapped(wrapped);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context, recorded);
+            record.Context = EncryptionContext.Json(context, recorded);
             target.Version = wrapped!.KeyVersion;
-            dek = UnwrapCore(wrapped, context, target);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
-        await RecordOrErase(Entry(op, principal, target, json, null, Ok), dek).ConfigureAwait(false);
-        return dek;
+            return UnwrapCore(wrapped, context, target);
+        }, dek => dek).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous form of <see cref="RewrapDataKeyAsync"/> for the CLI and tests; request paths await <see cref="RewrapDataKeyAsync"/>.</summary>
@@ -224,15 +206,12 @@ public sealed partial class KeyManager
     public async Task<byte[]> EncryptAsync(string keyRef, ReadOnlyMemory<byte> plaintext, IReadOnlyDictionary<string, string>? context, string principal,
         IReadOnlyDictionary<string, string>? recorded = null)
     {
-        const string op = "Encrypt";
         var target = new Target(keyRef);
-        string? json = null;
-        byte[] blob;
-        try
+        var record = new AuditNote();
+        return await AuditedAsync("Encrypt", principal, target, record, () =>
         {
-            CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context, recorded);
+            record.Context = EncryptionContext.Json(context, recorded);
             if (plaintext.Length > CiphertextBlob.MaxPlaintext)
                 throw new KmsException(KmsError.InvalidArgument,
                     $"Encrypt takes at most {CiphertextBlob.MaxPlaintext} bytes ({plaintext.Length} given); encrypt larger data with a data key.");
@@ -240,11 +219,8 @@ public sealed partial class KeyManager
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
             target.Version = version;
-            blob = EncryptCore(cached, version, plaintext.Span, context);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
-        await _audit.AppendAsync(Entry(op, principal, target, json, null, Ok)).ConfigureAwait(false);
-        return blob;
+            return EncryptCore(cached, version, plaintext.Span, context);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Decrypts a ciphertext from <see cref="Encrypt"/>; the key and version come from the blob.</summary>
@@ -257,20 +233,15 @@ public sealed partial class KeyManager
     public async Task<DecryptResult> DecryptAsync(ReadOnlyMemory<byte> ciphertext, IReadOnlyDictionary<string, string>? context, string principal,
         string? expectedKeyRef = null, IReadOnlyDictionary<string, string>? recorded = null)
     {
-        const string op = "Decrypt";
         var target = new Target(null);
-        string? json = null;
-        byte[] plaintext;
-        try
+        var record = new AuditNote();
+        return await AuditedAsync("Decrypt", principal, target, record, () =>
         {
-            CheckPrincipal(principal);
             EncryptionContext.Check(context);
-            json = EncryptionContext.Json(context, recorded);
-            plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, json, e).ConfigureAwait(false); }
-        await RecordOrErase(Entry(op, principal, target, json, null, Ok), plaintext).ConfigureAwait(false);
-        return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
+            record.Context = EncryptionContext.Json(context, recorded);
+            var plaintext = DecryptCore(ciphertext.Span, context, target, expectedKeyRef);
+            return new DecryptResult(target.KeyId!, target.Version!.Value, plaintext);
+        }, opened => opened.Plaintext).ConfigureAwait(false);
     }
 
     /// <summary>Decrypts and encrypts again under <paramref name="destinationKeyRef"/>'s primary version

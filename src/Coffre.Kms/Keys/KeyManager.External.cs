@@ -33,12 +33,9 @@ public sealed partial class KeyManager
     public async Task<ExternalCiphertext> EncryptExternalAsync(string keyRef, ReadOnlyMemory<byte> plaintext, Func<int, byte[]> associatedData,
         string principal, string? auditContext)
     {
-        const string op = "ExternalEncrypt";
         var target = new Target(keyRef);
-        ExternalCiphertext result;
-        try
+        return await AuditedAsync("ExternalEncrypt", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
             var version = EncryptionVersion(cached);
@@ -49,11 +46,8 @@ public sealed partial class KeyManager
             using (var kek = Material(cached, version))
             using (var gcm = new AesGcm(kek.Bytes, ExternalTagSize))
                 gcm.Encrypt(nonce, plaintext.Span, ciphertext, tag, associatedData(version));
-            result = new ExternalCiphertext(cached.Key.Id, version, nonce, ciphertext, tag);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
-        return result;
+            return new ExternalCiphertext(cached.Key.Id, version, nonce, ciphertext, tag);
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -65,19 +59,13 @@ public sealed partial class KeyManager
     public async Task<byte[]> DecryptExternalAsync(string keyRef, int keyVersion, ReadOnlyMemory<byte> nonce, ReadOnlyMemory<byte> ciphertext,
         ReadOnlyMemory<byte> tag, ReadOnlyMemory<byte> associatedData, string principal, string? auditContext)
     {
-        const string op = "ExternalDecrypt";
         var target = new Target(keyRef) { Version = keyVersion };
-        byte[] plaintext;
-        try
+        return await AuditedAsync("ExternalDecrypt", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var cached = Resolve(keyRef);
             target.Set(cached.Key);
-            plaintext = DecryptExternalCore(cached, keyVersion, nonce.Span, ciphertext.Span, tag.Span, associatedData.Span);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
-        await RecordOrErase(Entry(op, principal, target, auditContext, null, Ok), plaintext).ConfigureAwait(false);
-        return plaintext;
+            return DecryptExternalCore(cached, keyVersion, nonce.Span, ciphertext.Span, tag.Span, associatedData.Span);
+        }, plaintext => plaintext).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -115,18 +103,14 @@ public sealed partial class KeyManager
     /// </summary>
     public async Task<ExternalKeyStatus> DescribeExternalKeyAsync(string keyRef, string principal, string? auditContext)
     {
-        const string op = "ExternalDescribeKey";
         var target = new Target(keyRef);
-        try
+        return await AuditedAsync("ExternalDescribeKey", principal, target, new AuditNote(auditContext), () =>
         {
-            CheckPrincipal(principal);
             var key = Resolve(keyRef).Key;
             target.Set(key);
             CheckSymmetric(key);
-            await _audit.AppendAsync(Entry(op, principal, target, auditContext, null, Ok)).ConfigureAwait(false);
             return new ExternalKeyStatus(key.Id, key.Name, key.State, key.PrimaryVersion);
-        }
-        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, auditContext, e).ConfigureAwait(false); }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The state of a key, or null when there is none: a metadata read for health checks, which release nothing

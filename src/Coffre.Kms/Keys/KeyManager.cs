@@ -299,6 +299,37 @@ public sealed partial class KeyManager : IDisposable, IAsyncDisposable
         new(_time.GetUtcNow(), string.IsNullOrEmpty(principal) ? "(none)" : principal, operation,
             target?.KeyId, target?.KeyName is { } n ? KeyNames.Shorten(n) : null, version ?? target?.Version, context, result);
 
+    /// <summary>
+    /// One audited answer (no audit, no answer): runs <paramref name="answer"/>, which fills in <paramref name="target"/>
+    /// (key, version) and <paramref name="record"/>'s context as they become known. A refusal it throws is recorded and
+    /// thrown again; otherwise the answer is recorded and returned once its record is durable. <paramref name="secret"/>
+    /// gives what the answer releases (a plaintext, a data key), erased if the record cannot be written.
+    /// </summary>
+    private async Task<T> AuditedAsync<T>(string operation, string principal, Target target, AuditNote record, Func<T> answer,
+        Func<T, byte[]>? secret = null)
+    {
+        T result;
+        try
+        {
+            CheckPrincipal(principal);
+            result = answer();
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable)
+        {
+            throw await RefusedAsync(operation, principal, target, record.Context, e).ConfigureAwait(false);
+        }
+        var entry = Entry(operation, principal, target, record.Context, null, Ok);
+        if (secret is null) await _audit.AppendAsync(entry).ConfigureAwait(false);
+        else await RecordOrErase(entry, secret(result)).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The context an <see cref="AuditedAsync"/> operation records: known up front, or once the operation has checked it.</summary>
+    private sealed class AuditNote(string? context = null)
+    {
+        public string? Context = context;
+    }
+
     /// <summary>Records a refused operation and returns the exception to throw (AuditUnavailable if even that fails).</summary>
     private async Task<KmsException> RefusedAsync(string operation, string principal, Target? target, string? context, KmsException error)
     {
