@@ -11,9 +11,9 @@ namespace Coffre.Bench.Objects;
 /// One page (1,000 entries, S3's maximum) of ListObjectsV2 and ListObjectVersions from the middle of a bucket of
 /// <see cref="Objects"/> objects, and of ListObjectVersions from the middle of one key's <see cref="VersionsOfOneKey"/> versions (a version-id marker),
 /// on the SQLite catalog populated through IObjectCatalog (no HTTP). Pages per second = 1 / time per page.
-/// Run: dotnet run -c Release --project bench/Coffre.Bench -- --filter '*CatalogListingBenchmarks*'
+/// Run: dotnet run -c Release --project bench/Coffre.Bench -- --filter '*CatalogListingBenchmarks*' --inProcess --warmupCount 3 --iterationCount 7
+/// (in process: the generated project's build times out on a loaded host)
 /// </summary>
-[SimpleJob(warmupCount: 3, iterationCount: 7)]
 public class CatalogListingBenchmarks
 {
     private const int Page = 1000;

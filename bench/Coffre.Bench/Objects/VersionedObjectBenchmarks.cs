@@ -8,10 +8,9 @@ namespace Coffre.Bench.Objects;
 /// <summary>
 /// PUT and GET of a small object (4 KiB) through the object store (encryption, catalog commit on SQLite, local disk),
 /// in a bucket never versioned and in a versioned one: issue 14's target is versioned within 10% of unversioned.
-/// Run: dotnet run -c Release --project bench/Coffre.Bench -- --filter '*VersionedObjectBenchmarks*'
+/// Run: dotnet run -c Release --project bench/Coffre.Bench -- --filter '*VersionedObjectBenchmarks*' --inProcess --warmupCount 3 --iterationCount 7 --invocationCount 2048
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(warmupCount: 3, iterationCount: 7, invocationCount: 2048)]
 public class VersionedObjectBenchmarks
 {
     private const string Principal = "bench";
