@@ -10,23 +10,23 @@ import pytest
 BODY = b"The quick brown fox jumps over the lazy dog"
 
 
-def crc32c(data):
-    crc = 0xFFFFFFFF
+def reflected_crc(data, polynomial, width):
+    """A reflected CRC with all-ones initial value and final XOR: CRC-32C and CRC-64/NVME are two of them."""
+    mask = (1 << width) - 1
+    crc = mask
     for byte in data:
         crc ^= byte
         for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+            crc = (crc >> 1) ^ (polynomial if crc & 1 else 0)
+    return crc ^ mask
+
+
+def crc32c(data):
+    return reflected_crc(data, 0x82F63B78, 32)
 
 
 def crc64nvme(data):
-    # CRC-64/NVME: reflected polynomial 0x9A6C9329AC4BC9B5, initial and final XOR all ones.
-    crc = 0xFFFFFFFFFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x9A6C9329AC4BC9B5 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFFFFFFFFFF
+    return reflected_crc(data, 0x9A6C9329AC4BC9B5, 64)
 
 
 DIGESTS = {
@@ -48,8 +48,9 @@ def checksum_headers(algorithm, value):
     return {f"x-amz-checksum-{algorithm}": value, "x-amz-sdk-checksum-algorithm": algorithm.upper()}
 
 
-def test_crc64nvme_reference_value():
-    # The check value of CRC-64/NVME (the CRC catalogue's "123456789").
+def test_crc_reference_values():
+    # The check values of the CRC catalogue ("123456789").
+    assert crc32c(b"123456789") == 0xE3069283
     assert crc64nvme(b"123456789") == 0xAE8B14860A799888
 
 
