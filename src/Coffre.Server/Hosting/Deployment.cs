@@ -259,6 +259,20 @@ public sealed partial class Deployment : IDisposable
 #pragma warning restore VSTHRD002
     }
 
+    /// <summary>The record of which backends hold each blob (<see cref="IBlobCopyStore"/>), in the catalog database of
+    /// <paramref name="location"/> (creating the table, and in a data directory the catalog file, if missing). Needs no key.</summary>
+    public static IBlobCopyStore OpenBlobCopies(DeploymentLocation location)
+    {
+        if (location.Database is not { } database)
+        {
+            Directory.CreateDirectory(location.DataDirectory);
+            return SqliteBlobCopyStore.Open(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName));
+        }
+#pragma warning disable VSTHRD002 // once per process, at start-up or in a CLI command, never on a request path
+        return PostgresBlobCopyStore.OpenAsync(database).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+    }
+
     /// <summary>The placement states when the deployment has a catalog (reports and listings create none).</summary>
     public static IPlacementStateStore? OpenPlacementStatesIfAny(DeploymentLocation location) =>
         location.Database is null && !File.Exists(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName)) ? null : OpenPlacementStates(location);
