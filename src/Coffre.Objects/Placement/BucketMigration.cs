@@ -97,7 +97,12 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             {
                 long bytes = 0;
                 foreach (var item in ObjectBlobs.Of(record))
-                    if (!await PresentAsync(store.Backend(m.To), item, ct).ConfigureAwait(false))
+                    if (await PresentAsync(store.Backend(m.To), item, ct).ConfigureAwait(false))
+                    {
+                        // Stated again, as checked (a killed run may have lost its last records); an absent sidecar is not a copy.
+                        if (!item.OptionalAnnex) store.Copies?.Record(BlobCopyChange.Holds(item.Key, m.To));
+                    }
+                    else
                     {
                         bytes += await CopyAsync(m, item, ct).ConfigureAwait(false);
                         Interlocked.Increment(ref verifiedCopies);

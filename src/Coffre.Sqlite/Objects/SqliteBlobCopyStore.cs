@@ -15,28 +15,12 @@ public sealed class SqliteBlobCopyStore : IBlobCopyStore
     private SqliteBlobCopyStore(string connectionString) => _connectionString = connectionString;
 
     /// <summary>Opens the table in the catalog file at <paramref name="databasePath"/>, creating both if needed.</summary>
-    public static SqliteBlobCopyStore Open(string databasePath)
-    {
-        var store = new SqliteBlobCopyStore(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString());
-        using var c = new SqliteConnection(store._connectionString);
-        c.Open();
-        using var cmd = c.CreateCommand();
-        // WAL as the catalog sets it, so that this table can be created before the catalog's own tables. share: null for
-        // a whole copy, else the share number of an erasure-coded blob.
-        cmd.CommandText = """
-            PRAGMA journal_mode = WAL;
+    public static SqliteBlobCopyStore Open(string databasePath) =>
+        // share: null for a whole copy, else the share number of an erasure-coded blob.
+        new(SqliteCatalogFile.Open(databasePath, """
             CREATE TABLE IF NOT EXISTS blob_copies(blob TEXT NOT NULL, backend TEXT NOT NULL, share INTEGER,
                 PRIMARY KEY (blob, backend)) WITHOUT ROWID;
-            """;
-        cmd.ExecuteNonQuery();
-        return store;
-    }
+            """));
 
     public async Task ApplyAsync(IReadOnlyList<BlobCopyChange> changes, CancellationToken ct = default)
     {
