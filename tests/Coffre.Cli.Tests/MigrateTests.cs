@@ -132,6 +132,11 @@ public sealed class MigrateTests : IClassFixture<MotoServer>
                 Assert.Null(await source.HeadAsync(item.Key, ct));
             }
         });
+        // The catalog states the same facts: every blob recorded on the target, none on the source any more.
+        var blobs = records.SelectMany(ObjectBlobs.Of).Where(b => !b.OptionalAnnex).Select(b => b.Key).ToList();
+        var copies = await SqliteBlobCopyStore.Open(Path.Combine(data, "catalog.db")).OfAsync(blobs);
+        Assert.Equal(blobs.Order(StringComparer.Ordinal), copies.Where(c => c.Backend == "s3rver").Select(c => c.Blob));
+        Assert.DoesNotContain(copies, c => c.Backend == "moto");
 
         // The switch is persisted: `coffre backends` shows the bucket on the target, and new writes go there only.
         var list = Cli.Run(["backends", "list", "--json", "--data", data], passphrase: null).Json();

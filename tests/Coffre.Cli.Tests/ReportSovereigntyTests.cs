@@ -43,6 +43,14 @@ public sealed class ReportSovereigntyTests : IClassFixture<MotoServer>
             await s3.PutBucketAsync("health");
             for (var i = 0; i < 3; i++)
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "health", Key = $"record-{i}", ContentBody = new string('r', 500 * (i + 1)) });
+            // The server records each blob's copies in the catalog off the request path: wait for them (generously) before it is killed.
+            var recordedCopies = Coffre.Sqlite.Objects.SqliteBlobCopyStore.Open(Path.Combine(data, "catalog.db"));
+            var onDisk = await new LocalDiskBlobStore(dir["onprem"]).ListAsync("objects/").Select(b => b.Key).ToListAsync();
+            for (var deadline = DateTime.UtcNow.AddMinutes(1); (await recordedCopies.OfAsync(onDisk)).Count < 2 * onDisk.Count;)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the server did not record its copies within a minute");
+                await Task.Delay(50);
+            }
         }
         // One copy lost by the on-premises store: the report must count it.
         var onprem = new LocalDiskBlobStore(dir["onprem"]);
@@ -73,6 +81,10 @@ public sealed class ReportSovereigntyTests : IClassFixture<MotoServer>
         var health = bucket.GetProperty("health");
         Assert.Equal(3, health.GetProperty("objects").GetInt64());
         Assert.Equal(1, health.GetProperty("missingCopies").GetInt64());
+        // The catalog's record: every blob on both backends, as written (the copy lost behind Coffre's back stays recorded until a repair).
+        var recorded = health.GetProperty("recorded").EnumerateArray().ToDictionary(r => r.GetProperty("backend").GetString()!, r => r.GetProperty("blobs").GetInt64());
+        Assert.Equal(3, recorded["onprem"]);
+        Assert.Equal(3, recorded["scw"]);
         Assert.Contains(bucket.GetProperty("whoCouldDenyAccess").EnumerateArray(), a => a.GetString()!.StartsWith("No single provider"));
         Assert.Contains(bucket.GetProperty("whoCouldObtainPlaintext").EnumerateArray(), a => a.GetString()!.StartsWith("No storage provider can"));
 
@@ -94,6 +106,7 @@ public sealed class ReportSovereigntyTests : IClassFixture<MotoServer>
         var records = long.Parse(System.Text.RegularExpressions.Regex.Match(dom, @"Intact: (\d+) records chained").Groups[1].Value);
         Assert.InRange(records, json.GetProperty("audit").GetProperty("records").GetInt64(), long.MaxValue);
         Assert.Contains("Scaleway SAS", dom);
+        Assert.Contains("Blobs recorded", dom);
 
         var png = dir["report.png"];
         Cli.Exec("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", $"--screenshot={png}", "--window-size=1280,2000", "file://" + html],

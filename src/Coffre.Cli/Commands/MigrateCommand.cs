@@ -28,6 +28,7 @@ public static class MigrateCommand
             if (BackendsConfiguration.Create(options, cli.DataDirectory) is not PlacementBlobStore store)
                 throw new CliException(ExitCodes.Usage, "Only one backend and no placement policy are configured: there is nowhere to migrate to (see Coffre:Backends in docs/operations.md).");
             using var _ = store;
+            store.RecordCopiesIn(Deployment.OpenBlobCopies(cli.Location));
             var catalog = Deployment.OpenCatalogIfAny(cli.Location, TimeProvider.System)
                 ?? throw new CliException(ExitCodes.NotFound, $"No bucket named '{r.GetValue(bucketArg)}': the data directory has no catalog yet.");
             var migration = new BucketMigration(catalog, store, Deployment.OpenPlacementStates(cli.Location), TimeProvider.System);

@@ -31,6 +31,7 @@ public static class RepairCommand
                 throw new CliException(ExitCodes.Usage, "Only one backend and no placement policy are configured: there are no copies to repair (see Coffre:Backends in docs/operations.md).");
             using var _ = store;
             store.Placement.Apply(await Deployment.OpenPlacementStates(cli.Location).ListAsync(ct)); // a migration's switch and its writes to both sides
+            store.RecordCopiesIn(Deployment.OpenBlobCopies(cli.Location)); // what this pass finds is recorded
             var statePath = Path.Combine(cli.DataDirectory, StateFileName);
             var state = !r.GetValue(restart) && File.Exists(statePath)
                 ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(statePath)) ?? [] : [];

@@ -97,7 +97,12 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             {
                 long bytes = 0;
                 foreach (var item in ObjectBlobs.Of(record))
-                    if (!await PresentAsync(store.Backend(m.To), item, ct).ConfigureAwait(false))
+                    if (await PresentAsync(store.Backend(m.To), item, ct).ConfigureAwait(false))
+                    {
+                        // Stated again, as checked (a killed run may have lost its last records); an absent sidecar is not a copy.
+                        if (!item.OptionalAnnex) store.Copies?.Record(BlobCopyChange.Holds(item.Key, m.To));
+                    }
+                    else
                     {
                         bytes += await CopyAsync(m, item, ct).ConfigureAwait(false);
                         Interlocked.Increment(ref verifiedCopies);
@@ -118,13 +123,14 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             var source = store.Backend(migration.From);
             migration = await WalkAsync(state, migration, async (record, m) =>
             {
-                foreach (var item in ObjectBlobs.Of(record)) await source.DeleteAsync(item.Key, ct).ConfigureAwait(false);
+                foreach (var item in ObjectBlobs.Of(record)) await DeleteSourceCopyAsync(source, m, item.Key, ct).ConfigureAwait(false);
                 Interlocked.Increment(ref deleted);
                 return 0;
             }, request.Parallelism, Report, ct).ConfigureAwait(false);
+            deleted += await SweepSourceAsync(request.Bucket, migration, ct).ConfigureAwait(false);
             foreach (var upload in await catalog.ListUploadsAsync(request.Bucket, "", ct).ConfigureAwait(false))
                 foreach (var part in await catalog.ListUploadPartsAsync(upload.UploadId, ct).ConfigureAwait(false))
-                    await source.DeleteAsync(part.Part.Blob, ct).ConfigureAwait(false);
+                    await DeleteSourceCopyAsync(source, migration, part.Part.Blob, ct).ConfigureAwait(false);
         }
         var done = state with { Migration = null };
         await states.SaveAsync(done, ct).ConfigureAwait(false);
@@ -175,6 +181,41 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
         var state = known with { Migration = new PlacementMigration(from, request.To, MigrationPhase.Copying, null, 0, 0, request.DeleteSource, time.GetUtcNow()) };
         await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
         return state;
+    }
+
+    private async Task DeleteSourceCopyAsync(IBlobStore source, PlacementMigration migration, string key, CancellationToken ct)
+    {
+        await source.DeleteAsync(key, ct).ConfigureAwait(false);
+        store.Copies?.Record(BlobCopyChange.Lost(key, migration.From));
+    }
+
+    /// <summary>
+    /// After the delete walk, once servers have had the settle time to finish what they started: the objects whose
+    /// blobs the catalog records on the source still (a write that committed its object after the walk passed its
+    /// name) lose that copy too. Reads the record only (no backend listing); returns the objects swept.
+    /// </summary>
+    private async Task<long> SweepSourceAsync(string bucket, PlacementMigration migration, CancellationToken ct)
+    {
+        if (store.Copies is not { } copies) return 0;
+        await copies.FlushAsync().ConfigureAwait(false);
+        await Task.Delay(SettleTime, time, ct).ConfigureAwait(false);
+        var source = store.Backend(migration.From);
+        long swept = 0;
+        for (string? after = null; ;)
+        {
+            var page = await catalog.ListObjectsAsync(bucket, "", null, after, PageSize, ct).ConfigureAwait(false);
+            var records = page.Entries.Select(e => e.Record).OfType<ObjectRecord>().ToList();
+            var blobs = records.SelectMany(ObjectBlobs.Of).Select(i => i.Key).ToList();
+            var onSource = (await copies.Store.OfAsync(blobs, ct).ConfigureAwait(false))
+                .Where(c => c.Backend == migration.From).Select(c => c.Blob).ToHashSet(StringComparer.Ordinal);
+            foreach (var record in records.Where(r => ObjectBlobs.Of(r).Any(i => onSource.Contains(i.Key))))
+            {
+                foreach (var item in ObjectBlobs.Of(record)) await DeleteSourceCopyAsync(source, migration, item.Key, ct).ConfigureAwait(false);
+                swept++;
+            }
+            if (records.Count > 0) after = records[^1].Name;
+            if (!page.IsTruncated) return swept;
+        }
     }
 
     private IBlobStore Backend(string name)
@@ -342,6 +383,7 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
         if (copied is null || !CryptographicOperations.FixedTimeEquals(copied, sourceDigest))
             throw new MigrationException(MigrationError.CopyFailed,
                 $"The copy of {BlobKeys.ForDisplay(item.Key)} on '{migration.To}' does not read back as written (length, header or SHA-256): check that backend, then run the migration again.");
+        store.Copies?.Record(BlobCopyChange.Holds(item.Key, migration.To));
         return read.TotalLength;
     }
 }

@@ -19,6 +19,24 @@ internal static class CatalogMigrations
 
     public static int Latest => Scripts[^1].Version;
 
+    /// <summary>A data source on the catalog's database with its schema brought up to date, for the stores beside the
+    /// catalog (placement states, blob copies); a database failure is turned into <paramref name="unavailable"/>'s error.</summary>
+    public static async Task<NpgsqlDataSource> OpenAsync(string connectionString, Func<NpgsqlException, Exception> unavailable, CancellationToken ct)
+    {
+        var db = NpgsqlDataSource.Create(connectionString);
+        try
+        {
+            await ApplyAsync(db, ct).ConfigureAwait(false);
+            return db;
+        }
+        catch (Exception e)
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+            if (e is NpgsqlException n) throw unavailable(n);
+            throw;
+        }
+    }
+
     public static async Task ApplyAsync(NpgsqlDataSource db, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct).ConfigureAwait(false);

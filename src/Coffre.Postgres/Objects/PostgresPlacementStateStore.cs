@@ -14,18 +14,7 @@ public sealed class PostgresPlacementStateStore : IPlacementStateStore, IAsyncDi
     /// <summary>Connects and brings the catalog's schema up to date (the same migrations as <see cref="PostgresObjectCatalog"/>).</summary>
     public static async Task<PostgresPlacementStateStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
-        var db = NpgsqlDataSource.Create(connectionString);
-        try
-        {
-            await CatalogMigrations.ApplyAsync(db, ct).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            await db.DisposeAsync().ConfigureAwait(false);
-            if (e is NpgsqlException n) throw Unavailable(n);
-            throw;
-        }
-        return new PostgresPlacementStateStore(db);
+        return new PostgresPlacementStateStore(await CatalogMigrations.OpenAsync(connectionString, Unavailable, ct).ConfigureAwait(false));
     }
 
     public ValueTask DisposeAsync() => _db.DisposeAsync();

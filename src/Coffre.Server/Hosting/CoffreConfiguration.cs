@@ -4,6 +4,7 @@ using Coffre.Objects.Keys;
 using Coffre.Objects.Catalog;
 using Coffre.Sqlite.Objects;
 using Coffre.Storage;
+using Coffre.Storage.Placement;
 using Microsoft.Extensions.Configuration;
 
 namespace Coffre.Server.Hosting;
@@ -52,6 +53,7 @@ public sealed class ObjectServices
     {
         Blobs = BackendsConfiguration.Create(options, deployment.DataDirectory);
         Catalog = deployment.OpenCatalog(time);
+        if (Blobs is PlacementBlobStore placed) placed.RecordCopiesIn(Deployment.OpenBlobCopies(deployment.Location));
         dataKeys ??= new KmsDataKeyService(deployment.Keys);
         Store = new ObjectStore(Catalog, Blobs, dataKeys, new ObjectStoreOptions
         {

@@ -247,15 +247,24 @@ public sealed partial class Deployment : IDisposable
 
     /// <summary>The bucket placement states (`coffre migrate`) of <paramref name="location"/>, in its catalog database
     /// (creating the table, and in a data directory the catalog file, if missing). Opening needs no key.</summary>
-    public static IPlacementStateStore OpenPlacementStates(DeploymentLocation location)
+    public static IPlacementStateStore OpenPlacementStates(DeploymentLocation location) =>
+        InCatalogDatabase<IPlacementStateStore>(location, SqlitePlacementStateStore.Open, async c => await PostgresPlacementStateStore.OpenAsync(c).ConfigureAwait(false));
+
+    /// <summary>The record of which backends hold each blob (<see cref="IBlobCopyStore"/>), in the catalog database of
+    /// <paramref name="location"/> (creating the table, and in a data directory the catalog file, if missing). Needs no key.</summary>
+    public static IBlobCopyStore OpenBlobCopies(DeploymentLocation location) =>
+        InCatalogDatabase<IBlobCopyStore>(location, SqliteBlobCopyStore.Open, async c => await PostgresBlobCopyStore.OpenAsync(c).ConfigureAwait(false));
+
+    /// <summary>A store beside the catalog: in the data directory's catalog file (created if missing), or in PostgreSQL.</summary>
+    private static T InCatalogDatabase<T>(DeploymentLocation location, Func<string, T> sqlite, Func<string, Task<T>> postgres)
     {
         if (location.Database is not { } database)
         {
             Directory.CreateDirectory(location.DataDirectory);
-            return SqlitePlacementStateStore.Open(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName));
+            return sqlite(Path.Combine(location.DataDirectory, ObjectServices.CatalogFileName));
         }
 #pragma warning disable VSTHRD002 // once per process, at start-up or in a CLI command, never on a request path
-        return PostgresPlacementStateStore.OpenAsync(database).GetAwaiter().GetResult();
+        return postgres(database).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
     }
 

@@ -18,6 +18,13 @@ public sealed class PlacementStateRefresher(PlacementBlobStore store, IPlacement
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>At shutdown, the copies recorded by the last writes reach the catalog before the process ends.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (store.Copies is { } copies) await copies.FlushAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(MigrationStates.RefreshBound, time);

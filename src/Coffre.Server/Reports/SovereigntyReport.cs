@@ -28,7 +28,12 @@ public sealed record BucketKey(string? Name, string? Id, string? State, int? Pri
 public sealed record CopyLocation(string Backend, string Type, BackendFacts Facts);
 
 /// <summary>How many objects the catalog holds and how many of their copies were found missing or unreachable.</summary>
-public sealed record CopyHealth(long Objects, long Blobs, long MissingCopies, long UnreachableChecks, string? Migration);
+/// <param name="Recorded">Per backend, how many of the bucket's blobs the catalog records a copy of there (a backend outside the placement included).</param>
+public sealed record CopyHealth(long Objects, long Blobs, long MissingCopies, long UnreachableChecks, string? Migration,
+    IReadOnlyList<RecordedCopies> Recorded);
+
+/// <summary>How many of a bucket's blobs the catalog records on one backend, and whether the placement requires that backend.</summary>
+public sealed record RecordedCopies(string Backend, long Blobs, bool Required);
 
 public sealed record BucketSovereignty(string Name, string PlacementSource, PlacementPolicy Policy, IReadOnlyList<CopyLocation> Copies, BucketKey Key,
     CopyHealth Health, IReadOnlyList<string> WhoCouldObtainPlaintext, IReadOnlyList<string> WhoCouldDenyAccess);

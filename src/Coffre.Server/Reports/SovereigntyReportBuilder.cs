@@ -22,6 +22,7 @@ public sealed class SovereigntyReportBuilder(Deployment deployment, CoffreServer
         var states = Deployment.OpenPlacementStatesIfAny(deployment.Location);
         if (states is not null) placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
         var catalog = deployment.HasCatalog ? deployment.OpenCatalog() : null;
+        var recorded = catalog is null ? null : Deployment.OpenBlobCopies(deployment.Location);
         var known = catalog is null ? [] : await catalog.ListBucketsAsync(ct).ConfigureAwait(false);
         var names = known.Select(b => b.Name).Union(options.Buckets.Keys).Order(StringComparer.Ordinal).ToList();
         if (onlyBucket is not null)
@@ -41,8 +42,8 @@ public sealed class SovereigntyReportBuilder(Deployment deployment, CoffreServer
                 var keyRef = known.FirstOrDefault(b => b.Name == name)?.KeyId ?? BackendsConfiguration.BucketKeys(options).GetValueOrDefault(name) ?? options.DefaultKey;
                 var key = await KeyOfAsync(keyRef).ConfigureAwait(false);
                 var state = placement.StateOf(name);
-                var health = catalog is null ? new CopyHealth(0, 0, 0, 0, null)
-                    : await HealthAsync(catalog, name, decision.Copies, stores, state?.Migration, ct).ConfigureAwait(false);
+                var health = catalog is null || recorded is null ? new CopyHealth(0, 0, 0, 0, null, [])
+                    : await HealthAsync(catalog, recorded, name, decision.Copies, stores, state?.Migration, ct).ConfigureAwait(false);
                 buckets.Add(new BucketSovereignty(name, state?.Backends is not null ? "coffre migrate" : options.Buckets.GetValueOrDefault(name)?.Placement is not null
                         ? $"configuration (Coffre:Buckets:{name}:Placement)" : "configuration (Coffre:DefaultPlacement)",
                     placement.PolicyOf(name), copies, key, health,
@@ -55,6 +56,7 @@ public sealed class SovereigntyReportBuilder(Deployment deployment, CoffreServer
         {
             foreach (var store in stores.Values) (store as IDisposable)?.Dispose();
             if (catalog is IAsyncDisposable d) await d.DisposeAsync().ConfigureAwait(false);
+            if (recorded is IAsyncDisposable r) await r.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -91,14 +93,19 @@ public sealed class SovereigntyReportBuilder(Deployment deployment, CoffreServer
         }
     }
 
-    /// <summary>Each object's blobs asked for (HEAD) on every backend the placement requires: what is missing, what could not be asked.</summary>
-    private static async Task<CopyHealth> HealthAsync(IObjectCatalog catalog, string bucket, IReadOnlyList<string> copies,
+    /// <summary>Each object's blobs asked for (HEAD) on every backend the placement requires: what is missing, what could
+    /// not be asked; and where the catalog records their copies (<see cref="IBlobCopyStore"/>), on any backend.</summary>
+    private static async Task<CopyHealth> HealthAsync(IObjectCatalog catalog, IBlobCopyStore recorded, string bucket, IReadOnlyList<string> copies,
         IReadOnlyDictionary<string, IBlobStore> stores, PlacementMigration? migration, CancellationToken ct)
     {
         long objects = 0, blobs = 0, missing = 0, unreachable = 0;
+        var perBackend = copies.ToDictionary(c => c, _ => 0L, StringComparer.Ordinal);
         for (string? after = null; ;)
         {
             var page = await catalog.ListObjectsAsync(bucket, "", null, after, 500, ct).ConfigureAwait(false);
+            var pageBlobs = page.Entries.Select(e => e.Record).OfType<ObjectRecord>().SelectMany(ObjectBlobs.Of).Where(i => !i.OptionalAnnex).Select(i => i.Key).ToList();
+            foreach (var copy in await recorded.OfAsync(pageBlobs, ct).ConfigureAwait(false))
+                perBackend[copy.Backend] = perBackend.GetValueOrDefault(copy.Backend) + 1;
             foreach (var record in page.Entries.Select(e => e.Record).OfType<ObjectRecord>())
             {
                 objects++;
@@ -122,7 +129,8 @@ public sealed class SovereigntyReportBuilder(Deployment deployment, CoffreServer
             if (!page.IsTruncated) break;
         }
         return new CopyHealth(objects, blobs, missing, unreachable, migration is null ? null
-            : $"migration from {migration.From} to {migration.To} under way ({migration.Phase.ToString().ToLowerInvariant()}, {migration.Objects} object(s) copied since {migration.Started:yyyy-MM-dd HH:mm} UTC)");
+            : $"migration from {migration.From} to {migration.To} under way ({migration.Phase.ToString().ToLowerInvariant()}, {migration.Objects} object(s) copied since {migration.Started:yyyy-MM-dd HH:mm} UTC)",
+            perBackend.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new RecordedCopies(p.Key, p.Value, copies.Contains(p.Key))).ToList());
     }
 
     private static AuditSummary Summary(AuditStatus audit) => new(audit.Ok, audit.Chain.RecordsChecked, audit.Checkpoints.RecordsChecked,

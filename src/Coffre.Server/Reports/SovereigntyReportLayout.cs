@@ -54,6 +54,9 @@ public static class SovereigntyReportLayout
             var h = bucket.Health;
             doc.P($"{h.Objects} object(s), {h.Blobs} blob(s) checked on every required backend: {h.MissingCopies} copie(s) missing, " +
                 $"{h.UnreachableChecks} check(s) could not reach a backend." + (h.Migration is { } m ? $" {m}." : ""));
+            doc.P("Where the catalog records the copies (written by every write, migration and repair; `coffre repair` sets it right):");
+            doc.Table(["Backend", "Blobs recorded", "Required by the placement"], h.Recorded.Select(c => (IReadOnlyList<string>)
+                [c.Backend, c.Blobs.ToString(CultureInfo.InvariantCulture), c.Required ? "yes" : "no"]));
             doc.H3("Who could obtain the plaintext?");
             doc.List(bucket.WhoCouldObtainPlaintext);
             doc.H3("Who could deny us access?");

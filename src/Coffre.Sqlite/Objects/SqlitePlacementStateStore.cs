@@ -12,26 +12,8 @@ public sealed class SqlitePlacementStateStore : IPlacementStateStore
     private SqlitePlacementStateStore(string connectionString) => _connectionString = connectionString;
 
     /// <summary>Opens the table in the catalog file at <paramref name="databasePath"/>, creating both if needed.</summary>
-    public static SqlitePlacementStateStore Open(string databasePath)
-    {
-        var store = new SqlitePlacementStateStore(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString());
-        using var c = new SqliteConnection(store._connectionString);
-        c.Open();
-        using var cmd = c.CreateCommand();
-        // WAL as the catalog sets it, so that this table can be created before the catalog's own tables.
-        cmd.CommandText = """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS placement(bucket TEXT PRIMARY KEY, backends TEXT, migration TEXT) WITHOUT ROWID;
-            """;
-        cmd.ExecuteNonQuery();
-        return store;
-    }
+    public static SqlitePlacementStateStore Open(string databasePath) =>
+        new(SqliteCatalogFile.Open(databasePath, "CREATE TABLE IF NOT EXISTS placement(bucket TEXT PRIMARY KEY, backends TEXT, migration TEXT) WITHOUT ROWID;"));
 
     public async Task<IReadOnlyList<BucketPlacementState>> ListAsync(CancellationToken ct = default) =>
         await ReadAsync("SELECT bucket, backends, migration FROM placement ORDER BY bucket", null, ct).ConfigureAwait(false);

@@ -40,9 +40,14 @@ public sealed class BlobRepairer(PlacementBlobStore store)
             }
         }
         var groups = good.GroupBy(g => Convert.ToHexString(g.Digest)).OrderByDescending(g => g.Count()).ToList();
-        if (needed.Count == 0 && groups.Count <= 1) return new RepairOutcome(item.Key, [], unreachable, null);
+        if (needed.Count == 0 && groups.Count <= 1)
+        {
+            Record(item.Key, good.Select(g => g.Backend), []);
+            return new RepairOutcome(item.Key, [], unreachable, null);
+        }
         if (good.Count == 0)
         {
+            Record(item.Key, [], needed);
             // An annex (a sidecar) that no backend holds simply does not exist.
             if (item.OptionalAnnex && found == 0) return new RepairOutcome(item.Key, [], unreachable, null);
             return new RepairOutcome(item.Key, [], unreachable, unreachable.Count > 0
@@ -61,8 +66,14 @@ public sealed class BlobRepairer(PlacementBlobStore store)
             await store.PutToAsync([backend], item.Key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
             rewritten.Add(backend);
         }
+        Record(item.Key, groups[0].Select(g => g.Backend).Concat(rewritten), []);
         return new RepairOutcome(item.Key, rewritten, unreachable, null);
     }
+
+    /// <summary>States in the catalog what this pass found: the backends with a good copy, and those without one
+    /// (a backend that could not be asked is left as recorded). This is what sets the record right after a lost batch.</summary>
+    private void Record(string key, IEnumerable<string> holding, IEnumerable<string> lacking) =>
+        store.Copies?.Record([.. holding.Select(b => BlobCopyChange.Holds(key, b)), .. lacking.Select(b => BlobCopyChange.Lost(key, b))]);
 
     /// <summary>The SHA-256 of the copy when it is good (right length, right first bytes), else null (missing or damaged).</summary>
     public static async Task<byte[]?> CheckAsync(IBlobStore backend, RepairItem item, CancellationToken ct)

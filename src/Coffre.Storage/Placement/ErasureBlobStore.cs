@@ -63,7 +63,11 @@ internal sealed class ErasureBlobStore(PlacementBlobStore store)
             // Decided below, once every task has ended: some shares may have failed without failing the write.
         }
         var durable = puts.Count(p => p.IsCompletedSuccessfully);
-        if (pump.IsCompletedSuccessfully && durable >= quorum) return;
+        if (pump.IsCompletedSuccessfully && durable >= quorum)
+        {
+            store.Copies?.Record(targets.Where((_, i) => puts[i].IsCompletedSuccessfully).Select(t => BlobCopyChange.Holds(key, t.Backend, t.Index)));
+            return;
+        }
         await store.DeleteWrittenAsync(targets.Select(t => t.Backend).ToList(), puts, key).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         if (pump.Exception?.InnerException is { } bodyFailure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bodyFailure).Throw();

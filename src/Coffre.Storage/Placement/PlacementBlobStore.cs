@@ -41,6 +41,12 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
             ? Placement.PolicyOf(bucket).Erasure : null;
 
     public BucketPlacement Placement { get; }
+
+    /// <summary>Where the copies each write, repair, migration and delete made are recorded (the catalog database); null: nowhere.</summary>
+    public BlobCopyLedger? Copies { get; private set; }
+
+    /// <summary>Starts recording copies in <paramref name="copies"/> (once the catalog database is open, after the backends).</summary>
+    public void RecordCopiesIn(IBlobCopyStore copies) => Copies = new BlobCopyLedger(copies);
     public BackendHealth Health { get; }
     public IReadOnlyCollection<PlacementBackend> Backends => _backends.Values;
 
@@ -112,6 +118,46 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
             return;
         }
         await PutToAsync(targets, key, content, length, metadata, cancellationToken).ConfigureAwait(false);
+        if (PlacementScope.Bucket is { } bucket) await FollowPlacementAsync(bucket, key, targets, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A write long enough to span a change of its bucket's placement (a migration starting, switching or ending)
+    /// ends with its copies where the placement now says, before it is acknowledged: a copy the new placement needs
+    /// is made from one just written, and one it no longer needs is removed. Without this, a write whose targets were
+    /// chosen before a migration started could leave its blob on the source only once the migration's walks had
+    /// passed its name, and one chosen before the source was dropped could leave a copy there.
+    /// </summary>
+    private async Task FollowPlacementAsync(string bucket, string key, IReadOnlyList<string> written, CancellationToken ct)
+    {
+        IReadOnlyList<string> now;
+        try
+        {
+            now = Placement.CopiesOf(bucket);
+        }
+        catch (PlacementException)
+        {
+            return; // the new placement cannot be met: the copies just written stay where they are, for repair to report
+        }
+        var missing = now.Except(written, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+        {
+            var source = written[0];
+            await using var read = await Backend(source).GetAsync(key, 0, null, ct).ConfigureAwait(false);
+            await PutToAsync(missing, key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
+        }
+        foreach (var extra in written.Except(now, StringComparer.Ordinal))
+        {
+            try
+            {
+                await Observed(extra, () => Backend(extra).DeleteAsync(key, ct)).ConfigureAwait(false);
+                Copies?.Record(BlobCopyChange.Lost(key, extra));
+            }
+            catch (BlobStoreException)
+            {
+                // A copy beyond the placement harms nothing: reads may use it, and it is recorded as held.
+            }
+        }
     }
 
     /// <summary>Writes the blob to exactly <paramref name="targets"/> (all or none), as <see cref="PutAsync"/> does.</summary>
@@ -121,6 +167,7 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         if (targets.Count == 1)
         {
             await Observed(targets[0], () => Backend(targets[0]).PutAsync(key, content, length, metadata, cancellationToken)).ConfigureAwait(false);
+            Copies?.Record(BlobCopyChange.Holds(key, targets[0]));
             return;
         }
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -131,6 +178,7 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         try
         {
             await Task.WhenAll([.. puts, pump]).ConfigureAwait(false);
+            Copies?.Record(targets.Select(t => BlobCopyChange.Holds(key, t)));
             return;
         }
         catch
@@ -335,9 +383,11 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         try
         {
             await Task.WhenAll(deletes).ConfigureAwait(false);
+            Copies?.Record(BlobCopyChange.Deleted(key));
         }
         catch
         {
+            Copies?.Record(_backends.Keys.Where((_, i) => deletes[i].IsCompletedSuccessfully).Select(name => BlobCopyChange.Lost(key, name)));
             var failed = deletes.Select((t, i) => (t, i)).Where(x => x.t.IsFaulted).Select(x => x.t.Exception!.InnerException!).First();
             throw new BlobStoreException(BlobStoreError.Unavailable, Name, key, $"Deleting every copy of {BlobKeys.ForDisplay(key)} failed: {failed.Message}", failed);
         }
@@ -366,6 +416,9 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
 
     public void Dispose()
     {
+#pragma warning disable VSTHRD002 // at shutdown or the end of a command: the last batch of copy records is written before the backends close
+        Copies?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
         foreach (var b in _backends.Values) (b.Store as IDisposable)?.Dispose();
     }
 }
