@@ -28,6 +28,10 @@ public sealed record ObjectMetadata
     /// <summary>What the writer asked of the object's encryption (null: written before SSE requests were kept, the bucket's key).</summary>
     public Encryption.ObjectEncryption? Encryption { get; init; }
 
+    /// <summary>A multipart upload's Object Lock, asked at its creation and applied at its completion; never kept in an
+    /// object's metadata (a version's lock lives in the catalog, where it can change).</summary>
+    public Lock.VersionLock? Lock { get; init; }
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     internal byte[] Seal(ReadOnlySpan<byte> dataKey, byte[] associatedData)

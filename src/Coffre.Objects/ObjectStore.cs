@@ -25,14 +25,16 @@ public sealed partial class ObjectStore(
 
     // ---------------- buckets ----------------
 
-    public async Task<BucketRecord> CreateBucketAsync(string name, string principal, string? keyRef = null, CancellationToken ct = default)
+    /// <param name="objectLock">Created with Object Lock (S3's x-amz-bucket-object-lock-enabled): versioning enabled, for good.</param>
+    public async Task<BucketRecord> CreateBucketAsync(string name, string principal, string? keyRef = null, CancellationToken ct = default, bool objectLock = false)
     {
         ObjectNames.ValidateBucket(name);
         keyRef ??= options.BucketKeys.GetValueOrDefault(name) ?? options.DefaultKey;
         var keyId = KeyCall(() => keys.ResolveKeyId(keyRef));
-        var record = new BucketRecord(name, keyId, time.GetUtcNow());
+        var record = new BucketRecord(name, keyId, time.GetUtcNow()) { Versioning = objectLock ? Versions.BucketVersioning.Enabled : default };
         if (!await catalog.TryCreateBucketAsync(record, ct).ConfigureAwait(false))
             throw new ObjectStoreException(ObjectError.BucketAlreadyExists, $"The bucket '{name}' already exists.");
+        if (objectLock) await PutObjectLockConfigurationAsync(name, new Lock.BucketObjectLock(), ct).ConfigureAwait(false);
         return record;
     }
 
@@ -57,6 +59,7 @@ public sealed partial class ObjectStore(
         ObjectNames.ValidateObject(command.Name);
         await CheckConditionAsync(command.Condition, bucket.Name, command.Name, ct).ConfigureAwait(false);
         var encryption = await PlanEncryptionAsync(bucket, command.Encryption, ct).ConfigureAwait(false);
+        var versionLock = await LockForWriteAsync(bucket, command.Lock, ct).ConfigureAwait(false);
         var grant = KeyCall(() => keys.GenerateDataKey(encryption.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
         var contentKey = ContentKey.Derive(grant.Plaintext, command.Encryption?.CustomerKey, encryption.Facts.Context);
         try
@@ -95,7 +98,7 @@ public sealed partial class ObjectStore(
                 [written]) { VersionId = NewVersionId(bucket) };
             try
             {
-                await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None).ConfigureAwait(false);
+                await catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None, versionLock: versionLock).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {
@@ -187,23 +190,27 @@ public sealed partial class ObjectStore(
     /// <param name="sourceKey">The source's customer key, when it was written with one (SSE-C).</param>
     /// <param name="encryption">What the destination asks; null: the destination bucket's default.</param>
     public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
-        CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null)
+        CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null,
+        Lock.VersionLock? versionLock = null)
     {
         using var reader = await OpenAsync(source, principal, customerKey: sourceKey).ConfigureAwait(false);
         return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size,
             replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null },
-            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption), ct).ConfigureAwait(false);
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption, Lock: versionLock), ct).ConfigureAwait(false);
     }
 
     // ---------------- multipart ----------------
 
     /// <param name="encryption">What the upload asks; its customer key, if any, must come with every part.</param>
+    /// <param name="versionLock">The Object Lock the completed object gets (S3 takes it at CreateMultipartUpload); kept
+    /// in the upload's sealed metadata until completion.</param>
     public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default,
-        EncryptionRequest? encryption = null)
+        EncryptionRequest? encryption = null, Lock.VersionLock? versionLock = null)
     {
         var bucket = await RequireBucketAsync(bucketName, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(name);
         var plan = await PlanEncryptionAsync(bucket, encryption, ct).ConfigureAwait(false);
+        metadata = metadata with { Lock = await LockForWriteAsync(bucket, versionLock, ct).ConfigureAwait(false) };
         var grant = KeyCall(() => keys.GenerateDataKey(plan.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
         try
         {
@@ -307,11 +314,12 @@ public sealed partial class ObjectStore(
         {
             var metadataAd = ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId);
             var metadata = ObjectMetadata.Open(upload.SealedMetadata, dataKey, metadataAd);
-            metadata = CompositeChecksum(metadata, parts);
+            var versionLock = metadata.Lock;
+            metadata = CompositeChecksum(metadata, parts) with { Lock = null };
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId };
-            await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None).ConfigureAwait(false);
+            await catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None, versionLock).ConfigureAwait(false);
             return record;
         }
         finally

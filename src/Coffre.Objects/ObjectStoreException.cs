@@ -45,6 +45,12 @@ public enum ObjectError
     CustomerKeyNotApplicable,
     /// <summary>The key a write names does not exist.</summary>
     KeyNotFound,
+    /// <summary>Object Lock protects the version (retention or legal hold): it cannot be deleted nor its lock weakened.</summary>
+    ObjectLocked,
+    /// <summary>The bucket's state forbids the change (versioning of an Object Lock bucket, lock without versioning).</summary>
+    InvalidBucketState,
+    /// <summary>An Object Lock request on a bucket created without Object Lock.</summary>
+    ObjectLockNotEnabled,
 }
 
 public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)

@@ -59,6 +59,14 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error CustomerKeyMissing = new("InvalidRequest", 400, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.");
     public static readonly S3Error CustomerKeyNotApplicable = new("InvalidRequest", 400, "The encryption parameters are not applicable to this object.");
 
+    // Object Lock and lifecycle, with S3's codes and statuses.
+    public static readonly S3Error ObjectLocked = new("AccessDenied", 403, "Access Denied because object protected by object lock.");
+    public static readonly S3Error InvalidBucketState = new("InvalidBucketState", 409, "The request is not valid with the current state of the bucket.");
+    public static readonly S3Error ObjectLockNotEnabled = new("InvalidRequest", 400, "Bucket is missing Object Lock Configuration");
+    public static readonly S3Error ObjectLockConfigurationNotFound = new("ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket");
+    public static readonly S3Error NoSuchObjectLockConfiguration = new("NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration");
+    public static readonly S3Error NoSuchLifecycleConfiguration = new("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist");
+
     /// <summary>The code of every error above.</summary>
     public static IEnumerable<string> Codes =>
         typeof(S3Error).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

@@ -37,6 +37,9 @@ public static class S3ErrorMap
         ObjectError.CustomerKeyMismatch => S3Error.AccessDenied,
         ObjectError.CustomerKeyNotApplicable => S3Error.CustomerKeyNotApplicable,
         ObjectError.KeyNotFound => S3Error.KmsNotFound,
+        ObjectError.ObjectLocked => S3Error.ObjectLocked,
+        ObjectError.InvalidBucketState => S3Error.InvalidBucketState,
+        ObjectError.ObjectLockNotEnabled => S3Error.ObjectLockNotEnabled,
         _ => S3Error.InternalError,
     };
 

@@ -176,6 +176,11 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("GET", "encryption"): handler = () => BucketEncryptionOperations.GetAsync(call); return "GetBucketEncryption";
                 case ("PUT", "encryption"): handler = () => BucketEncryptionOperations.PutAsync(call); return "PutBucketEncryption";
                 case ("DELETE", "encryption"): handler = () => BucketEncryptionOperations.DeleteAsync(call); return "DeleteBucketEncryption";
+                case ("GET", "object-lock"): handler = () => ObjectLockOperations.GetConfigurationAsync(call); return "GetObjectLockConfiguration";
+                case ("PUT", "object-lock"): handler = () => ObjectLockOperations.PutConfigurationAsync(call); return "PutObjectLockConfiguration";
+                case ("GET", "lifecycle"): handler = () => LifecycleOperations.GetAsync(call); return "GetBucketLifecycleConfiguration";
+                case ("PUT", "lifecycle"): handler = () => LifecycleOperations.PutAsync(call); return "PutBucketLifecycleConfiguration";
+                case ("DELETE", "lifecycle"): handler = () => LifecycleOperations.DeleteAsync(call); return "DeleteBucketLifecycle";
                 case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -186,6 +191,10 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         {
             case ("GET", "uploadId"): handler = () => MultipartOperations.ListPartsAsync(call, uploadId!, owner); return "ListParts";
             case ("GET", "tagging"): handler = () => ObjectOperations.GetTaggingAsync(call); return "GetObjectTagging";
+            case ("GET", "retention"): handler = () => ObjectLockOperations.GetRetentionAsync(call); return "GetObjectRetention";
+            case ("PUT", "retention"): handler = () => ObjectLockOperations.PutRetentionAsync(call); return "PutObjectRetention";
+            case ("GET", "legal-hold"): handler = () => ObjectLockOperations.GetLegalHoldAsync(call); return "GetObjectLegalHold";
+            case ("PUT", "legal-hold"): handler = () => ObjectLockOperations.PutLegalHoldAsync(call); return "PutObjectLegalHold";
             case ("GET", null): handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
             case ("HEAD", null): handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
             case ("PUT", "uploadId"): handler = () => MultipartOperations.UploadPartAsync(call, uploadId!); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
@@ -207,7 +216,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         ["Authenticate", "Unknown", "ListBuckets", "ListMultipartUploads", "GetBucketLocation", "GetBucketVersioning", "ListObjects", "ListObjectsV2",
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
          "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
-         "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"];
+         "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption",
+         "GetObjectLockConfiguration", "PutObjectLockConfiguration", "GetObjectRetention", "PutObjectRetention", "GetObjectLegalHold", "PutObjectLegalHold",
+         "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
@@ -241,6 +252,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     {
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
         "ListObjectVersions", "GetBucketEncryption",
+        "GetObjectLockConfiguration", "GetObjectRetention", "GetObjectLegalHold", "GetBucketLifecycleConfiguration",
     };
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>
