@@ -20,11 +20,10 @@ public sealed class LifecycleSdkTests
     {
         await using var gateway = await GatewayServer.StartAsync();
         using var s3 = gateway.CreateClient();
-        await s3.PutBucketAsync("lc");
-        var none = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.GetLifecycleConfigurationAsync("lc"));
-        Assert.Equal(("NoSuchLifecycleConfiguration", HttpStatusCode.NotFound), (none.ErrorCode, none.StatusCode));
+        await s3.PutBucketAsync("lcfg");
+        await AssertNoConfigurationAsync(gateway, s3);
 
-        await s3.PutLifecycleConfigurationAsync(Put("lc",
+        await s3.PutLifecycleConfigurationAsync(Put("lcfg",
             new LifecycleRule
             {
                 Id = "logs", Status = LifecycleRuleStatus.Enabled, Filter = new LifecycleFilter { Prefix = "logs/" },
@@ -43,12 +42,14 @@ public sealed class LifecycleSdkTests
                 Filter = new LifecycleFilter { Tag = new Tag { Key = "class", Value = "scratch" } },
                 Expiration = new LifecycleRuleExpiration { Date = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc) },
             }));
-        var rules = (await s3.GetLifecycleConfigurationAsync("lc")).Configuration.Rules;
+        var rules = (await s3.GetLifecycleConfigurationAsync("lcfg")).Configuration.Rules;
         Assert.Equal(["logs", "uploads", "tagged"], rules.Select(r => r.Id));
-        Assert.Equal(("logs/", 30, 7, 2), (rules[0].Filter.Prefix, rules[0].Expiration.Days, rules[0].NoncurrentVersionExpiration.NoncurrentDays,
+        // The SDK reads a filter's single condition into LifecycleFilterPredicate.
+        Assert.Equal(("logs/", 30, 7, 2), (rules[0].Filter.Prefix ?? (rules[0].Filter.LifecycleFilterPredicate as LifecyclePrefixPredicate)?.Prefix, rules[0].Expiration.Days, rules[0].NoncurrentVersionExpiration.NoncurrentDays,
             rules[0].NoncurrentVersionExpiration.NewerNoncurrentVersions));
         Assert.Equal((LifecycleRuleStatus.Disabled, 3, true), (rules[1].Status, rules[1].AbortIncompleteMultipartUpload.DaysAfterInitiation, rules[1].Expiration.ExpiredObjectDeleteMarker));
-        Assert.Equal(("class", "scratch"), (rules[2].Filter.Tag.Key, rules[2].Filter.Tag.Value));
+        var tag = rules[2].Filter.Tag ?? (rules[2].Filter.LifecycleFilterPredicate as LifecycleTagPredicate)?.Tag;
+        Assert.Equal(("class", "scratch"), (tag?.Key, tag?.Value));
         Assert.Equal(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc), rules[2].Expiration.Date!.Value.ToUniversalTime());
 
         foreach (var (rule, code) in new (LifecycleRule, string)[]
@@ -60,18 +61,27 @@ public sealed class LifecycleSdkTests
                 Expiration = new LifecycleRuleExpiration { Date = new DateTime(2030, 1, 1, 12, 0, 0, DateTimeKind.Utc) } }, "InvalidArgument"),
         })
         {
-            var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutLifecycleConfigurationAsync(Put("lc", rule)));
+            var refused = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutLifecycleConfigurationAsync(Put("lcfg", rule)));
             Assert.Equal((code, HttpStatusCode.BadRequest), (refused.ErrorCode, refused.StatusCode));
         }
         var duplicate = new LifecycleRule { Id = "same", Status = LifecycleRuleStatus.Enabled, Filter = new LifecycleFilter { Prefix = "" }, Expiration = new LifecycleRuleExpiration { Days = 1 } };
-        Assert.Equal("InvalidArgument", (await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutLifecycleConfigurationAsync(Put("lc", duplicate, duplicate)))).ErrorCode);
-        using var malformed = await SdkTestSupport.SendSignedAsync(gateway, HttpMethod.Put, "/lc?lifecycle",
+        Assert.Equal("InvalidArgument", (await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutLifecycleConfigurationAsync(Put("lcfg", duplicate, duplicate)))).ErrorCode);
+        using var malformed = await SdkTestSupport.SendSignedAsync(gateway, HttpMethod.Put, "/lcfg?lifecycle",
             "<LifecycleConfiguration><Rule><ID>x</ID><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"u8.ToArray());
         Assert.Equal("MalformedXML", await SdkTestSupport.ErrorCodeAsync(malformed));
-        Assert.Equal(3, (await s3.GetLifecycleConfigurationAsync("lc")).Configuration.Rules.Count); // refused changes changed nothing
+        Assert.Equal(3, (await s3.GetLifecycleConfigurationAsync("lcfg")).Configuration.Rules.Count); // refused changes changed nothing
 
-        await s3.DeleteLifecycleConfigurationAsync("lc");
-        Assert.Equal("NoSuchLifecycleConfiguration", (await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.GetLifecycleConfigurationAsync("lc"))).ErrorCode);
+        await s3.DeleteLifecycleConfigurationAsync("lcfg");
+        await AssertNoConfigurationAsync(gateway, s3);
+    }
+
+    /// <summary>S3 answers 404 NoSuchLifecycleConfiguration, which the SDK turns into an empty configuration.</summary>
+    private static async Task AssertNoConfigurationAsync(GatewayServer gateway, IAmazonS3 s3)
+    {
+        Assert.Empty((await s3.GetLifecycleConfigurationAsync("lcfg")).Configuration?.Rules ?? []);
+        using var raw = await SdkTestSupport.SendSignedAsync(gateway, HttpMethod.Get, "/lcfg?lifecycle");
+        Assert.Equal(HttpStatusCode.NotFound, raw.StatusCode);
+        Assert.Equal("NoSuchLifecycleConfiguration", await SdkTestSupport.ErrorCodeAsync(raw));
     }
 
     [Fact]
