@@ -204,7 +204,7 @@ public sealed class CliContext(string? dataOption, bool json)
         KmsError.WrongPassphrase or KmsError.InvalidCiphertext => ExitCodes.AuthenticationFailed,
         KmsError.NotFound or KmsError.NotInitialized => ExitCodes.NotFound,
         KmsError.Disabled or KmsError.PendingDestruction or KmsError.Destroyed or KmsError.VersionNotUsable => ExitCodes.KeyUnavailable,
-        KmsError.AlreadyExists or KmsError.AlreadyInitialized or KmsError.Conflict => ExitCodes.Conflict,
+        KmsError.AlreadyExists or KmsError.AlreadyInitialized or KmsError.Conflict or KmsError.DestructionRefused => ExitCodes.Conflict,
         KmsError.AuditUnavailable => ExitCodes.AuditFailure,
         KmsError.InvalidName or KmsError.InvalidArgument => ExitCodes.Usage,
         KmsError.AccessDenied => ExitCodes.AccessDenied,

@@ -36,6 +36,8 @@ public enum KmsError
     InvalidShare,
     /// <summary>Too many failed unseal attempts in a short time; wait before trying again.</summary>
     TooManyAttempts,
+    /// <summary>The key still protects data that may not be lost yet (object versions under Object Lock): not destroyed.</summary>
+    DestructionRefused,
 }
 
 /// <summary>

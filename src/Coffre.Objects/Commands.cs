@@ -7,7 +7,8 @@ namespace Coffre.Objects;
 /// <summary>
 /// A PUT: the plaintext body (read once, streamed), its announced length when known, the metadata
 /// to seal, and the integrity check to run on the plaintext digests once the body has been read
-/// (Content-MD5, a checksum header or trailer) — before the object becomes visible.
+/// (Content-MD5, a checksum header or trailer) — before the object becomes visible. <see cref="Lock"/>: the
+/// Object Lock the write asks (its mode and date null: the bucket's default retention).
 /// </summary>
 public sealed record PutObjectCommand(
     string Bucket,
@@ -20,7 +21,8 @@ public sealed record PutObjectCommand(
     Func<PlaintextDigests, ObjectStoreException?>? Verify = null,
     WriteCondition? Condition = null,
     EncryptionRequest? Encryption = null,
-    string StorageClass = StorageClasses.Standard);
+    string StorageClass = StorageClasses.Standard,
+    Lock.VersionLock? Lock = null);
 
 /// <summary>
 /// S3's conditional writes: <see cref="IfMatch"/> (an ETag, or "*") requires the current object to exist with

@@ -31,6 +31,9 @@ public sealed record ObjectMetadata
     /// <summary>The object's tags (S3 object tagging), in the order set; null when it has none. Sealed like the rest,
     /// so tag values reach neither the backend nor the catalog in clear; PutObjectTagging seals them anew.</summary>
     public IReadOnlyList<Tagging.ObjectTag>? Tags { get; init; }
+    /// <summary>A multipart upload's Object Lock, asked at its creation and applied at its completion; never kept in an
+    /// object's metadata (a version's lock lives in the catalog, where it can change).</summary>
+    public Lock.VersionLock? Lock { get; init; }
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 

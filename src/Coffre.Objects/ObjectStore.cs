@@ -28,14 +28,16 @@ public sealed partial class ObjectStore(
 
     // ---------------- buckets ----------------
 
-    public async Task<BucketRecord> CreateBucketAsync(string name, string principal, string? keyRef = null, CancellationToken ct = default)
+    /// <param name="objectLock">Created with Object Lock (S3's x-amz-bucket-object-lock-enabled): versioning enabled, for good.</param>
+    public async Task<BucketRecord> CreateBucketAsync(string name, string principal, string? keyRef = null, CancellationToken ct = default, bool objectLock = false)
     {
         ObjectNames.ValidateBucket(name);
         keyRef ??= options.BucketKeys.GetValueOrDefault(name) ?? options.DefaultKey;
         var keyId = KeyCall(() => keys.ResolveKeyId(keyRef));
-        var record = new BucketRecord(name, keyId, time.GetUtcNow());
+        var record = new BucketRecord(name, keyId, time.GetUtcNow()) { Versioning = objectLock ? Versions.BucketVersioning.Enabled : default };
         if (!await catalog.TryCreateBucketAsync(record, ct).ConfigureAwait(false))
             throw new ObjectStoreException(ObjectError.BucketAlreadyExists, $"The bucket '{name}' already exists.");
+        if (objectLock) await PutObjectLockConfigurationAsync(name, new Lock.BucketObjectLock(), ct).ConfigureAwait(false);
         return record;
     }
 
@@ -70,6 +72,7 @@ public sealed partial class ObjectStore(
         ObjectNames.ValidateObject(command.Name);
         await CheckConditionAsync(command.Condition, bucket.Name, command.Name, ct).ConfigureAwait(false);
         var encryption = await PlanEncryptionAsync(bucket, command.Encryption, ct).ConfigureAwait(false);
+        var versionLock = await LockForWriteAsync(bucket, command.Lock, ct).ConfigureAwait(false);
         var grant = KeyCall(() => keys.GenerateDataKey(encryption.KeyId, ObjectBinding.WrapContext(bucket.Name, command.Name), command.Principal));
         var contentKey = ContentKey.Derive(grant.Plaintext, command.Encryption?.CustomerKey, encryption.Facts.Context);
         try
@@ -109,7 +112,7 @@ public sealed partial class ObjectStore(
             try
             {
                 await CommitWithManifestAsync(bucket, record, command.Principal, () =>
-                    catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None), ct).ConfigureAwait(false);
+                    catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None, versionLock: versionLock), ct).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
             {
@@ -204,25 +207,29 @@ public sealed partial class ObjectStore(
     /// <param name="storageClass">The copy's storage class: S3 gives a copy STANDARD unless the request names another.</param>
     public async Task<ObjectRecord> CopyObjectAsync(ObjectRecord source, string destBucket, string destName, ObjectMetadata? replaceMetadata, string principal,
         CancellationToken ct = default, WriteCondition? condition = null, CustomerKey? sourceKey = null, EncryptionRequest? encryption = null,
-        IReadOnlyList<Tagging.ObjectTag>? replaceTags = null, string storageClass = StorageClasses.Standard)
+        IReadOnlyList<Tagging.ObjectTag>? replaceTags = null, string storageClass = StorageClasses.Standard, Lock.VersionLock? versionLock = null)
     {
         using var reader = await OpenAsync(source, principal, customerKey: sourceKey).ConfigureAwait(false);
         var metadata = replaceMetadata ?? reader.Metadata with { ChecksumAlgorithm = null, ChecksumValue = null, ChecksumType = null };
         metadata = metadata with { Tags = replaceTags is null ? reader.Metadata.Tags : replaceTags.Count > 0 ? replaceTags : null };
         return await PutObjectAsync(new PutObjectCommand(destBucket, destName, reader.Body, source.Size, metadata,
-            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption, StorageClass: storageClass), ct).ConfigureAwait(false);
+            principal, ParseAlgorithm(reader.Metadata.ChecksumAlgorithm), Condition: condition, Encryption: encryption, StorageClass: storageClass,
+            Lock: versionLock), ct).ConfigureAwait(false);
     }
 
     // ---------------- multipart ----------------
 
     /// <param name="encryption">What the upload asks; its customer key, if any, must come with every part.</param>
     /// <param name="storageClass">The storage class the completed object will have.</param>
+    /// <param name="versionLock">The Object Lock the completed object gets (S3 takes it at CreateMultipartUpload); kept
+    /// in the upload's sealed metadata until completion.</param>
     public async Task<UploadRecord> CreateUploadAsync(string bucketName, string name, ObjectMetadata metadata, string principal, CancellationToken ct = default,
-        EncryptionRequest? encryption = null, string storageClass = StorageClasses.Standard)
+        EncryptionRequest? encryption = null, string storageClass = StorageClasses.Standard, Lock.VersionLock? versionLock = null)
     {
         var bucket = await RequireBucketAsync(bucketName, ct).ConfigureAwait(false);
         ObjectNames.ValidateObject(name);
         var plan = await PlanEncryptionAsync(bucket, encryption, ct).ConfigureAwait(false);
+        metadata = metadata with { Lock = await LockForWriteAsync(bucket, versionLock, ct).ConfigureAwait(false) };
         var grant = KeyCall(() => keys.GenerateDataKey(plan.KeyId, ObjectBinding.WrapContext(bucket.Name, name), principal));
         try
         {
@@ -339,12 +346,13 @@ public sealed partial class ObjectStore(
         {
             var metadataAd = ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId);
             var metadata = ObjectMetadata.Open(upload.SealedMetadata, dataKey, metadataAd);
-            metadata = CompositeChecksum(metadata, parts);
+            var versionLock = metadata.Lock;
+            metadata = CompositeChecksum(metadata, parts) with { Lock = null };
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId, StorageClass = upload.StorageClass };
             await CommitWithManifestAsync(bucketRecord, record, principal,
-                () => catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None), ct).ConfigureAwait(false);
+                () => catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None, versionLock), ct).ConfigureAwait(false);
             return record;
         }
         finally

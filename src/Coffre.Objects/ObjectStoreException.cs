@@ -47,6 +47,12 @@ public enum ObjectError
     KeyNotFound,
     /// <summary>The key cannot make or open data keys (an RSA key): a configuration or request naming the wrong key.</summary>
     KeyInvalidUsage,
+    /// <summary>Object Lock protects the version (retention or legal hold): it cannot be deleted nor its lock weakened.</summary>
+    ObjectLocked,
+    /// <summary>The bucket's state forbids the change (versioning of an Object Lock bucket, lock without versioning).</summary>
+    InvalidBucketState,
+    /// <summary>An Object Lock request on a bucket created without Object Lock.</summary>
+    ObjectLockNotEnabled,
 }
 
 public sealed class ObjectStoreException(ObjectError error, string message, Exception? inner = null)

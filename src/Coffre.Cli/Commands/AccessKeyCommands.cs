@@ -89,13 +89,15 @@ public static class AccessKeyCommands
             "Restrict the use of its --kms-key keys to these KMS operations (e.g. Encrypt, GenerateDataKey); default every use operation. Repeatable");
         private readonly Option<string[]> _kmsAdmin = Multi("--kms-admin-key",
             "Key it may administer (enable, disable, schedule deletion, rotation, aliases, tags); \"*\" also allows creating keys. Repeatable");
+        private readonly Option<string[]> _bypass = Multi("--bypass-governance",
+            "Bucket where it may lift Object Lock GOVERNANCE retention (x-amz-bypass-governance-retention); \"*\" for all. Repeatable");
         private readonly Option<bool> _admin = new("--admin") { Description = "The deployment admin grant: manage access keys through the admin API" };
 
         private static Option<string[]> Multi(string name, string description) => new(name) { Description = description, Arity = ArgumentArity.ZeroOrMore };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { _read, _write, _kmsKey, _kmsOperation, _kmsAdmin, _admin }) c.Options.Add(o);
+            foreach (var o in new Option[] { _read, _write, _kmsKey, _kmsOperation, _kmsAdmin, _admin, _bypass }) c.Options.Add(o);
         }
 
         /// <summary>For a new key, no --kms-operation means every use operation; for a change, it means no change to the operations.</summary>
@@ -103,7 +105,7 @@ public static class AccessKeyCommands
         {
             var ops = r.GetValue(_kmsOperation) ?? [];
             return new GrantsBody(r.GetValue(_read) ?? [], r.GetValue(_write) ?? [], r.GetValue(_kmsKey) ?? [],
-                ops.Length == 0 && forNewKey ? null : ops, r.GetValue(_kmsAdmin) ?? [], r.GetValue(_admin));
+                ops.Length == 0 && forNewKey ? null : ops, r.GetValue(_kmsAdmin) ?? [], r.GetValue(_admin), r.GetValue(_bypass) ?? []);
         }
     }
 
@@ -160,6 +162,7 @@ public static class AccessKeyCommands
         if (g.KmsKeys is { Count: > 0 } k) parts.Add("kms use " + string.Join(",", k) + (g.KmsOperations is { } ops && !ops.SequenceEqual(["*"]) ? $" ({string.Join(",", ops)})" : ""));
         if (g.KmsAdminKeys is { Count: > 0 } a) parts.Add("kms admin " + string.Join(",", a));
         if (g.Admin) parts.Add("admin");
+        if (g.BypassGovernanceBuckets is { Count: > 0 } bg) parts.Add("bypass governance " + string.Join(",", bg));
         return parts.Count == 0 ? "nothing" : string.Join("; ", parts);
     }
 }

@@ -76,6 +76,7 @@ public static class ReportCommands
         }));
         report.Subcommands.Add(impact);
         report.Subcommands.Add(ReportSovereigntyCommand.Create());
+        report.Subcommands.Add(ReportLifecycleCommand.Create());
         return report;
     }
 

@@ -21,6 +21,9 @@ public sealed record AccessGrants
     public IReadOnlyList<string> KmsOperations { get; init; } = [Any];
     public IReadOnlyList<string> KmsAdminKeys { get; init; } = [];
     public bool Admin { get; init; }
+    /// <summary>Buckets where the key may lift S3 Object Lock's GOVERNANCE retention (s3:BypassGovernanceRetention):
+    /// delete a version or shorten its retention, sending x-amz-bypass-governance-retention. COMPLIANCE is never lifted.</summary>
+    public IReadOnlyList<string> BypassGovernanceBuckets { get; init; } = [];
 
     /// <summary>Nothing at all: what a new access key holds until it is granted something.</summary>
     public static AccessGrants None { get; } = new();
@@ -28,13 +31,14 @@ public sealed record AccessGrants
     /// <summary>Every grant: the first administrator's root credentials.</summary>
     public static AccessGrants All { get; } = new()
     {
-        ReadBuckets = [Any], WriteBuckets = [Any], KmsKeys = [Any], KmsAdminKeys = [Any], Admin = true,
+        ReadBuckets = [Any], WriteBuckets = [Any], KmsKeys = [Any], KmsAdminKeys = [Any], Admin = true, BypassGovernanceBuckets = [Any],
     };
 
     public bool MayReadBucket(string bucket) => Matches(ReadBuckets, bucket);
     public bool MayWriteBucket(string bucket) => Matches(WriteBuckets, bucket);
     /// <summary>Whether the bucket is visible at all (ListBuckets, and the first check of any request naming it).</summary>
     public bool MaySeeBucket(string bucket) => MayReadBucket(bucket) || MayWriteBucket(bucket);
+    public bool MayBypassGovernance(string bucket) => Matches(BypassGovernanceBuckets, bucket);
     public bool HasBucketGrant => ReadBuckets.Count > 0 || WriteBuckets.Count > 0;
 
     private static bool Matches(IReadOnlyList<string> granted, string name)
@@ -46,10 +50,12 @@ public sealed record AccessGrants
 
     /// <summary>A change to apply with <see cref="Add"/> or <see cref="Remove"/>: only the names given, no operation by default.</summary>
     public static AccessGrants Change(IEnumerable<string>? readBuckets = null, IEnumerable<string>? writeBuckets = null, IEnumerable<string>? kmsKeys = null,
-        IEnumerable<string>? kmsOperations = null, IEnumerable<string>? kmsAdminKeys = null, bool admin = false) => new()
+        IEnumerable<string>? kmsOperations = null, IEnumerable<string>? kmsAdminKeys = null, bool admin = false,
+        IEnumerable<string>? bypassGovernanceBuckets = null) => new()
     {
         ReadBuckets = [.. readBuckets ?? []], WriteBuckets = [.. writeBuckets ?? []], KmsKeys = [.. kmsKeys ?? []],
         KmsOperations = [.. kmsOperations ?? []], KmsAdminKeys = [.. kmsAdminKeys ?? []], Admin = admin,
+        BypassGovernanceBuckets = [.. bypassGovernanceBuckets ?? []],
     };
 
     /// <summary>These grants plus every name of <paramref name="more"/> (the admin grant if either holds it).</summary>
@@ -61,6 +67,7 @@ public sealed record AccessGrants
         KmsOperations = Union(KmsOperations, more.KmsOperations),
         KmsAdminKeys = Union(KmsAdminKeys, more.KmsAdminKeys),
         Admin = Admin || more.Admin,
+        BypassGovernanceBuckets = Union(BypassGovernanceBuckets, more.BypassGovernanceBuckets),
     };
 
     /// <summary>These grants without the names listed in <paramref name="less"/> (and without the admin grant if it holds it).
@@ -73,6 +80,7 @@ public sealed record AccessGrants
         KmsOperations = Except(KmsOperations, less.KmsOperations),
         KmsAdminKeys = Except(KmsAdminKeys, less.KmsAdminKeys),
         Admin = Admin && !less.Admin,
+        BypassGovernanceBuckets = Except(BypassGovernanceBuckets, less.BypassGovernanceBuckets),
     };
 
     /// <summary>Problems of shape (empty names); an empty list when the grants are well formed. Names are not looked up.</summary>
@@ -88,19 +96,21 @@ public sealed record AccessGrants
         Check(nameof(KmsKeys), KmsKeys);
         Check(nameof(KmsOperations), KmsOperations);
         Check(nameof(KmsAdminKeys), KmsAdminKeys);
+        Check(nameof(BypassGovernanceBuckets), BypassGovernanceBuckets);
         return problems;
     }
 
     public bool Equals(AccessGrants? other) =>
         other is not null && ReadOnlyEquals(ReadBuckets, other.ReadBuckets) && ReadOnlyEquals(WriteBuckets, other.WriteBuckets)
         && ReadOnlyEquals(KmsKeys, other.KmsKeys) && ReadOnlyEquals(KmsOperations, other.KmsOperations)
-        && ReadOnlyEquals(KmsAdminKeys, other.KmsAdminKeys) && Admin == other.Admin;
+        && ReadOnlyEquals(KmsAdminKeys, other.KmsAdminKeys) && Admin == other.Admin && ReadOnlyEquals(BypassGovernanceBuckets, other.BypassGovernanceBuckets);
 
     public override int GetHashCode() => HashCode.Combine(ReadBuckets.Count, WriteBuckets.Count, KmsKeys.Count, KmsAdminKeys.Count, Admin);
 
     public override string ToString() =>
         $"read [{string.Join(", ", ReadBuckets)}], write [{string.Join(", ", WriteBuckets)}], kms use [{string.Join(", ", KmsKeys)}] " +
-        $"ops [{string.Join(", ", KmsOperations)}], kms admin [{string.Join(", ", KmsAdminKeys)}]{(Admin ? ", admin" : "")}";
+        $"ops [{string.Join(", ", KmsOperations)}], kms admin [{string.Join(", ", KmsAdminKeys)}]{(Admin ? ", admin" : "")}" +
+        (BypassGovernanceBuckets.Count > 0 ? $", bypass governance [{string.Join(", ", BypassGovernanceBuckets)}]" : "");
 
     private static bool ReadOnlyEquals(IReadOnlyList<string> a, IReadOnlyList<string> b) => a.SequenceEqual(b, StringComparer.Ordinal);
 

@@ -21,6 +21,7 @@ public static class AccessGrantsJson
             Write(w, "kmsOperations", g.KmsOperations);
             Write(w, "kmsAdminKeys", g.KmsAdminKeys);
             w.WriteBoolean("admin", g.Admin);
+            Write(w, "bypassGovernanceBuckets", g.BypassGovernanceBuckets);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -40,6 +41,7 @@ public static class AccessGrantsJson
                 KmsOperations = Read(root, "kmsOperations"),
                 KmsAdminKeys = Read(root, "kmsAdminKeys"),
                 Admin = root.TryGetProperty("admin", out var a) && a.GetBoolean(),
+                BypassGovernanceBuckets = Read(root, "bypassGovernanceBuckets"),
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)

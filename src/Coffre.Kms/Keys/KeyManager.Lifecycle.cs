@@ -119,10 +119,11 @@ public sealed partial class KeyManager
 
     /// <summary>Schedules destruction after <paramref name="pendingWindow"/> (default 7 days, at least 1 day).
     /// Until then the key cannot be used and the destruction can be cancelled.</summary>
-    public Task<KeyInfo> ScheduleDestructionAsync(string keyRef, TimeSpan? pendingWindow, string principal)
+    public async Task<KeyInfo> ScheduleDestructionAsync(string keyRef, TimeSpan? pendingWindow, string principal)
     {
         var window = pendingWindow ?? _options.DefaultDestructionDelay;
-        return ChangeAsync("ScheduleDestruction", keyRef, principal, Json(("pending_seconds", (long)window.TotalSeconds)), (_, key) =>
+        await CheckDestructionGuardAsync("ScheduleDestruction", keyRef, principal).ConfigureAwait(false);
+        return await ChangeAsync("ScheduleDestruction", keyRef, principal, Json(("pending_seconds", (long)window.TotalSeconds)), (_, key) =>
         {
             if (window <= TimeSpan.Zero || (window < KmsOptions.MinimumDestructionDelay && !_options.AllowShortDestructionDelayForTests))
                 throw new KmsException(KmsError.InvalidArgument,
@@ -134,7 +135,25 @@ public sealed partial class KeyManager
                 State = KeyState.PendingDestruction,
                 DestructionDate = _time.GetUtcNow() + window,
             }, null);
-        });
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>What else must agree to a key's destruction (locked object versions); null: nothing.</summary>
+    public IKeyDestructionGuard? DestructionGuard { get; set; }
+
+    /// <summary>Refuses, audited, a destruction <see cref="DestructionGuard"/> refuses (FailedPrecondition-like: InvalidState).</summary>
+    private async Task CheckDestructionGuardAsync(string op, string keyRef, string principal)
+    {
+        if (DestructionGuard is not { } guard) return;
+        var target = new Target(keyRef);
+        try
+        {
+            var key = Resolve(keyRef).Key;
+            target.Set(key);
+            if (await guard.RefusalAsync(key.Id).ConfigureAwait(false) is { } why)
+                throw new KmsException(KmsError.DestructionRefused, why);
+        }
+        catch (KmsException e) when (e.Error != KmsError.AuditUnavailable) { throw await RefusedAsync(op, principal, target, null, e).ConfigureAwait(false); }
     }
 
     /// <summary>Synchronous form of <see cref="CancelDestructionAsync"/> for the CLI and tests; request paths await <see cref="CancelDestructionAsync"/>.</summary>
@@ -166,6 +185,12 @@ public sealed partial class KeyManager
         {
             var target = new Target(due.Name);
             target.Set(due);
+            // Data that must outlive the key (locked object versions) keeps it pending: refused, audited, retried next pass.
+            if (DestructionGuard is { } guard && await guard.RefusalAsync(due.Id).ConfigureAwait(false) is { } why)
+            {
+                await RefusedAsync("DestroyKey", principal, target, null, new KmsException(KmsError.DestructionRefused, why)).ConfigureAwait(false);
+                continue;
+            }
             try
             {
                 using var tx = _store.BeginWrite();

@@ -14,7 +14,7 @@ namespace Coffre.Objects.Catalog;
 /// reached or written (nothing half-written: each call is one transaction). Object names are ordered by their
 /// UTF-8 bytes, S3's listing order.
 /// </remarks>
-public interface IObjectCatalog
+public interface IObjectCatalog : IBucketSettingsCatalog, IObjectLockCatalog
 {
     // ---- buckets ----
 
@@ -56,14 +56,18 @@ public interface IObjectCatalog
     /// writes of one name never both win, on one instance or several.
     /// Refused with NoSuchBucket when the bucket is gone, and, for a completed upload, NoSuchUpload when the upload
     /// was completed or aborted meanwhile and InvalidPart when one of the record's parts is no longer the upload's.
+    /// With <paramref name="versionLock"/>, the version is committed locked (Object Lock), in the same transaction.
     /// </summary>
-    Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default);
+    Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default,
+        Lock.VersionLock? versionLock = null);
 
     /// <summary>
     /// Removes one version (object or delete marker) of a name; an object version's blobs (parts and sidecar) become
     /// garbage, and when it was the latest, the next most recent version becomes the latest. Null when there was none.
+    /// A version its lock protects now (<see cref="Lock.VersionLock.DeleteRefusal"/>, judged on the catalog's clock in the
+    /// same transaction) is refused with ObjectLocked; <paramref name="bypassGovernance"/> lifts a governance retention.
     /// </summary>
-    Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default);
+    Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default, bool bypassGovernance = false);
 
     /// <summary>
     /// Makes a delete marker, <paramref name="versionId"/>, the latest version of a name, in the bucket's

@@ -12,6 +12,9 @@ public sealed partial class ObjectStore
         if (state == BucketVersioning.Unversioned)
             throw new ObjectStoreException(ObjectError.InvalidArgument, "Versioning can be Enabled or Suspended; a bucket never returns to unversioned.");
         await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
+        if (state != BucketVersioning.Enabled && await catalog.GetBucketSettingAsync(bucket, Lock.BucketObjectLock.Setting, ct).ConfigureAwait(false) is not null)
+            throw new ObjectStoreException(ObjectError.InvalidBucketState,
+                $"An Object Lock configuration is present on the bucket '{bucket}', so the versioning state cannot be changed.");
         if (!await catalog.SetBucketVersioningAsync(bucket, state, ct).ConfigureAwait(false))
             throw CatalogRules.NoSuchBucket(bucket);
     }
@@ -35,15 +38,16 @@ public sealed partial class ObjectStore
     /// S3's DeleteObject. With a version id: removes that version (object or delete marker), permanently; a version that
     /// does not exist is not an error. Without: in an unversioned bucket, removes the object; in a versioned bucket,
     /// adds a delete marker over the object's versions; in a suspended one, a delete marker that replaces the null
-    /// version. Deleting a missing object succeeds, as in S3.
+    /// version. Deleting a missing object succeeds, as in S3. A version Object Lock protects is refused with ObjectLocked
+    /// (<paramref name="bypassGovernance"/>: a governance retention does not protect it from this caller).
     /// </summary>
-    public async Task<DeleteOutcome> DeleteObjectAsync(string bucket, string name, string? versionId = null, CancellationToken ct = default)
+    public async Task<DeleteOutcome> DeleteObjectAsync(string bucket, string name, string? versionId = null, CancellationToken ct = default, bool bypassGovernance = false)
     {
         var record = await RequireBucketAsync(bucket, ct).ConfigureAwait(false);
         if (versionId is not null)
         {
             RequireWellFormed(versionId);
-            var removed = await catalog.DeleteVersionAsync(bucket, name, versionId, ct).ConfigureAwait(false);
+            var removed = await catalog.DeleteVersionAsync(bucket, name, versionId, ct, bypassGovernance).ConfigureAwait(false);
             await ForgetManifestAsync(removed).ConfigureAwait(false);
             return new DeleteOutcome(versionId, removed?.IsDeleteMarker ?? false);
         }

@@ -3,6 +3,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Lock;
 using Coffre.Objects.Tagging;
 using Coffre.Objects.Versions;
 using Npgsql;
@@ -21,7 +22,7 @@ namespace Coffre.Postgres.Objects;
 /// upload — so two instances never wait on each other in a cycle: a write of a name locks the name before it checks
 /// a condition or adds a version, and a completion locks the upload's row before it checks its parts.
 /// </remarks>
-public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
+public sealed partial class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
 {
     private const int Attempts = 3;
     private readonly NpgsqlDataSource _db;
@@ -80,6 +81,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         if (used) return false;
         await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_encryption WHERE bucket = $1", name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_tagging WHERE bucket = $1", name).ConfigureAwait(false);
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.bucket_settings WHERE bucket = $1", name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.buckets WHERE name = $1", name).ConfigureAwait(false);
         return true;
     }, ct);
@@ -117,7 +119,8 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         (await ReadAsync($"SELECT {Columns} FROM catalog.objects WHERE bucket = $1 AND name = $2 AND ($3::text IS NULL OR version_id = $3) ORDER BY seq LIMIT 1",
             ReadEntry, ct, bucket, Encoding.UTF8.GetBytes(name), versionId).ConfigureAwait(false)).FirstOrDefault();
 
-    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default,
+        VersionLock? versionLock = null) => TransactAsync(async (c, tx) =>
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var name = Encoding.UTF8.GetBytes(record.Name);
@@ -141,6 +144,7 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
             record.Key.Wrapped, record.SealedMetadata, CatalogRules.SerializeParts(record.Parts), record.StorageClass).ConfigureAwait(false));
         await AddGarbageAsync(c, tx, garbage, now).ConfigureAwait(false);
         await ExecuteAsync(c, tx, "DELETE FROM catalog.garbage WHERE blob = ANY($1)", (object)record.Parts.Select(p => p.Blob).ToArray()).ConfigureAwait(false);
+        if (versionLock is not null) await WriteLockAsync(c, tx, record.Bucket, name, record.VersionId, versionLock).ConfigureAwait(false);
         return true;
     }, ct);
 
@@ -154,10 +158,14 @@ public sealed class PostgresObjectCatalog : IObjectCatalog, IAsyncDisposable
         return true;
     }, ct);
 
-    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default) => TransactAsync(async (c, tx) =>
+    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default, bool bypassGovernance = false) => TransactAsync(async (c, tx) =>
     {
         var nameBytes = Encoding.UTF8.GetBytes(name);
         await LockNameAsync(c, tx, bucket, nameBytes).ConfigureAwait(false);
+        // Under the name's lock: a lock change of this version (which takes it too) is either before or after.
+        if ((await ReadLockAsync(c, tx, bucket, nameBytes, versionId).ConfigureAwait(false))?.DeleteRefusal(bucket, name, versionId, _time.GetUtcNow(), bypassGovernance) is { } locked)
+            throw locked;
+        await ExecuteAsync(c, tx, "DELETE FROM catalog.object_locks WHERE bucket = $1 AND name = $2 AND version_id = $3", bucket, nameBytes, versionId).ConfigureAwait(false);
         var entry = (await QueryAsync(c, tx, $"DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 AND version_id = $3 RETURNING {Columns}",
             ReadEntry, bucket, nameBytes, versionId).ConfigureAwait(false)).FirstOrDefault();
         if (entry is null) return null;

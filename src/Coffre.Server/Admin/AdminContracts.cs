@@ -11,19 +11,21 @@ public sealed record GrantsBody(
     IReadOnlyList<string>? KmsKeys = null,
     IReadOnlyList<string>? KmsOperations = null,
     IReadOnlyList<string>? KmsAdminKeys = null,
-    bool Admin = false)
+    bool Admin = false,
+    IReadOnlyList<string>? BypassGovernanceBuckets = null)
 {
     /// <summary>The grants of a new access key.</summary>
     public AccessGrants ToGrants() => new()
     {
         ReadBuckets = ReadBuckets ?? [], WriteBuckets = WriteBuckets ?? [], KmsKeys = KmsKeys ?? [],
         KmsOperations = KmsOperations ?? [AccessGrants.Any], KmsAdminKeys = KmsAdminKeys ?? [], Admin = Admin,
+        BypassGovernanceBuckets = BypassGovernanceBuckets ?? [],
     };
 
     /// <summary>A change to existing grants: only what is named.</summary>
-    public AccessGrants ToChange() => AccessGrants.Change(ReadBuckets, WriteBuckets, KmsKeys, KmsOperations, KmsAdminKeys, Admin);
+    public AccessGrants ToChange() => AccessGrants.Change(ReadBuckets, WriteBuckets, KmsKeys, KmsOperations, KmsAdminKeys, Admin, BypassGovernanceBuckets);
 
-    public static GrantsBody From(AccessGrants g) => new(g.ReadBuckets, g.WriteBuckets, g.KmsKeys, g.KmsOperations, g.KmsAdminKeys, g.Admin);
+    public static GrantsBody From(AccessGrants g) => new(g.ReadBuckets, g.WriteBuckets, g.KmsKeys, g.KmsOperations, g.KmsAdminKeys, g.Admin, g.BypassGovernanceBuckets);
 }
 
 public sealed record CreateAccessKeyBody(string? Description, GrantsBody? Grants);

@@ -22,6 +22,8 @@ public sealed class AccessKeyOptions
     public List<string>? KmsOperations { get; set; }
     public List<string> KmsAdminKeys { get; set; } = [];
     public bool Admin { get; set; }
+    /// <summary>Buckets where the key may lift Object Lock's GOVERNANCE retention (<see cref="AccessGrants.BypassGovernanceBuckets"/>).</summary>
+    public List<string> BypassGovernanceBuckets { get; set; } = [];
 
     public AccessGrants ToGrants() => new()
     {
@@ -31,6 +33,7 @@ public sealed class AccessKeyOptions
         KmsOperations = KmsOperations is null ? [AccessGrants.Any] : [.. KmsOperations],
         KmsAdminKeys = [.. KmsAdminKeys],
         Admin = Admin,
+        BypassGovernanceBuckets = [.. BypassGovernanceBuckets],
     };
 
     /// <summary>A configured key holding every grant (the root credentials; tests).</summary>

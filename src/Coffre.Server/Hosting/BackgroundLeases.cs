@@ -14,7 +14,8 @@ namespace Coffre.Server.Hosting;
 public sealed class BackgroundLeases(ILeaseStore leases, TimeSpan duration, TimeProvider time, ILogger<BackgroundLeases> log)
 {
     /// <summary>Names of the jobs (the rows of the lease table).</summary>
-    public const string Rotation = "rotation", Rewrap = "rewrap", Garbage = "garbage", AuditCheckpoint = "audit-checkpoint", Repair = "repair";
+    public const string Rotation = "rotation", Rewrap = "rewrap", Garbage = "garbage", AuditCheckpoint = "audit-checkpoint", Repair = "repair",
+        Lifecycle = "lifecycle";
 
     /// <summary>This instance in the lease table: host, process and a random part (a restarted process is another holder).</summary>
     public string Holder { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";

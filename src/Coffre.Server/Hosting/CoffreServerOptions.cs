@@ -97,6 +97,9 @@ public sealed class CoffreServerOptions
     /// <summary>How often the maintenance service checks and repairs every copy of every object (placement only); zero: never.</summary>
     public TimeSpan RepairInterval { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>How often the maintenance service runs the buckets' lifecycle rules (S3 runs them daily); zero: never.</summary>
+    public TimeSpan LifecycleInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How long a background job's lease lasts without renewal (renewed every third of it): when the instance
     /// running a job dies, another takes the job over within this duration plus <see cref="MaintenanceInterval"/>.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);

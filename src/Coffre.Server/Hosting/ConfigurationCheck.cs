@@ -70,6 +70,8 @@ public static class ConfigurationCheck
             Add("AccessKeyRefreshInterval", $"{options.AccessKeyRefreshInterval} is not between 0 and 5 minutes.");
         if (options.RepairInterval < TimeSpan.Zero)
             Add("RepairInterval", $"{options.RepairInterval} is negative: give a duration, or 00:00:00 to turn background repair off.");
+        if (options.LifecycleInterval < TimeSpan.Zero)
+            Add("LifecycleInterval", $"{options.LifecycleInterval} is negative: give a duration, or 00:00:00 to stop running lifecycle rules.");
         if (options.MaintenanceInterval <= TimeSpan.Zero)
             Add("MaintenanceInterval", $"{options.MaintenanceInterval} is not a positive duration.");
         if (options.LeaseDuration < TimeSpan.FromSeconds(1))

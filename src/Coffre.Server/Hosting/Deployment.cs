@@ -48,6 +48,8 @@ public sealed partial class Deployment : IDisposable
         Keys = keys;
         _time = time;
         _directoryLock = directoryLock;
+        // Every way a key is destroyed (CLI, KMS face, the maintenance pass) asks the catalog about locked versions first.
+        keys.DestructionGuard = new ObjectLockDestructionGuard(() => OpenCatalogIfAny(location, time), time);
     }
 
     public DeploymentLocation Location { get; }

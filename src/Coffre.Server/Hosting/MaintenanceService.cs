@@ -17,6 +17,8 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
     CoffreServerOptions options, TimeProvider time, ILogger<MaintenanceService> log, BackgroundRepair? repair = null)
     : BackgroundService
 {
+    private readonly LifecycleJob _lifecycle = new(store, keys, options, time, log);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
@@ -50,6 +52,8 @@ public sealed class MaintenanceService(KeyManager keys, ObjectStore store, Rewra
                         recovered.TempFilesDeleted, recovered.OrphanBodiesDeleted);
                 if (collected > 0) log.LogInformation("Maintenance: {Collected} unreferenced blob(s) deleted", collected);
             }, stoppingToken).ConfigureAwait(false);
+            if (_lifecycle.IsDue())
+                await RunAsync(BackgroundLeases.Lifecycle, (_, ct) => _lifecycle.RunAsync(ct), stoppingToken).ConfigureAwait(false);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }

@@ -81,6 +81,7 @@ public static class KmsErrors
         [KmsError.AlreadyInitialized] = Internal,
         [KmsError.InvalidArgument] = Validation,
         [KmsError.Conflict] = InvalidState,
+        [KmsError.DestructionRefused] = InvalidState,
         [KmsError.StoreUnavailable] = DependencyTimeout,
         [KmsError.IncorrectKey] = IncorrectKey,
         [KmsError.InvalidKeyUsage] = InvalidKeyUsage,

@@ -52,9 +52,10 @@ public static class BucketOperations
     {
         var bucket = call.RequireBucket();
         call.Placement?.CopiesOf(bucket); // a bucket whose policy no configured backends satisfy is not created
+        var objectLock = string.Equals(call.Header("x-amz-bucket-object-lock-enabled"), "true", StringComparison.OrdinalIgnoreCase);
         try
         {
-            await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted).ConfigureAwait(false);
+            await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted, objectLock: objectLock).ConfigureAwait(false);
         }
         catch (ObjectStoreException e) when (e.Error == ObjectError.BucketAlreadyExists && region == "us-east-1")
         {
@@ -178,12 +179,13 @@ public static class BucketOperations
         var keys = xml.Children("Object").Select(o => (Key: o.ChildValue("Key"), VersionId: o.ChildValue("VersionId"))).ToList();
         if (keys.Count is 0 or > MaxDeleteKeys || keys.Any(k => string.IsNullOrEmpty(k.Key))) throw new S3Exception(S3Error.MalformedXml);
 
+        var bypass = ObjectLockOperations.BypassGovernance(call, bucket);
         var results = new List<(string Key, string? VersionId, DeleteOutcome? Outcome, S3Error? Error, string? Message)>();
         foreach (var (key, versionId) in keys)
         {
             try
             {
-                var outcome = await call.Store.DeleteObjectAsync(bucket, key!, versionId, call.Aborted).ConfigureAwait(false);
+                var outcome = await call.Store.DeleteObjectAsync(bucket, key!, versionId, call.Aborted, bypass).ConfigureAwait(false);
                 results.Add((key!, versionId, outcome, null, null));
             }
             catch (ObjectStoreException e)

@@ -22,7 +22,8 @@ public static class MultipartOperations
         ObjectEncryption? applied = null;
         var encryption = call.Sse.ReadWrite(call, facts => applied = facts);
         using var customerKey = encryption.CustomerKey;
-        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted, encryption, storageClass).ConfigureAwait(false);
+        var upload = await call.Store.CreateUploadAsync(bucket, key, metadata, call.Principal, call.Aborted, encryption, storageClass,
+            ObjectLockOperations.ReadWriteLock(call, needsIntegrity: false)).ConfigureAwait(false);
         if (metadata.ChecksumAlgorithm is { } a) call.Response.Headers["x-amz-checksum-algorithm"] = a;
         call.Sse.WriteHeaders(call, upload.Key.KeyId, applied, withContext: true);
         await BucketOperations.WriteXml(call, "InitiateMultipartUploadResult", w =>

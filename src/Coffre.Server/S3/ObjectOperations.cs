@@ -29,7 +29,8 @@ public static class ObjectOperations
         var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call) };
         var storageClass = StorageClassHeaders.Read(call);
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
-            metadata, call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption, storageClass), call.Aborted).ConfigureAwait(false);
+            metadata, call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption, storageClass,
+            ObjectLockOperations.ReadWriteLock(call, needsIntegrity: true)), call.Aborted).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
@@ -66,6 +67,7 @@ public static class ObjectOperations
         using var reader = await call.Store.OpenAsync(record, call.Principal, range?.Start, range?.End, customerKey).ConfigureAwait(false);
         var withChecksum = string.Equals(call.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && range is null;
         S3Headers.WriteObjectHeaders(call.Response, record, reader.Metadata, withChecksum);
+        await ObjectLockOperations.WriteLockHeadersAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, reader.Metadata.Encryption);
         StorageClassHeaders.Write(call, record.StorageClass);
         TaggingOperations.WriteCount(call, reader.Metadata.Tags);
@@ -128,7 +130,9 @@ public static class ObjectOperations
 
     public static async Task DeleteAsync(S3Call call)
     {
-        var outcome = await call.Store.DeleteObjectAsync(call.RequireBucket(), call.RequireKey(), call.Query("versionId"), call.Aborted).ConfigureAwait(false);
+        var bucket = call.RequireBucket();
+        var outcome = await call.Store.DeleteObjectAsync(bucket, call.RequireKey(), call.Query("versionId"), call.Aborted,
+            ObjectLockOperations.BypassGovernance(call, bucket)).ConfigureAwait(false);
         VersioningOperations.WriteDeleteOutcome(call, outcome);
         call.Response.StatusCode = 204;
     }
@@ -156,7 +160,8 @@ public static class ObjectOperations
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
-            S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption, tags, storageClass).ConfigureAwait(false);
+            S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption, tags, storageClass,
+            ObjectLockOperations.ReadWriteLock(call, needsIntegrity: false)).ConfigureAwait(false);
         await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         call.Response.StatusCode = 200;

@@ -65,6 +65,13 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error InvalidTag = new("InvalidTag", 400, "The tag provided was not a valid tag.");
     public static readonly S3Error NoSuchTagSet = new("NoSuchTagSet", 404, "The TagSet does not exist");
     public static readonly S3Error InvalidStorageClass = new("InvalidStorageClass", 400, "The storage class you specified is not valid");
+    // Object Lock and lifecycle, with S3's codes and statuses.
+    public static readonly S3Error ObjectLocked = new("AccessDenied", 403, "Access Denied because object protected by object lock.");
+    public static readonly S3Error InvalidBucketState = new("InvalidBucketState", 409, "The request is not valid with the current state of the bucket.");
+    public static readonly S3Error ObjectLockNotEnabled = new("InvalidRequest", 400, "Bucket is missing Object Lock Configuration");
+    public static readonly S3Error ObjectLockConfigurationNotFound = new("ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket");
+    public static readonly S3Error NoSuchObjectLockConfiguration = new("NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration");
+    public static readonly S3Error NoSuchLifecycleConfiguration = new("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist");
 
     /// <summary>The code of every error above.</summary>
     public static IEnumerable<string> Codes =>

@@ -38,6 +38,9 @@ public static class S3ErrorMap
         ObjectError.CustomerKeyNotApplicable => S3Error.CustomerKeyNotApplicable,
         ObjectError.KeyNotFound => S3Error.KmsNotFound,
         ObjectError.KeyInvalidUsage => S3Error.KmsInvalidKeyUsage,
+        ObjectError.ObjectLocked => S3Error.ObjectLocked,
+        ObjectError.InvalidBucketState => S3Error.InvalidBucketState,
+        ObjectError.ObjectLockNotEnabled => S3Error.ObjectLockNotEnabled,
         _ => S3Error.InternalError,
     };
 

@@ -181,6 +181,11 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("GET", "tagging"): handler = () => TaggingOperations.GetBucketTaggingAsync(call); return "GetBucketTagging";
                 case ("PUT", "tagging"): handler = () => TaggingOperations.PutBucketTaggingAsync(call); return "PutBucketTagging";
                 case ("DELETE", "tagging"): handler = () => TaggingOperations.DeleteBucketTaggingAsync(call); return "DeleteBucketTagging";
+                case ("GET", "object-lock"): handler = () => ObjectLockOperations.GetConfigurationAsync(call); return "GetObjectLockConfiguration";
+                case ("PUT", "object-lock"): handler = () => ObjectLockOperations.PutConfigurationAsync(call); return "PutObjectLockConfiguration";
+                case ("GET", "lifecycle"): handler = () => LifecycleOperations.GetAsync(call); return "GetBucketLifecycleConfiguration";
+                case ("PUT", "lifecycle"): handler = () => LifecycleOperations.PutAsync(call); return "PutBucketLifecycleConfiguration";
+                case ("DELETE", "lifecycle"): handler = () => LifecycleOperations.DeleteAsync(call); return "DeleteBucketLifecycle";
                 case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -194,6 +199,10 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             case ("PUT", "tagging"): handler = () => TaggingOperations.PutObjectTaggingAsync(call); return "PutObjectTagging";
             case ("DELETE", "tagging"): handler = () => TaggingOperations.DeleteObjectTaggingAsync(call); return "DeleteObjectTagging";
             case ("GET", "attributes"): handler = () => AttributesOperations.GetAsync(call); return "GetObjectAttributes";
+            case ("GET", "retention"): handler = () => ObjectLockOperations.GetRetentionAsync(call); return "GetObjectRetention";
+            case ("PUT", "retention"): handler = () => ObjectLockOperations.PutRetentionAsync(call); return "PutObjectRetention";
+            case ("GET", "legal-hold"): handler = () => ObjectLockOperations.GetLegalHoldAsync(call); return "GetObjectLegalHold";
+            case ("PUT", "legal-hold"): handler = () => ObjectLockOperations.PutLegalHoldAsync(call); return "PutObjectLegalHold";
             case ("GET", null): handler = () => ObjectOperations.GetAsync(call, headOnly: false); return "GetObject";
             case ("HEAD", null): handler = () => ObjectOperations.GetAsync(call, headOnly: true); return "HeadObject";
             case ("PUT", "uploadId"): handler = () => MultipartOperations.UploadPartAsync(call, uploadId!); return call.Header("x-amz-copy-source") is null ? "UploadPart" : "UploadPartCopy";
@@ -216,7 +225,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
          "HeadBucket", "CreateBucket", "DeleteBucket", "DeleteObjects", "ListParts", "GetObjectTagging", "GetObject", "HeadObject", "UploadPart",
          "UploadPartCopy", "PutObject", "CopyObject", "AbortMultipartUpload", "DeleteObject", "CreateMultipartUpload", "CompleteMultipartUpload",
          "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption",
-         "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", "PutObjectTagging", "DeleteObjectTagging", "GetObjectAttributes"];
+         "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", "PutObjectTagging", "DeleteObjectTagging", "GetObjectAttributes",
+         "GetObjectLockConfiguration", "PutObjectLockConfiguration", "GetObjectRetention", "PutObjectRetention", "GetObjectLegalHold", "PutObjectLegalHold",
+         "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
@@ -251,6 +262,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         "GetObject", "HeadObject", "GetObjectTagging", "ListObjects", "ListObjectsV2", "HeadBucket", "GetBucketLocation", "GetBucketVersioning",
         "ListObjectVersions", "GetBucketEncryption",
         "GetBucketTagging", "GetObjectAttributes",
+        "GetObjectLockConfiguration", "GetObjectRetention", "GetObjectLegalHold", "GetBucketLifecycleConfiguration",
     };
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>

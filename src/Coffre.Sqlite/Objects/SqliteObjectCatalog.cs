@@ -3,6 +3,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Lock;
 using Coffre.Objects.Tagging;
 using Coffre.Objects.Versions;
 using Coffre.Persistence;
@@ -16,7 +17,7 @@ namespace Coffre.Sqlite.Objects;
 /// transactions run as savepoints of one transaction, one fsync for all, each caller's task completing after the
 /// commit that holds its write; a failing write fails its caller alone.
 /// </summary>
-public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
+public sealed partial class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
 {
     private const int SchemaVersion = 2;
     private const int MaxBatch = 256;
@@ -117,6 +118,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         AddColumnIfMissing(c, "objects", "storage_class", "TEXT NOT NULL DEFAULT 'STANDARD'");
         AddColumnIfMissing(c, "uploads", "storage_class", "TEXT NOT NULL DEFAULT 'STANDARD'");
         Execute(c, null, "CREATE TABLE IF NOT EXISTS bucket_tagging(bucket TEXT PRIMARY KEY, tags TEXT NOT NULL) WITHOUT ROWID;");
+        CreateLockTables(c);
         return catalog;
     }
 
@@ -146,6 +148,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         Execute(c, tx, "DELETE FROM buckets WHERE name = $n", ("$n", name));
         Execute(c, tx, "DELETE FROM bucket_encryption WHERE bucket = $n", ("$n", name));
         Execute(c, tx, "DELETE FROM bucket_tagging WHERE bucket = $n", ("$n", name));
+        Execute(c, tx, "DELETE FROM bucket_settings WHERE bucket = $n", ("$n", name));
         return true;
     });
 
@@ -176,7 +179,8 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         Query(c, null, $"SELECT {Columns} FROM objects WHERE bucket = $b AND name = $n AND ($v IS NULL OR version_id = $v) ORDER BY seq LIMIT 1", ReadEntry,
             ("$b", bucket), ("$n", Encoding.UTF8.GetBytes(name)), ("$v", versionId)).FirstOrDefault());
 
-    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    public Task CommitObjectAsync(ObjectRecord record, string? completedUploadId = null, WriteCondition? condition = null, CancellationToken ct = default,
+        VersionLock? versionLock = null) => WriteAsync((c, tx) =>
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var nameBytes = Encoding.UTF8.GetBytes(record.Name);
@@ -202,6 +206,7 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
             ("$w", record.Key.Wrapped), ("$meta", record.SealedMetadata), ("$p", CatalogRules.SerializeParts(record.Parts)), ("$sc", record.StorageClass));
         foreach (var p in record.Parts)
             Execute(c, tx, "DELETE FROM garbage WHERE blob = $g", ("$g", p.Blob));
+        if (versionLock is not null) WriteLock(c, tx, record.Bucket, nameBytes, record.VersionId, versionLock);
         return true;
     });
 
@@ -214,12 +219,14 @@ public sealed class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposable
         return true;
     });
 
-    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default) => WriteAsync((c, tx) =>
+    public Task<VersionEntry?> DeleteVersionAsync(string bucket, string name, string versionId, CancellationToken ct = default, bool bypassGovernance = false) => WriteAsync((c, tx) =>
     {
         var nameBytes = Encoding.UTF8.GetBytes(name);
         var entry = Query(c, tx, $"SELECT {Columns} FROM objects WHERE bucket = $b AND name = $n AND version_id = $v", ReadEntry,
             ("$b", bucket), ("$n", nameBytes), ("$v", versionId)).FirstOrDefault();
         if (entry is null) return null;
+        if (ReadLock(c, tx, bucket, nameBytes, versionId)?.DeleteRefusal(bucket, name, versionId, _time.GetUtcNow(), bypassGovernance) is { } locked) throw locked;
+        Execute(c, tx, "DELETE FROM object_locks WHERE bucket = $b AND name = $n AND version_id = $v", ("$b", bucket), ("$n", nameBytes), ("$v", versionId));
         if (entry.Record is { } record)
             foreach (var blob in CatalogRules.SupersededBlobs(record.Parts, []))
                 AddGarbage(c, tx, blob, _time.GetUtcNow().ToUnixTimeMilliseconds());

@@ -221,9 +221,9 @@ public sealed class VersioningSdkTests : IAsyncLifetime
         await PutAsync("routes", "k", "body");
         foreach (var (method, target) in new[]
         {
-            ("PUT", "/routes?cors"), ("PUT", "/routes?lifecycle"), ("GET", "/routes?policy"), ("DELETE", "/routes?website"),
-            ("PUT", "/routes?publicAccessBlock"), ("GET", "/routes?object-lock"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?retention"),
-            ("PUT", "/routes/k?legal-hold"), ("POST", "/routes/k?restore"), ("GET", "/routes/k?torrent"), ("POST", "/routes/k?select"),
+            ("PUT", "/routes?cors"), ("PUT", "/routes?replication"), ("GET", "/routes?policy"), ("DELETE", "/routes?website"),
+            ("PUT", "/routes?publicAccessBlock"), ("GET", "/routes?logging"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?torrent"),
+            ("POST", "/routes/k?select"), ("POST", "/routes/k?restore"),
         })
         {
             var response = await RawHttp.SendSignedAsync(_gateway, method, target, Encoding.UTF8.GetBytes("<x/>"));
