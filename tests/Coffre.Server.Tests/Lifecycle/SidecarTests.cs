@@ -69,12 +69,12 @@ public abstract class SidecarTests
         return snapshot;
     }
 
-    /// <summary>What the backend must hold: the current objects' parts, and the sidecars of those given.</summary>
+    /// <summary>What the backend must hold: the current objects' parts and manifests, and the sidecars of those given.</summary>
     private static async Task AssertBackendHoldsExactlyAsync(LocalObjects env, params string[] rewrapped)
     {
         var expected = new List<string>();
         foreach (var entry in (await env.Store.ListAsync(Bucket, "", null, null, 1000)).Entries)
-            expected.AddRange(entry.Record!.Parts.Select(p => p.Blob));
+            expected.AddRange([.. entry.Record!.Parts.Select(p => p.Blob), Objects.Manifests.ObjectManifest.KeyOf(entry.Record.Parts[0].Blob)]);
         foreach (var name in rewrapped)
             expected.Add(BlobMetadata.SidecarKey((await env.Store.GetRecordAsync(Bucket, name)).Parts[0].Blob));
         var listed = await env.Blobs.ListAsync().Select(e => e.Key).ToListAsync();
