@@ -21,7 +21,7 @@ public sealed class RecoverTests : IClassFixture<MotoServer>
 
     [Fact]
     public async Task Local_disk_catalog_is_rebuilt_from_the_manifests() =>
-        await LoseAndRecoverAsync("""{ "Coffre": { } }""", lose: _ => { });
+        await LoseAndRecoverAsync("""{ "Coffre": { } }""", lose: _ => { }, exitStores: dir => [dir["data/objects"]]);
 
     [Fact]
     public async Task Moto_catalog_is_rebuilt_from_the_manifests()
@@ -52,12 +52,15 @@ public sealed class RecoverTests : IClassFixture<MotoServer>
             // Two providers lost with everything they held: a data share and a parity share of every part, and copies of every manifest.
             Directory.Delete(dir["d0"], recursive: true);
             Directory.Delete(dir["d3"], recursive: true);
-        });
+        }, exitStores: dir => [dir["d1"], dir["d2"]]);
     }
 
-    private static Task LoseAndRecoverAsync(string settings, Action<TempDir> lose) => LoseAndRecoverAsync(_ => settings, lose);
+    private static Task LoseAndRecoverAsync(string settings, Action<TempDir> lose, Func<TempDir, string[]>? exitStores = null) =>
+        LoseAndRecoverAsync(_ => settings, lose, exitStores);
 
-    private static async Task LoseAndRecoverAsync(Func<TempDir, string> settings, Action<TempDir> lose)
+    /// <param name="exitStores">The backends' directories left after <paramref name="lose"/>: the exit script
+    /// (tools/coffre_exit.py) decrypts every version from them, without Coffre, after a rotation and rewrap.</param>
+    private static async Task LoseAndRecoverAsync(Func<TempDir, string> settings, Action<TempDir> lose, Func<TempDir, string[]>? exitStores = null)
     {
         using var dir = new TempDir();
         var data = dir["data"];
@@ -71,6 +74,12 @@ public sealed class RecoverTests : IClassFixture<MotoServer>
             before = await SnapshotAsync(s3);
         }
         Assert.Equal(8, before.Count);
+        if (exitStores is not null)
+        {
+            // The manifests and data keys move to a new key version; the version written first then only opens through the new one.
+            Cli.Run(["key", "rotate", "default", "--data", data], passphrase: CoffreServeProcess.Passphrase).Ok();
+            Cli.Run(["rewrap", "--data", data], passphrase: CoffreServeProcess.Passphrase).Ok();
+        }
 
         foreach (var file in Directory.GetFiles(data, "catalog.db*")) File.Delete(file); // no backup either
         lose(dir);
@@ -87,6 +96,8 @@ public sealed class RecoverTests : IClassFixture<MotoServer>
         var again = Cli.Run(["recover", "--json", "--data", data], passphrase: CoffreServeProcess.Passphrase, timeout: TimeSpan.FromMinutes(5)).Json();
         Assert.All(again.GetProperty("buckets").EnumerateArray(), b => Assert.Equal(0, b.GetProperty("versionsRestored").GetInt64()));
 
+        if (exitStores is not null) ExitScriptWritesEveryVersion(data, exitStores(dir), dir["exported"], before);
+
         using (var serve = await CoffreServeProcess.StartAsync(data))
         {
             using var s3 = serve.CreateS3Client();
@@ -95,6 +106,28 @@ public sealed class RecoverTests : IClassFixture<MotoServer>
             foreach (var (key, expected) in before) Assert.Equal(expected, after[key]);
             Assert.Equal(VersionStatus.Enabled, (await s3.GetBucketVersioningAsync("history")).VersioningConfig.Status);
         }
+    }
+
+    private static void ExitScriptWritesEveryVersion(string data, string[] stores, string output, Dictionary<string, Snapshot> expected)
+    {
+        var script = Path.Combine(Tools.FindRepositoryRoot()!, "tools", "coffre_exit.py");
+        var run = Cli.Exec("/usr/bin/python3", [script, "--data", data, .. stores.SelectMany(s => new[] { "--store", s }), "--out", output],
+            new Dictionary<string, string?> { ["COFFRE_PASSPHRASE"] = CoffreServeProcess.Passphrase }, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(run.ExitCode == 0, $"coffre_exit.py exited {run.ExitCode}:\n{run.All}");
+        foreach (var (key, snapshot) in expected)
+        {
+            var (bucket, rest) = (key[..key.IndexOf('/')], key[(key.IndexOf('/') + 1)..]);
+            var (name, version) = (rest[..rest.LastIndexOf('/')], rest[(rest.LastIndexOf('/') + 1)..]);
+            if (snapshot.IsLatest)
+                Assert.Equal(snapshot.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(output, bucket, name)))));
+            if (version != "null")
+                Assert.Equal(snapshot.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(output, ".versions", bucket, name, version)))));
+        }
+        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "index.json")));
+        var described = index.RootElement.GetProperty("objects").EnumerateArray()
+            .Single(o => o.GetProperty("name").GetString() == "dir/ünïcode name.bin" && o.GetProperty("latest").GetBoolean());
+        Assert.Equal("application/x-test", described.GetProperty("contentType").GetString());
+        Assert.Equal("alice", described.GetProperty("metadata").GetProperty("owner").GetString());
     }
 
     /// <summary>Unversioned "docs": three objects (one overwritten, one with metadata, one multipart) and a deleted one;

@@ -145,7 +145,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         Assert.NotEqual(oldBlob, newBlob);
         Assert.Equal("version two", await ReadAsync("doc"));
         // The old version's sidecar too, whether or not a rewrap wrote one (deleting a missing blob is a no-op).
-        Assert.Equal(new[] { oldBlob, BlobMetadata.SidecarKey(oldBlob) }.Order(), (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
+        Assert.Equal(new[] { oldBlob, BlobMetadata.SidecarKey(oldBlob), Manifests.ObjectManifest.KeyOf(oldBlob) }.Order(), (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
 
         // A reader of v1 that opened before the overwrite can still finish during the grace period.
         Assert.Equal(0, await _t.Store.CollectGarbageAsync());
@@ -154,7 +154,7 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         Assert.True(await BlobExists(oldBlob));
 
         _t.Time.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(2, await _t.Store.CollectGarbageAsync());
+        Assert.Equal(3, await _t.Store.CollectGarbageAsync());
         Assert.False(await BlobExists(oldBlob));
         Assert.True(await BlobExists(newBlob));
         Assert.Equal("version two", await ReadAsync("doc"));
@@ -170,10 +170,10 @@ public sealed class ObjectStoreCrashSafetyTests : IDisposable
         var part = await _t.Store.UploadPartAsync(new UploadPartCommand("bucket", "mp", upload.UploadId, 1, new MemoryStream([1, 2, 3]), 3, "tester"));
         await _t.Store.AbortUploadAsync("bucket", "mp", upload.UploadId);
         // An upload's parts have no sidecar; a committed object's sidecar key is garbage with its blobs.
-        Assert.Equal(new[] { record.Parts[0].Blob, BlobMetadata.SidecarKey(record.Parts[0].Blob), part.Blob }.Order(),
+        Assert.Equal(new[] { record.Parts[0].Blob, BlobMetadata.SidecarKey(record.Parts[0].Blob), Manifests.ObjectManifest.KeyOf(record.Parts[0].Blob), part.Blob }.Order(),
             (await _t.Catalog.GarbageOlderThanAsync(DateTimeOffset.MaxValue)).Order());
         _t.Time.Advance(_t.Options.GarbageGracePeriod + TimeSpan.FromSeconds(1));
-        Assert.Equal(3, await _t.Store.CollectGarbageAsync());
+        Assert.Equal(4, await _t.Store.CollectGarbageAsync());
         Assert.False(await BlobExists(part.Blob));
     }
 
