@@ -1,5 +1,6 @@
 using Coffre.Kms.Keys;
 using Coffre.Objects;
+using Coffre.Objects.Catalog;
 using Coffre.Objects.Lifecycle;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,7 @@ public sealed class LifecycleJob(ObjectStore store, KeyManager keys, CoffreServe
     public async Task RunAsync(CancellationToken ct)
     {
         _lastPass = time.GetUtcNow();
-        var runs = await store.RunLifecycleAsync(Audit, ct: ct).ConfigureAwait(false);
+        var runs = await store.RunLifecycleAsync(Audit, TagsAsync, ct).ConfigureAwait(false);
         foreach (var (bucket, run) in runs)
         {
             var done = run.Rules.Sum(r => r.Expired + r.NoncurrentDeleted + r.DeleteMarkersRemoved + r.UploadsAborted);
@@ -28,6 +29,16 @@ public sealed class LifecycleJob(ObjectStore store, KeyManager keys, CoffreServe
             if (done + locked > 0)
                 log.LogInformation("Lifecycle of bucket {Bucket}: {Done} action(s), {Locked} version(s) left alone under Object Lock", bucket, done, locked);
         }
+    }
+
+    /// <summary>
+    /// A version's tags, for rules that filter on them: they are sealed in its metadata, so reading them is one audited
+    /// unwrap of its data key by the system principal (asked only when some rule of the bucket has a tag filter).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>?> TagsAsync(ObjectRecord record, CancellationToken ct)
+    {
+        var metadata = await store.ReadMetadataAsync(record, KeyManager.SystemPrincipal).ConfigureAwait(false);
+        return (metadata.Tags ?? []).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
     }
 
     private Task Audit(LifecycleAction action) => keys.RecordRootEventAsync("Lifecycle." + action.Kind, KeyManager.SystemPrincipal,
