@@ -3,6 +3,7 @@ using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Encryption;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Manifests;
 using Coffre.Objects.Versions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -162,7 +163,7 @@ public abstract partial class ObjectCatalogContractTests : IAsyncLifetime
         var replacement = Record("doc", "v2");
         await Catalog.CommitObjectAsync(replacement);
         AssertSame(replacement, await Catalog.GetObjectAsync(Bucket, "doc"));
-        Assert.Equal(new[] { multi.Parts[0].Blob, multi.Parts[1].Blob, BlobMetadata.SidecarKey(multi.Parts[0].Blob) }.Order(),
+        Assert.Equal(new[] { multi.Parts[0].Blob, multi.Parts[1].Blob, BlobMetadata.SidecarKey(multi.Parts[0].Blob), ObjectManifest.KeyOf(multi.Parts[0].Blob) }.Order(),
             (await AllGarbageAsync()).Order());
 
         Assert.NotNull(await Catalog.DeleteVersionAsync(Bucket, "doc", VersionIds.Null));
@@ -522,7 +523,7 @@ public abstract partial class ObjectCatalogContractTests : IAsyncLifetime
         AssertSame(record, await Catalog.GetObjectAsync(Bucket, "mp"));
         Assert.Null(await Catalog.GetUploadAsync("u"));
         Assert.Empty(await Catalog.ListUploadPartsAsync("u"));
-        Assert.Equal(new[] { p2.Blob, previous.Parts[0].Blob, BlobMetadata.SidecarKey(previous.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
+        Assert.Equal(new[] { p2.Blob, previous.Parts[0].Blob, BlobMetadata.SidecarKey(previous.Parts[0].Blob), ObjectManifest.KeyOf(previous.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
     }
 
     [Fact]

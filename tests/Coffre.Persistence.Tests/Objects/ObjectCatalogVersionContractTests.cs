@@ -1,6 +1,7 @@
 using Coffre.Objects;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Manifests;
 using Coffre.Objects.Versions;
 
 namespace Coffre.Persistence.Tests.Objects;
@@ -45,7 +46,7 @@ public abstract partial class ObjectCatalogContractTests
         var replaced = await PutVersionAsync("k", VersionIds.Null, "n2");
         Assert.Equal([("k", "null", true, false), ("k", v2, false, false), ("k", v1, false, false)], await AllVersionsAsync());
         AssertSame(replaced, await Catalog.GetObjectAsync(Bucket, "k"));
-        Assert.Equal(new[] { unversioned.Parts[0].Blob, BlobMetadata.SidecarKey(unversioned.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
+        Assert.Equal(new[] { unversioned.Parts[0].Blob, BlobMetadata.SidecarKey(unversioned.Parts[0].Blob), ObjectManifest.KeyOf(unversioned.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
         Assert.Null(await Catalog.GetVersionAsync(Bucket, "k", NewVersionId()));
     }
 
@@ -69,7 +70,7 @@ public abstract partial class ObjectCatalogContractTests
         Assert.True((await Catalog.DeleteVersionAsync(Bucket, "k", marker))!.IsDeleteMarker);
         AssertSame(second, await Catalog.GetObjectAsync(Bucket, "k"));
         Assert.Equal(v1, (await Catalog.DeleteVersionAsync(Bucket, "k", v1))!.VersionId);
-        Assert.Equal(new[] { first.Parts[0].Blob, BlobMetadata.SidecarKey(first.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
+        Assert.Equal(new[] { first.Parts[0].Blob, BlobMetadata.SidecarKey(first.Parts[0].Blob), ObjectManifest.KeyOf(first.Parts[0].Blob) }.Order(), (await AllGarbageAsync()).Order());
         AssertSame(second, await Catalog.GetObjectAsync(Bucket, "k"));
         Assert.Null(await Catalog.DeleteVersionAsync(Bucket, "k", v1));
 
