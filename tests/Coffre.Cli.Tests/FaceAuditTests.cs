@@ -108,14 +108,14 @@ public sealed class FaceAuditTests
             JsonSerializer.Deserialize<Dictionary<string, string>>(record.GetProperty("context").GetString()!)!;
 
         var s3Records = Coffre("audit", "list", "--face", "s3", "--json").Ok().Json().EnumerateArray().ToList();
-        Assert.Equal(["GenerateDataKey", "UnwrapDataKey"], s3Records.Select(r => r.GetProperty("operation").GetString()));
-        Assert.All(s3Records, r =>
-        {
-            var context = Context(r);
-            Assert.Equal(("s3", "photos", "cat.jpg", "ok", CoffreServeProcess.AccessKey),
-                (context["coffre:face"], context[ObjectBinding.BucketContextKey], context[ObjectBinding.ObjectContextKey], r.GetProperty("result").GetString(),
-                    r.GetProperty("principal").GetString()));
-        });
+        // The PUT: the object's data key and its manifest's (docs/format.md §12); the GET: the object's unwrap.
+        Assert.Equal(["GenerateDataKey", "GenerateDataKey", "UnwrapDataKey"], s3Records.Select(r => r.GetProperty("operation").GetString()));
+        Assert.All(s3Records, r => Assert.Equal(("s3", "ok", CoffreServeProcess.AccessKey),
+            (Context(r)["coffre:face"], r.GetProperty("result").GetString(), r.GetProperty("principal").GetString())));
+        // The manifest's key is bound to its blob, not to the object's name (which no provider may learn).
+        Assert.Single(s3Records, r => Context(r).ContainsKey("coffre:manifest"));
+        Assert.All(s3Records.Where(r => !Context(r).ContainsKey("coffre:manifest")), r =>
+            Assert.Equal(("photos", "cat.jpg"), (Context(r)[ObjectBinding.BucketContextKey], Context(r)[ObjectBinding.ObjectContextKey])));
 
         var kmsRecords = Coffre("audit", "list", "--face", "kms", "--json").Ok().Json().EnumerateArray().ToList();
         Assert.Equal(["Encrypt", "Decrypt"], kmsRecords.Select(r => r.GetProperty("operation").GetString()));

@@ -13,7 +13,7 @@ public sealed class MetricsTests : IAsyncLifetime
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     [Fact]
-    public async Task A_put_and_a_get_add_two_audit_records_in_one_or_two_commits()
+    public async Task A_put_and_a_get_add_three_audit_records_in_one_to_three_commits()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_gateway.Endpoint) };
         using var s3 = _gateway.CreateClient();
@@ -28,8 +28,8 @@ public sealed class MetricsTests : IAsyncLifetime
 
         Assert.Contains("# TYPE coffre_audit_records_total counter\n", text);
         Assert.Contains("# TYPE coffre_audit_commits_total counter\n", text);
-        Assert.Equal(2, after["coffre_audit_records_total"] - before["coffre_audit_records_total"]); // GenerateDataKey, UnwrapDataKey
-        Assert.InRange(after["coffre_audit_commits_total"] - before["coffre_audit_commits_total"], 1, 2);
+        Assert.Equal(3, after["coffre_audit_records_total"] - before["coffre_audit_records_total"]); // GenerateDataKey (object, manifest), UnwrapDataKey
+        Assert.InRange(after["coffre_audit_commits_total"] - before["coffre_audit_commits_total"], 1, 3);
         Assert.Equal(_gateway.Keys.AuditCommitStatistics.Records, after["coffre_audit_records_total"]);
     }
 
