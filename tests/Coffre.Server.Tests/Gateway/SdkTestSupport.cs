@@ -184,7 +184,8 @@ internal static class SdkTestSupport
     public static string S3rverBlobFile(string dataDirectory, string blobKey)
     {
         var id = blobKey.Split('/')[^1];
-        return AllFiles(dataDirectory).Single(f => f.EndsWith("._S3rver_object", StringComparison.Ordinal) && f.Contains(id, StringComparison.Ordinal));
+        // The file of the blob itself, not of its ".key" sidecar or ".manifest" beside it.
+        return AllFiles(dataDirectory).Single(f => Path.GetFileName(f) == id + "._S3rver_object");
     }
 
     public static async Task<IReadOnlyList<StoredPart>> PartsAsync(GatewayServer gateway, string bucket, string key)
