@@ -27,20 +27,30 @@ internal static class PostgresAuditAppender
         batch.ExecuteNonQuery();
     }
 
-    public static async Task AppendAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    /// <summary>
+    /// One audit batch in a transaction of its own, in two round trips: BEGIN and the head lock go together, and the
+    /// inserts, the head update and COMMIT go together. The head row stays locked for one round trip and the WAL flush,
+    /// not three: while two instances take turns on the chain, that lock is what serialises them.
+    /// </summary>
+    public static async Task AppendInOwnTransactionAsync(NpgsqlConnection c, IReadOnlyList<AuditEntry> entries, bool relaxedDurability, CancellationToken cancellationToken)
     {
         (long, byte[]) head;
-        await using (var cmd = new NpgsqlCommand(LockHead, c, tx))
-        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var begin = new NpgsqlBatch(c))
         {
+            begin.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            // The commit returns before the server flushes its WAL (IAuditLog.RelaxedDurability); this transaction only.
+            if (relaxedDurability) begin.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+            begin.BatchCommands.Add(new NpgsqlBatchCommand(LockHead));
+            await using var r = await begin.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await r.ReadAsync(cancellationToken).ConfigureAwait(false);
             head = (r.GetInt64(0), await r.GetFieldValueAsync<byte[]>(1, cancellationToken).ConfigureAwait(false));
         }
-        await using var batch = Chain(c, tx, head, entries);
+        await using var batch = Chain(c, null, head, entries);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static NpgsqlBatch Chain(NpgsqlConnection c, NpgsqlTransaction tx, (long Sequence, byte[] Hash) head, IReadOnlyList<AuditEntry> entries)
+    private static NpgsqlBatch Chain(NpgsqlConnection c, NpgsqlTransaction? tx, (long Sequence, byte[] Hash) head, IReadOnlyList<AuditEntry> entries)
     {
         var batch = new NpgsqlBatch(c, tx);
         var (seq, prev) = head;

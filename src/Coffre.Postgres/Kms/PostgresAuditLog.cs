@@ -34,14 +34,7 @@ internal sealed class PostgresAuditLog(PostgresConnections connections) : IAudit
         try
         {
             await using var c = await connections.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (_relaxed)
-            {
-                await using var relax = new NpgsqlCommand("SET LOCAL synchronous_commit = off", c, tx);
-                await relax.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await PostgresAuditAppender.AppendAsync(c, tx, entries, cancellationToken).ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await PostgresAuditAppender.AppendInOwnTransactionAsync(c, entries, _relaxed, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
         {
