@@ -35,6 +35,10 @@ public sealed record ObjectMetadata
     /// object's metadata (a version's lock lives in the catalog, where it can change).</summary>
     public Lock.VersionLock? Lock { get; init; }
 
+    /// <summary>A multipart upload's ACL (JSON), asked at its creation and given to the object at its completion; never
+    /// kept in an object's metadata (a version's ACL lives in the catalog, where it can change).</summary>
+    public string? Acl { get; init; }
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     internal byte[] Seal(ReadOnlySpan<byte> dataKey, byte[] associatedData)

@@ -347,12 +347,14 @@ public sealed partial class ObjectStore(
             var metadataAd = ObjectBinding.MetadataAssociatedData(upload.Bucket, upload.Name, upload.Key.KeyId);
             var metadata = ObjectMetadata.Open(upload.SealedMetadata, dataKey, metadataAd);
             var versionLock = metadata.Lock;
-            metadata = CompositeChecksum(metadata, parts) with { Lock = null };
+            var acl = metadata.Acl;
+            metadata = CompositeChecksum(metadata, parts) with { Lock = null, Acl = null };
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId, StorageClass = upload.StorageClass };
             await CommitWithManifestAsync(bucketRecord, record, principal,
                 () => catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None, versionLock), ct).ConfigureAwait(false);
+            if (acl is not null) await catalog.SetObjectAclAsync(record.Bucket, record.Name, record.VersionId, acl, CancellationToken.None).ConfigureAwait(false);
             return record;
         }
         finally

@@ -14,7 +14,7 @@ namespace Coffre.Objects.Catalog;
 /// reached or written (nothing half-written: each call is one transaction). Object names are ordered by their
 /// UTF-8 bytes, S3's listing order.
 /// </remarks>
-public interface IObjectCatalog : IBucketSettingsCatalog, IObjectLockCatalog
+public interface IObjectCatalog : IBucketSettingsCatalog, IObjectLockCatalog, IObjectAclCatalog
 {
     // ---- buckets ----
 

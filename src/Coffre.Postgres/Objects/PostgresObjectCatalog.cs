@@ -166,6 +166,7 @@ public sealed partial class PostgresObjectCatalog : IObjectCatalog, IAsyncDispos
         if ((await ReadLockAsync(c, tx, bucket, nameBytes, versionId).ConfigureAwait(false))?.DeleteRefusal(bucket, name, versionId, _time.GetUtcNow(), bypassGovernance) is { } locked)
             throw locked;
         await ExecuteAsync(c, tx, "DELETE FROM catalog.object_locks WHERE bucket = $1 AND name = $2 AND version_id = $3", bucket, nameBytes, versionId).ConfigureAwait(false);
+        await DeleteAclAsync(c, tx, bucket, nameBytes, versionId).ConfigureAwait(false);
         var entry = (await QueryAsync(c, tx, $"DELETE FROM catalog.objects WHERE bucket = $1 AND name = $2 AND version_id = $3 RETURNING {Columns}",
             ReadEntry, bucket, nameBytes, versionId).ConfigureAwait(false)).FirstOrDefault();
         if (entry is null) return null;
@@ -421,6 +422,7 @@ public sealed partial class PostgresObjectCatalog : IObjectCatalog, IAsyncDispos
                 r => (Parts: r.GetString(0), Marker: r.GetBoolean(1)), bucket, name).ConfigureAwait(false)).FirstOrDefault();
             if (old.Parts is not null && !old.Marker)
                 garbage.AddRange(CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(old.Parts), parts));
+            await DeleteAclAsync(c, tx, bucket, name, VersionIds.Null).ConfigureAwait(false); // a new null version does not inherit the replaced one's ACL
         }
         await ExecuteAsync(c, tx, "UPDATE catalog.objects SET is_latest = false WHERE bucket = $1 AND name = $2 AND is_latest", bucket, name).ConfigureAwait(false);
         await ExecuteAsync(c, tx, """

@@ -129,7 +129,7 @@ public static class CoffreServer
         var kmsAccess = new KmsAccess(keys, arns);
         builder.Services.AddSingleton(sp => new S3Face(store, accessKeys, sp.GetRequiredService<Metrics>(),
             sp.GetRequiredService<ILogger<S3Face>>(), options.Region, new ServerSideEncryption(kmsAccess, arns, options.Region), options.KmsAccountId,
-            (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement));
+            (objects.Blobs as Storage.Placement.PlacementBlobStore)?.Placement, options.S3.BlockPublicAccess));
         builder.Services.AddSingleton(arns);
         builder.Services.AddSingleton(kmsAccess);
         var kmsOperations = new KmsOperations(keys, arns, kmsAccess);
@@ -192,6 +192,8 @@ public static class CoffreServer
             () => s3Face.IntegrityFailures);
         metrics.AddCounter("coffre_backend_unavailable_total", "S3 requests failed (503) because the storage backend was unreachable, timed out or failed.",
             () => s3Face.BackendUnavailable);
+        metrics.AddCounter("coffre_s3_anonymous_requests_total", "S3 requests without a signature, served or refused as anonymous (ACLs, bucket policies).",
+            () => s3Face.AnonymousRequests);
         // Sealed: 503 so that a load balancer sends no traffic here until an unseal (body "sealed", docs/operations.md).
         var databases = new DatabaseHealth(deployment.Database, objects.Catalog);
         app.MapGet("/healthz", async (CancellationToken ct) => keys.IsSealed
@@ -252,6 +254,12 @@ public static class CoffreServer
         if (AdminApi.IsAdminRequest(http.Request))
         {
             await services.GetRequiredService<AdminApi>().HandleAsync(http);
+            return;
+        }
+        // A request without any signature is anonymous on the S3 face alone (S3Authorizer decides); a KMS one is refused below.
+        if (!isKms && S3Face.IsAnonymous(http.Request))
+        {
+            await services.GetRequiredService<S3Face>().HandleAsync(http, null);
             return;
         }
         // Every service but s3 signs the hash of its body (SigV4Verifier): such bodies are small, read (bounded) and hashed first.

@@ -112,6 +112,9 @@ public sealed class CoffreServerOptions
 
     /// <summary>The Microsoft Double Key Encryption key service face (off unless Url is set).</summary>
     public Dke.DkeOptions Dke { get; set; } = new();
+
+    /// <summary>The S3 face's settings (Coffre:S3:BlockPublicAccess).</summary>
+    public Coffre.Server.S3.S3Options S3 { get; set; } = new();
 }
 
 /// <summary>Where ciphertext goes: "local" (a directory, the default) or "s3" (any S3-compatible service).</summary>

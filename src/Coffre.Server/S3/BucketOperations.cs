@@ -53,9 +53,21 @@ public static class BucketOperations
         var bucket = call.RequireBucket();
         call.Placement?.CopiesOf(bucket); // a bucket whose policy no configured backends satisfy is not created
         var objectLock = string.Equals(call.Header("x-amz-bucket-object-lock-enabled"), "true", StringComparison.OrdinalIgnoreCase);
+        var ownership = call.Header("x-amz-object-ownership");
+        if (ownership is not null && !Objects.Access.ObjectOwnership.Values.Contains(ownership))
+            throw new S3Exception(S3Error.InvalidArgument, $"x-amz-object-ownership must be one of {string.Join(", ", Objects.Access.ObjectOwnership.Values)}.");
+        var acl = Access.AclXml.FromHeaders(call, call.Authorizer.AccountId);
+        // Judged before the bucket exists: a new bucket has no public access block of its own, so all four flags apply
+        // (BlockPublicAcls refuses a public ACL), and BucketOwnerEnforced allows the owner's full control alone.
+        if (acl is not null && ownership == Objects.Access.ObjectOwnership.BucketOwnerEnforced && acl.Grants.Any(g => g.Grantee.Id != acl.OwnerId))
+            throw new S3Exception(S3Error.InvalidBucketAclWithObjectOwnership);
+        if (acl?.IsPublic == true)
+            throw new S3Exception(S3Error.AccessDenied, "Access Denied: a new bucket blocks public ACLs (BlockPublicAcls); create it, lift its public access block, then set the ACL.");
         try
         {
             await call.Store.CreateBucketAsync(bucket, call.Principal, ct: call.Aborted, objectLock: objectLock).ConfigureAwait(false);
+            if (ownership is not null) await call.Store.SetObjectOwnershipAsync(bucket, ownership, call.Aborted).ConfigureAwait(false);
+            if (acl is not null) await call.Store.SetBucketAclAsync(bucket, acl, call.Aborted).ConfigureAwait(false);
         }
         catch (ObjectStoreException e) when (e.Error == ObjectError.BucketAlreadyExists && region == "us-east-1")
         {
@@ -185,12 +197,17 @@ public static class BucketOperations
         {
             try
             {
+                await call.Authorizer.AuthorizeObjectAsync(call, "DeleteObjects", key!, versioned: versionId is not null).ConfigureAwait(false);
                 var outcome = await call.Store.DeleteObjectAsync(bucket, key!, versionId, call.Aborted, bypass).ConfigureAwait(false);
                 results.Add((key!, versionId, outcome, null, null));
             }
             catch (ObjectStoreException e)
             {
                 results.Add((key!, versionId, null, S3ErrorMap.From(e.Error), e.Message));
+            }
+            catch (S3Exception e)
+            {
+                results.Add((key!, versionId, null, e.Error, e.Message));
             }
         }
         await WriteXml(call, "DeleteResult", w =>

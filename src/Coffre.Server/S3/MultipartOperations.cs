@@ -15,7 +15,9 @@ public static class MultipartOperations
     {
         var bucket = call.RequireBucket();
         var key = call.RequireKey();
-        var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call) };
+        // The ACL is kept in the upload's sealed metadata and given to the object at completion.
+        var acl = await Access.AclOperations.ReadWriteHeadersAsync(call, bucket).ConfigureAwait(false);
+        var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call), Acl = acl?.ToJson() };
         var storageClass = StorageClassHeaders.Read(call);
         if (Objects.Integrity.ChecksumAlgorithms.TryParse(call.Header("x-amz-checksum-algorithm"), out var algorithm))
             metadata = metadata with { ChecksumAlgorithm = algorithm.S3Name() };

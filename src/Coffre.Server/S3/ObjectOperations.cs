@@ -28,9 +28,11 @@ public static class ObjectOperations
         using var customerKey = encryption.CustomerKey;
         var metadata = S3Headers.ReadMetadata(call.Request) with { Tags = TaggingOperations.ReadHeader(call) };
         var storageClass = StorageClassHeaders.Read(call);
+        var acl = await Access.AclOperations.ReadWriteHeadersAsync(call, bucket).ConfigureAwait(false);
         var record = await call.Store.PutObjectAsync(new PutObjectCommand(bucket, key, call.Body, call.BodyLength,
             metadata, call.Principal, algorithm, verify, S3Headers.ReadWriteCondition(call.Request), encryption, storageClass,
             ObjectLockOperations.ReadWriteLock(call, needsIntegrity: true)), call.Aborted).ConfigureAwait(false);
+        await Access.AclOperations.ApplyAsync(call, record, acl).ConfigureAwait(false);
         call.Response.Headers.ETag = S3Headers.Quote(record.ETag);
         await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
@@ -158,10 +160,13 @@ public static class ObjectOperations
         if (directive == "COPY" && srcBucket == bucket && srcKey == key && ParseCopySource(sourceHeader).VersionId is null
             && encryption is { Algorithm: null, CustomerKey: null } && call.Header(StorageClassHeaders.Header) is null)
             throw new S3Exception(S3Error.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+        // The copy gets the ACL its request names, never its source's (as S3).
+        var acl = await Access.AclOperations.ReadWriteHeadersAsync(call, bucket).ConfigureAwait(false);
         var record = await call.Store.CopyObjectAsync(source, bucket, key,
             directive == "REPLACE" ? S3Headers.ReadMetadata(call.Request) : null, call.Principal, call.Aborted,
             S3Headers.ReadWriteCondition(call.Request), sourceKey, encryption, tags, storageClass,
             ObjectLockOperations.ReadWriteLock(call, needsIntegrity: false)).ConfigureAwait(false);
+        await Access.AclOperations.ApplyAsync(call, record, acl).ConfigureAwait(false);
         await VersioningOperations.WriteVersionIdAsync(call, record).ConfigureAwait(false);
         call.Sse.WriteHeaders(call, record.Key.KeyId, applied, withContext: true);
         call.Response.StatusCode = 200;

@@ -4,11 +4,18 @@ using Microsoft.AspNetCore.Http;
 
 namespace Coffre.Server.S3;
 
-/// <summary>One authenticated S3 request: who sent it, what it names, and its verified body.</summary>
+/// <summary>One S3 request: who sent it (an access key, or nobody: anonymous), what it names, and its verified body.</summary>
 public sealed class S3Call
 {
     public required HttpContext Http { get; init; }
+    /// <summary>The access key id; <see cref="Access.S3Authorizer.AnonymousPrincipal"/> for an anonymous request.</summary>
     public required string Principal { get; init; }
+
+    /// <summary>A request without a signature (no Authorization header, no presigned query): it has no grants.</summary>
+    public bool IsAnonymous { get; init; }
+
+    /// <summary>Decides ACLs, policies and the public access block (<see cref="Access.S3Authorizer"/>).</summary>
+    public required Access.S3Authorizer Authorizer { get; init; }
     public required string? Bucket { get; init; }
     public required string? Key { get; init; }
 

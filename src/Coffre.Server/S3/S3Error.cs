@@ -72,6 +72,14 @@ public sealed record S3Error(string Code, int Status, string Message)
     public static readonly S3Error ObjectLockConfigurationNotFound = new("ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket");
     public static readonly S3Error NoSuchObjectLockConfiguration = new("NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration");
     public static readonly S3Error NoSuchLifecycleConfiguration = new("NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist");
+    // Access control (ACLs, bucket policies, public access block, object ownership), with S3's codes and statuses.
+    public static readonly S3Error MalformedAcl = new("MalformedACLError", 400, "The XML you provided was not well-formed or did not validate against our published schema.");
+    public static readonly S3Error MalformedPolicy = new("MalformedPolicy", 400, "Policies must be valid JSON and the first byte must be '{'");
+    public static readonly S3Error NoSuchBucketPolicy = new("NoSuchBucketPolicy", 404, "The bucket policy does not exist");
+    public static readonly S3Error NoSuchPublicAccessBlockConfiguration = new("NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found");
+    public static readonly S3Error AccessControlListNotSupported = new("AccessControlListNotSupported", 400, "The bucket does not allow ACLs");
+    public static readonly S3Error InvalidBucketAclWithObjectOwnership = new("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+    public static readonly S3Error UnresolvableGrantByEmailAddress = new("UnresolvableGrantByEmailAddress", 400, "The email address you provided does not match any account on record.");
 
     /// <summary>The code of every error above.</summary>
     public static IEnumerable<string> Codes =>

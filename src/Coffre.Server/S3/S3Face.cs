@@ -5,6 +5,7 @@ using Coffre.Kms.Access;
 using Coffre.Objects;
 using Coffre.Server.Auth;
 using Coffre.Server.Observability;
+using Coffre.Server.S3.Access;
 using Coffre.Server.Signing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -13,14 +14,32 @@ using Microsoft.Extensions.Logging;
 namespace Coffre.Server.S3;
 
 /// <summary>
-/// The S3 REST face: routes an authenticated request to its operation, and answers every failure
+/// The S3 REST face: routes an authenticated (or anonymous) request to its operation, and answers every failure
 /// as S3 XML with the right status. Path-style addressing (/bucket/key).
 /// </summary>
 /// <param name="accountId">The deployment's account (Coffre:KmsAccountId), owner of every bucket: what x-amz-expected-bucket-owner must name.</param>
+/// <param name="blockPublicAccess">Coffre:S3:BlockPublicAccess: the operator's public access block over every bucket.</param>
 public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
-    ServerSideEncryption sse, string accountId, Storage.Placement.BucketPlacement? placement = null)
+    ServerSideEncryption sse, string accountId, Storage.Placement.BucketPlacement? placement = null, bool blockPublicAccess = true)
 {
-    public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
+    private readonly S3Authorizer _authorizer = new(store, accountId, blockPublicAccess);
+
+    /// <summary>
+    /// A request with no signature at all (no Authorization header, no presigned query parameters): S3 serves it as
+    /// anonymous where an ACL or bucket policy allows (<see cref="S3Authorizer"/>). Any attempt at signing is verified instead.
+    /// </summary>
+    public static bool IsAnonymous(HttpRequest request) =>
+        !request.Headers.ContainsKey("Authorization")
+        && !request.Query.ContainsKey("X-Amz-Signature") && !request.Query.ContainsKey("X-Amz-Credential")
+        && !request.Query.ContainsKey("Signature") && !request.Query.ContainsKey("AWSAccessKeyId");
+
+    /// <summary>Requests served as anonymous (coffre_s3_anonymous_requests_total), whatever their answer.</summary>
+    public long AnonymousRequests => Interlocked.Read(ref _anonymousRequests);
+
+    private long _anonymousRequests;
+
+    /// <param name="auth">The verified signature; null for an anonymous request (<see cref="IsAnonymous"/>).</param>
+    public async Task HandleAsync(HttpContext http, SigV4AuthContext? auth)
     {
         var started = Stopwatch.GetTimestamp();
         var requestId = NewRequestId();
@@ -34,21 +53,24 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             bucketAndKey = $"{bucket}/{key}";
             // The placement layer learns the bucket of the blobs this request writes (blob keys do not name it).
             using var placementScope = Storage.Placement.PlacementScope.Enter(bucket);
-            // Revoked between the signature check and here: no grants.
-            var access = accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None;
-            if (bucket is null ? !access.HasBucketGrant : !access.MaySeeBucket(bucket))
+            // Revoked between the signature check and here: no grants. Anonymous: none, and S3Authorizer decides.
+            var access = auth is null ? AccessGrants.None : accessKeys.Find(auth.AccessKeyId)?.Grants ?? AccessGrants.None;
+            if (auth is null) Interlocked.Increment(ref _anonymousRequests);
+            else if (bucket is null ? !access.HasBucketGrant : !access.MaySeeBucket(bucket))
                 throw new S3Exception(S3Error.AccessDenied);
-            var body = auth.WrapBody(http.Request.Body);
+            var body = auth?.WrapBody(http.Request.Body) ?? http.Request.Body;
             long received = 0;
             var counting = new Objects.Streams.ObservedReadStream(body, chunk => received += chunk.Length, leaveOpen: true);
             var call = new S3Call
             {
                 Http = http,
-                Principal = auth.AccessKeyId,
+                Principal = auth?.AccessKeyId ?? S3Authorizer.AnonymousPrincipal,
+                IsAnonymous = auth is null,
+                Authorizer = _authorizer,
                 Bucket = bucket,
                 Key = key,
                 Body = counting,
-                BodyLength = auth.DecodedContentLength ?? http.Request.ContentLength,
+                BodyLength = auth?.DecodedContentLength ?? http.Request.ContentLength,
                 Trailers = () => body is AwsChunkedDecodingStream chunked ? chunked.Trailers : new Dictionary<string, string>(),
                 Access = access,
                 Store = store,
@@ -58,8 +80,9 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             operation = Route(call, out var handler);
             BucketOwnerCondition.Check(call, accountId);
             if (!CustomerKeyOperations.Contains(operation)) RefuseCustomerKeys(call);
-            if (bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
+            if (auth is not null && bucket is not null && !(ReadOperations.Contains(operation) ? access.MayReadBucket(bucket) : access.MayWriteBucket(bucket)))
                 throw new S3Exception(S3Error.AccessDenied);
+            await _authorizer.AuthorizeAsync(call, operation).ConfigureAwait(false);
             await handler().ConfigureAwait(false);
             metrics.BytesIn(received);
             code = http.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
@@ -186,6 +209,18 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
                 case ("GET", "lifecycle"): handler = () => LifecycleOperations.GetAsync(call); return "GetBucketLifecycleConfiguration";
                 case ("PUT", "lifecycle"): handler = () => LifecycleOperations.PutAsync(call); return "PutBucketLifecycleConfiguration";
                 case ("DELETE", "lifecycle"): handler = () => LifecycleOperations.DeleteAsync(call); return "DeleteBucketLifecycle";
+                case ("GET", "acl"): handler = () => AclOperations.GetBucketAclAsync(call); return "GetBucketAcl";
+                case ("PUT", "acl"): handler = () => AclOperations.PutBucketAclAsync(call); return "PutBucketAcl";
+                case ("GET", "policy"): handler = () => PolicyOperations.GetAsync(call); return "GetBucketPolicy";
+                case ("PUT", "policy"): handler = () => PolicyOperations.PutAsync(call); return "PutBucketPolicy";
+                case ("DELETE", "policy"): handler = () => PolicyOperations.DeleteAsync(call); return "DeleteBucketPolicy";
+                case ("GET", "policyStatus"): handler = () => PolicyOperations.GetStatusAsync(call); return "GetBucketPolicyStatus";
+                case ("GET", "publicAccessBlock"): handler = () => PublicAccessBlockOperations.GetAsync(call); return "GetPublicAccessBlock";
+                case ("PUT", "publicAccessBlock"): handler = () => PublicAccessBlockOperations.PutAsync(call); return "PutPublicAccessBlock";
+                case ("DELETE", "publicAccessBlock"): handler = () => PublicAccessBlockOperations.DeleteAsync(call); return "DeletePublicAccessBlock";
+                case ("GET", "ownershipControls"): handler = () => OwnershipOperations.GetAsync(call); return "GetBucketOwnershipControls";
+                case ("PUT", "ownershipControls"): handler = () => OwnershipOperations.PutAsync(call); return "PutBucketOwnershipControls";
+                case ("DELETE", "ownershipControls"): handler = () => OwnershipOperations.DeleteAsync(call); return "DeleteBucketOwnershipControls";
                 case (_, not null): throw SubresourceRoutes.NotImplemented(sub, bucket: true);
             }
             throw new S3Exception(S3Error.MethodNotAllowed);
@@ -211,6 +246,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
             case ("DELETE", null): handler = () => ObjectOperations.DeleteAsync(call); return "DeleteObject";
             case ("POST", "uploads"): handler = () => MultipartOperations.CreateAsync(call); return "CreateMultipartUpload";
             case ("POST", "uploadId"): handler = () => MultipartOperations.CompleteAsync(call, uploadId!); return "CompleteMultipartUpload";
+            case ("GET", "acl"): handler = () => AclOperations.GetObjectAclAsync(call); return "GetObjectAcl";
+            case ("PUT", "acl"): handler = () => AclOperations.PutObjectAclAsync(call); return "PutObjectAcl";
             case (_, not null): throw SubresourceRoutes.NotImplemented(objectSub, bucket: false);
         }
         throw new S3Exception(S3Error.MethodNotAllowed);
@@ -227,7 +264,10 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
          "PutBucketVersioning", "ListObjectVersions", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption",
          "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", "PutObjectTagging", "DeleteObjectTagging", "GetObjectAttributes",
          "GetObjectLockConfiguration", "PutObjectLockConfiguration", "GetObjectRetention", "PutObjectRetention", "GetObjectLegalHold", "PutObjectLegalHold",
-         "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"];
+         "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle",
+         "GetBucketAcl", "PutBucketAcl", "GetObjectAcl", "PutObjectAcl", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy",
+         "GetBucketPolicyStatus", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock",
+         "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls"];
 
     /// <summary>The S3 face's result codes besides its error table (<see cref="S3Error.Codes"/>): the <c>code</c> metric label.</summary>
     public static IEnumerable<string> ResultCodes =>
@@ -263,6 +303,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         "ListObjectVersions", "GetBucketEncryption",
         "GetBucketTagging", "GetObjectAttributes",
         "GetObjectLockConfiguration", "GetObjectRetention", "GetObjectLegalHold", "GetBucketLifecycleConfiguration",
+        "GetBucketAcl", "GetObjectAcl", "GetBucketPolicy", "GetBucketPolicyStatus", "GetPublicAccessBlock", "GetBucketOwnershipControls",
     };
 
     /// <summary>The x-amz-request-id of a response: random, so it links a client's error to the server log and nothing else.</summary>

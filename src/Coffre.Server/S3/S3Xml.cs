@@ -50,17 +50,8 @@ public static class S3Xml
     /// </summary>
     public static async Task<XElement> ReadAsync(Stream body, int maxBytes, int maxElements, CancellationToken ct)
     {
-        await using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + n > maxBytes) throw new S3Exception(S3Error.MalformedXml, $"The XML body exceeds {maxBytes} bytes.");
-#pragma warning disable VSTHRD103 // a MemoryStream: no I/O to wait for
-            buffer.Write(chunk, 0, n);
-#pragma warning restore VSTHRD103
-        }
-        buffer.Position = 0;
+        await using var buffer = await ReadBoundedAsync(body, maxBytes, new S3Exception(S3Error.MalformedXml, $"The XML body exceeds {maxBytes} bytes."), ct)
+            .ConfigureAwait(false);
         try
         {
             using var reader = XmlReader.Create(buffer, new XmlReaderSettings
@@ -74,6 +65,23 @@ public static class S3Xml
         {
             throw new S3Exception(S3Error.MalformedXml);
         }
+    }
+
+    /// <summary>A small request body read whole, refused with <paramref name="tooLarge"/> past <paramref name="maxBytes"/>.</summary>
+    public static async Task<MemoryStream> ReadBoundedAsync(Stream body, int maxBytes, S3Exception tooLarge, CancellationToken ct)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + n > maxBytes) throw tooLarge;
+#pragma warning disable VSTHRD103 // a MemoryStream: no I/O to wait for
+            buffer.Write(chunk, 0, n);
+#pragma warning restore VSTHRD103
+        }
+        buffer.Position = 0;
+        return buffer;
     }
 
     private static XElement Build(XmlReader reader, int maxElements)

@@ -119,6 +119,7 @@ public sealed partial class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposab
         AddColumnIfMissing(c, "uploads", "storage_class", "TEXT NOT NULL DEFAULT 'STANDARD'");
         Execute(c, null, "CREATE TABLE IF NOT EXISTS bucket_tagging(bucket TEXT PRIMARY KEY, tags TEXT NOT NULL) WITHOUT ROWID;");
         CreateLockTables(c);
+        CreateAclTable(c);
         return catalog;
     }
 
@@ -227,6 +228,7 @@ public sealed partial class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposab
         if (entry is null) return null;
         if (ReadLock(c, tx, bucket, nameBytes, versionId)?.DeleteRefusal(bucket, name, versionId, _time.GetUtcNow(), bypassGovernance) is { } locked) throw locked;
         Execute(c, tx, "DELETE FROM object_locks WHERE bucket = $b AND name = $n AND version_id = $v", ("$b", bucket), ("$n", nameBytes), ("$v", versionId));
+        DeleteAcl(c, tx, bucket, nameBytes, versionId);
         if (entry.Record is { } record)
             foreach (var blob in CatalogRules.SupersededBlobs(record.Parts, []))
                 AddGarbage(c, tx, blob, _time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -467,6 +469,7 @@ public sealed partial class SqliteObjectCatalog : IObjectCatalog, IAsyncDisposab
                 foreach (var blob in CatalogRules.SupersededBlobs(CatalogRules.DeserializeParts(old.Parts), parts))
                     AddGarbage(c, tx, blob, now);
             Execute(c, tx, "DELETE FROM objects WHERE bucket = $b AND name = $n AND version_id = 'null'", key);
+            DeleteAcl(c, tx, bucket, name, VersionIds.Null); // a new null version does not inherit the replaced one's ACL
         }
         Execute(c, tx, "UPDATE objects SET is_latest = 0 WHERE bucket = $b AND name = $n AND is_latest = 1", key);
         Execute(c, tx, """
