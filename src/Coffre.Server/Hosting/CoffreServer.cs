@@ -119,7 +119,10 @@ public static class CoffreServer
         {
             PinnedRegion = options.PinRegion ? options.Region : null,
         });
-        builder.Services.AddSingleton(new HostNames(options.HostNames));
+        var domains = new S3Domains(options.Domains);
+        builder.Services.AddSingleton(domains);
+        builder.Services.AddSingleton(new HostNames(options.HostNames, domains));
+        builder.Services.AddSingleton(sp => new SigV2Verifier(accessKeys, sp.GetRequiredService<TimeProvider>(), options.Region));
         builder.Services.AddSingleton(storedAccessKeys);
         builder.Services.AddSingleton(new RootUnsealer(Path.Combine(dataDirectory, Deployment.SealFileName), keys.SealOptions, TimeProvider.System));
         builder.Services.AddSingleton<SealApi>();
@@ -254,6 +257,13 @@ public static class CoffreServer
             await services.GetRequiredService<AdminApi>().HandleAsync(http);
             return;
         }
+        // Virtual-hosted style (Coffre:Domains): the Host names the bucket; SigV2 signs it, the S3 face routes on it.
+        var hostBucket = services.GetRequiredService<S3Domains>().BucketOf(http.Request.Host);
+        if (!isKms && SigV2Verifier.Claims(request))
+        {
+            await SigV2Entry.HandleAsync(http, services, metrics, request, hostBucket);
+            return;
+        }
         // Every service but s3 signs the hash of its body (SigV4Verifier): such bodies are small, read (bounded) and hashed first.
         byte[]? body = null;
         if (SigV4Verifier.RequiresBodyHash(request))
@@ -306,7 +316,7 @@ public static class CoffreServer
                 }
                 return;
             case "s3":
-                await services.GetRequiredService<S3Face>().HandleAsync(http, auth);
+                await services.GetRequiredService<S3Face>().HandleAsync(http, auth, hostBucket);
                 return;
             default:
                 await Refuse(http, metrics, MetricFace.Other, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.");

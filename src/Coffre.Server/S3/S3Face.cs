@@ -20,7 +20,8 @@ namespace Coffre.Server.S3;
 public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Metrics metrics, ILogger<S3Face> log, string region,
     ServerSideEncryption sse, string accountId, Storage.Placement.BucketPlacement? placement = null)
 {
-    public async Task HandleAsync(HttpContext http, SigV4AuthContext auth)
+    /// <param name="hostBucket">The bucket a virtual-hosted Host named (Coffre:Domains), else null: path style.</param>
+    public async Task HandleAsync(HttpContext http, SigV4AuthContext auth, string? hostBucket = null)
     {
         var started = Stopwatch.GetTimestamp();
         var requestId = NewRequestId();
@@ -30,7 +31,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         var bucketAndKey = "";
         try
         {
-            var (bucket, key) = S3Uri.ParsePath(http);
+            var (bucket, key) = S3Uri.ParsePath(http, hostBucket);
             bucketAndKey = $"{bucket}/{key}";
             // The placement layer learns the bucket of the blobs this request writes (blob keys do not name it).
             using var placementScope = Storage.Placement.PlacementScope.Enter(bucket);
