@@ -252,13 +252,14 @@ public static class CoffreServer
             await Refuse(http, metrics, face, S3Error.InvalidRequest, hostRefusal);
             return;
         }
-        if (AdminApi.IsAdminRequest(http.Request))
+        // Virtual-hosted style (Coffre:Domains): the Host names the bucket (whose keys may start with the admin prefix);
+        // SigV2 signs it, the S3 face routes on it.
+        var hostBucket = services.GetRequiredService<S3Domains>().BucketOf(http.Request.Host);
+        if (hostBucket is null && AdminApi.IsAdminRequest(http.Request))
         {
             await services.GetRequiredService<AdminApi>().HandleAsync(http);
             return;
         }
-        // Virtual-hosted style (Coffre:Domains): the Host names the bucket; SigV2 signs it, the S3 face routes on it.
-        var hostBucket = services.GetRequiredService<S3Domains>().BucketOf(http.Request.Host);
         if (!isKms && SigV2Verifier.Claims(request))
         {
             await SigV2Entry.HandleAsync(http, services, metrics, request, hostBucket);

@@ -53,6 +53,35 @@ public static class SigV2Canonicalizer
     }
 
     /// <summary>
+    /// The resources botocore's HmacV1 signer (boto3 with signature_version 's3', the AWS CLI v1) signs where they differ
+    /// from <see cref="CanonicalizedResource"/>, tried only when that one does not verify. botocore signs the path of its
+    /// service model's request URI, not the one it sends: "/bucket/" for a path-style bucket request sent as "/bucket",
+    /// and "/bucket?list-type=2" for ListObjectsV2 (the model's URI carries that parameter, which is no subresource).
+    /// botocore 1.29 (Debian 12's python3-botocore) also repeats the model URI's subresource before the sorted ones:
+    /// "/bucket/key?tagging?tagging", "/bucket?versioning?versioning". Each form binds the same method, path and
+    /// subresources as the standard one, so accepting it widens nothing.
+    /// </summary>
+    public static IEnumerable<string> BotocoreResources(string? hostBucket, string rawPath, string rawQuery)
+    {
+        var standard = CanonicalizedResource(hostBucket, rawPath, rawQuery);
+        var question = standard.IndexOf('?');
+        var (path, suffix) = question < 0 ? (standard, "") : (standard[..question], standard[question..]);
+        // A bucket's resource ("/bucket/") may be signed without its slash there.
+        string[] paths = path.Length > 2 && path.IndexOf('/', 1) == path.Length - 1 ? [path, path[..^1]] : [path];
+        foreach (var piece in rawQuery.Split('&'))
+            if (piece.Length > 0 && !piece.Contains('=') && Subresources.Contains(piece))
+                foreach (var p in paths)
+                    yield return p + "?" + piece + suffix;
+        var bucketOnly = hostBucket is null && rawPath.Length > 1 && rawPath.LastIndexOf('/') == 0;
+        if (bucketOnly) yield return CanonicalizedResource(null, rawPath + "/", rawQuery);
+        if (rawQuery.Split('&').FirstOrDefault(p => p.StartsWith("list-type=", StringComparison.Ordinal)) is { } listType)
+        {
+            var bucketPath = hostBucket is null ? rawPath : "/" + hostBucket + (rawPath == "/" ? "" : rawPath);
+            yield return bucketPath + "?" + listType;
+        }
+    }
+
+    /// <summary>
     /// CanonicalizedAmzHeaders: every x-amz-* header, name lowercased, sorted by name; the values of a repeated header
     /// joined by ",", each trimmed (inner spaces are kept, as clients sign them; Kestrel refuses folded header lines);
     /// one "name:value\n" per header.

@@ -59,8 +59,8 @@ public sealed class SigV2Verifier(ICredentialStore credentials, TimeProvider tim
             return SigV4Result.Fail(SigV4Error.RequestTimeTooSkewed,
                 $"The difference between the request time ({requestTime.UtcDateTime.ToString("r", CultureInfo.InvariantCulture)}) and the server's time " +
                 $"({now.UtcDateTime.ToString("r", CultureInfo.InvariantCulture)}) is too large.", accessKeyId, "s3");
-        var stringToSign = StringToSign(request, amzDate is null ? date!.Trim() : "", request.Headers, hostBucket);
-        return Check(accessKeyId, secret, stringToSign, signature, requestTime, presigned: false, expiresAt: null);
+        return Check(request, amzDate is null ? date!.Trim() : "", request.Headers, hostBucket, accessKeyId, secret, signature, requestTime,
+            presigned: false, expiresAt: null);
     }
 
     private SigV4Result VerifyPresigned(SigV4Request request, List<(string Name, string Value)> query, string? hostBucket)
@@ -84,21 +84,26 @@ public sealed class SigV2Verifier(ICredentialStore credentials, TimeProvider tim
             foreach (var value in values) amz.Add(name, value);
         foreach (var (name, value) in query)
             if (name.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase)) amz.Add(name, value);
-        var stringToSign = StringToSign(request, expires, amz, hostBucket);
-        return Check(accessKeyId, secret, stringToSign, signature, now, presigned: true, expiresAt);
+        return Check(request, expires, amz, hostBucket, accessKeyId, secret, signature, now, presigned: true, expiresAt);
     }
 
-    private static string StringToSign(SigV4Request request, string date, SigV4Headers amzHeaders, string? hostBucket)
+    private static string StringToSign(SigV4Request request, string date, SigV4Headers amzHeaders, string resource)
         => SigV2Canonicalizer.StringToSign(request.Method, request.Headers.GetFirst("content-md5")?.Trim() ?? "",
-            request.Headers.GetFirst("content-type")?.Trim() ?? "", date, SigV2Canonicalizer.CanonicalizedAmzHeaders(amzHeaders),
-            SigV2Canonicalizer.CanonicalizedResource(hostBucket, request.RawPath, request.RawQuery));
+            request.Headers.GetFirst("content-type")?.Trim() ?? "", date, SigV2Canonicalizer.CanonicalizedAmzHeaders(amzHeaders), resource);
 
-    private SigV4Result Check(string accessKeyId, string secret, string stringToSign, string signature, DateTimeOffset requestTime,
-        bool presigned, DateTimeOffset? expiresAt)
+    private SigV4Result Check(SigV4Request request, string date, SigV4Headers amzHeaders, string? hostBucket, string accessKeyId, string secret,
+        string signature, DateTimeOffset requestTime, bool presigned, DateTimeOffset? expiresAt)
     {
+        var provided = Encoding.UTF8.GetBytes(signature);
+        var stringToSign = StringToSign(request, date, amzHeaders, SigV2Canonicalizer.CanonicalizedResource(hostBucket, request.RawPath, request.RawQuery));
         var computed = SigV2Canonicalizer.Sign(secret, stringToSign);
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(computed), Encoding.UTF8.GetBytes(signature)))
-            return SigV4Result.Mismatch(accessKeyId, "s3", stringToSign, null, signature);
+        var verified = CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(computed), provided);
+        foreach (var resource in verified ? [] : SigV2Canonicalizer.BotocoreResources(hostBucket, request.RawPath, request.RawQuery))
+        {
+            computed = SigV2Canonicalizer.Sign(secret, StringToSign(request, date, amzHeaders, resource));
+            if (verified = CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(computed), provided)) break;
+        }
+        if (!verified) return SigV4Result.Mismatch(accessKeyId, "s3", stringToSign, null, signature);
         return SigV4Result.Success(new SigV4AuthContext(accessKeyId, region, "s3", requestTime, [], computed, presigned, expiresAt,
             PayloadMode.Unsigned, null, null, [], []) { SignatureVersion = 2 });
     }

@@ -181,3 +181,24 @@ public class SigV2VerifierTests
         Assert.False(SigV2Verifier.Claims(new SigV4Request("GET", "/", "", new SigV4Headers())));
     }
 }
+
+public class SigV2BucketPathTests
+{
+    private static string Sign(string stringToSign) => Convert.ToBase64String(
+        System.Security.Cryptography.HMACSHA1.HashData(System.Text.Encoding.UTF8.GetBytes(DocSecret), System.Text.Encoding.UTF8.GetBytes(stringToSign)));
+
+    [Theory]
+    [InlineData("/johnsmith", "/johnsmith", true)]
+    [InlineData("/johnsmith", "/johnsmith/", true)] // botocore's form for a bucket sent without the slash
+    [InlineData("/johnsmith/", "/johnsmith/", true)]
+    [InlineData("/johnsmith/", "/johnsmith", false)]
+    [InlineData("/johnsmith/k", "/johnsmith/k/", false)]
+    public void A_path_style_bucket_verifies_signed_with_or_without_its_trailing_slash(string path, string signedResource, bool verifies)
+    {
+        const string date = "Tue, 27 Mar 2007 19:42:41 +0000";
+        var headers = new SigV4Headers().Add("Host", "s3.amazonaws.com").Add("Date", date)
+            .Add("Authorization", $"AWS {DocAccessKey}:{Sign($"GET\n\n\n{date}\n{signedResource}")}");
+        var verifier = new SigV2Verifier(new StaticCredentialStore(DocAccessKey, DocSecret), Clock(new DateTimeOffset(2007, 3, 27, 19, 42, 41, TimeSpan.Zero)), "us-east-1");
+        Assert.Equal(verifies, verifier.Verify(new SigV4Request("GET", path, "", headers), null).IsSuccess);
+    }
+}
