@@ -22,6 +22,7 @@ trap 'rm -f "$log"' EXIT
 /usr/bin/python3 tools/verify_sse_vectors.py testdata/vectors/sse-v1.json | tee -a "$log"
 /usr/bin/python3 tools/verify_rsa_keys.py testdata/vectors/rsa-keys-v1.json | tee -a "$log"
 /usr/bin/python3 tools/verify_manifest_vectors.py testdata/vectors/manifest-v1.json | tee -a "$log"
+/usr/bin/python3 tools/verify_sigv2_vectors.py testdata/vectors/sigv2-v1.json | tee -a "$log"
 
 status=0
 dotnet test Coffre.sln -c Release --logger "console;verbosity=minimal" "$@" 2>&1 | tee -a "$log" || status=$?

@@ -119,7 +119,10 @@ public static class CoffreServer
         {
             PinnedRegion = options.PinRegion ? options.Region : null,
         });
-        builder.Services.AddSingleton(new HostNames(options.HostNames));
+        var domains = new S3Domains(options.Domains);
+        builder.Services.AddSingleton(domains);
+        builder.Services.AddSingleton(new HostNames(options.HostNames, domains));
+        builder.Services.AddSingleton(sp => new SigV2Verifier(accessKeys, sp.GetRequiredService<TimeProvider>(), options.Region));
         builder.Services.AddSingleton(storedAccessKeys);
         builder.Services.AddSingleton(new RootUnsealer(Path.Combine(dataDirectory, Deployment.SealFileName), keys.SealOptions, TimeProvider.System));
         builder.Services.AddSingleton<SealApi>();
@@ -251,7 +254,10 @@ public static class CoffreServer
             await Refuse(http, metrics, face, S3Error.InvalidRequest, hostRefusal);
             return;
         }
-        if (AdminApi.IsAdminRequest(http.Request))
+        // Virtual-hosted style (Coffre:Domains): the Host names the bucket (whose keys may start with the admin prefix);
+        // SigV2 signs it, the S3 face routes on it.
+        var hostBucket = services.GetRequiredService<S3Domains>().BucketOf(http.Request.Host);
+        if (hostBucket is null && AdminApi.IsAdminRequest(http.Request))
         {
             await services.GetRequiredService<AdminApi>().HandleAsync(http);
             return;
@@ -259,7 +265,12 @@ public static class CoffreServer
         // A request without any signature is anonymous on the S3 face alone (S3Authorizer decides); a KMS one is refused below.
         if (!isKms && S3Face.IsAnonymous(http.Request))
         {
-            await services.GetRequiredService<S3Face>().HandleAsync(http, null);
+            await services.GetRequiredService<S3Face>().HandleAsync(http, null, hostBucket);
+            return;
+        }
+        if (!isKms && SigV2Verifier.Claims(request))
+        {
+            await SigV2Entry.HandleAsync(http, services, metrics, request, hostBucket);
             return;
         }
         // Every service but s3 signs the hash of its body (SigV4Verifier): such bodies are small, read (bounded) and hashed first.
@@ -314,7 +325,7 @@ public static class CoffreServer
                 }
                 return;
             case "s3":
-                await services.GetRequiredService<S3Face>().HandleAsync(http, auth);
+                await services.GetRequiredService<S3Face>().HandleAsync(http, auth, hostBucket);
                 return;
             default:
                 await Refuse(http, metrics, MetricFace.Other, S3Error.NotImplemented, $"The service '{auth.Service}' is not served here.");

@@ -30,6 +30,12 @@ public sealed class CoffreServerOptions
     /// <summary>The host names (without port) clients may address this server by; a request with another Host is refused (400). Empty: any.</summary>
     public List<string> HostNames { get; set; } = [];
 
+    /// <summary>
+    /// Domains of virtual-hosted-style S3 addressing (e.g. "s3.example.org"): Host "bucket.s3.example.org" addresses that
+    /// bucket. Path style keeps working under every name. Empty: path style only.
+    /// </summary>
+    public List<string> Domains { get; set; } = [];
+
     /// <summary>The AWS account id in the key and alias ARNs of the KMS face (12 digits).</summary>
     public string KmsAccountId { get; set; } = "000000000000";
 

@@ -37,6 +37,8 @@ public static class ConfigurationCheck
             Add("Region", $"'{options.Region}' is not a region name (letters, digits and '-', e.g. eu-west-3).");
         for (var i = 0; i < options.HostNames.Count; i++)
             if (HostNames.Problem(options.HostNames[i]) is { } problem) Add($"HostNames:{i}", problem);
+        for (var i = 0; i < options.Domains.Count; i++)
+            if (S3Domains.Problem(options.Domains[i]) is { } problem) Add($"Domains:{i}", problem);
         if (options.KmsAccountId is not { Length: 12 } || !options.KmsAccountId.All(char.IsAsciiDigit))
             Add("KmsAccountId", $"'{options.KmsAccountId}' is not a 12-digit account id.");
         if (options.AuditSynchronous.ToUpperInvariant() is not ("FULL" or "NORMAL"))

@@ -10,9 +10,12 @@ namespace Coffre.Server.Hosting;
 public sealed class HostNames
 {
     private readonly HashSet<string> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly S3Domains? _domains;
 
-    public HostNames(IEnumerable<string> names)
+    /// <param name="domains">Coffre:Domains: a Host equal to one of them or under one (a virtual-hosted bucket) is accepted too.</param>
+    public HostNames(IEnumerable<string> names, S3Domains? domains = null)
     {
+        _domains = domains;
         foreach (var name in names)
         {
             if (Problem(name) is { } problem) throw new InvalidOperationException($"Coffre:HostNames: {problem}");
@@ -29,7 +32,7 @@ public sealed class HostNames
     /// <summary>Why a request with this Host is refused, or null when it is accepted.</summary>
     public string? Refusal(HostString host)
     {
-        if (_names.Count == 0 || (host.HasValue && _names.Contains(host.Host.Trim('[', ']')))) return null;
+        if (_names.Count == 0 || (host.HasValue && _names.Contains(host.Host.Trim('[', ']'))) || _domains?.Covers(host) == true) return null;
         return $"The Host '{(host.Value is { Length: <= 100 } v ? v : "(missing or too long)")}' is not one of the names this server answers to (Coffre:HostNames).";
     }
 }

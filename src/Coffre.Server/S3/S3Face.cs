@@ -39,7 +39,8 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
     private long _anonymousRequests;
 
     /// <param name="auth">The verified signature; null for an anonymous request (<see cref="IsAnonymous"/>).</param>
-    public async Task HandleAsync(HttpContext http, SigV4AuthContext? auth)
+    /// <param name="hostBucket">The bucket a virtual-hosted Host named (Coffre:Domains), else null: path style.</param>
+    public async Task HandleAsync(HttpContext http, SigV4AuthContext? auth, string? hostBucket = null)
     {
         var started = Stopwatch.GetTimestamp();
         var requestId = NewRequestId();
@@ -49,7 +50,7 @@ public sealed class S3Face(ObjectStore store, AccessKeyDirectory accessKeys, Met
         var bucketAndKey = "";
         try
         {
-            var (bucket, key) = S3Uri.ParsePath(http);
+            var (bucket, key) = S3Uri.ParsePath(http, hostBucket);
             bucketAndKey = $"{bucket}/{key}";
             // The placement layer learns the bucket of the blobs this request writes (blob keys do not name it).
             using var placementScope = Storage.Placement.PlacementScope.Enter(bucket);

@@ -18,11 +18,18 @@ public static class S3Uri
     /// Bucket and key from the raw request target, on exactly the path the signature covered
     /// (<see cref="SigV4RequestAdapter.SplitTarget"/>: an absolute-form target is not dot-segment normalised), so that
     /// encoded slashes and '+' in keys survive exactly. Also checks every query value decodes.
+    /// With <paramref name="hostBucket"/> (virtual-hosted style) the bucket is that one and the whole path after its first
+    /// '/' is the key ("/a//b" is key "a//b").
     /// </summary>
-    public static (string? Bucket, string? Key) ParsePath(HttpContext http)
+    public static (string? Bucket, string? Key) ParsePath(HttpContext http, string? hostBucket = null)
     {
         var (raw, query) = SigV4RequestAdapter.SplitTarget(http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/");
         CheckQuery(query);
+        if (hostBucket is not null)
+        {
+            var objectKey = raw.StartsWith('/') ? raw[1..] : raw;
+            return (hostBucket, objectKey.Length == 0 ? null : Decode(objectKey, plusIsSpace: false));
+        }
         var path = raw.TrimStart('/');
         if (path.Length == 0) return (null, null);
         var slash = path.IndexOf('/');

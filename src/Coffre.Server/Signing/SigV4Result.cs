@@ -67,7 +67,8 @@ public sealed class SigV4Result
     internal static SigV4Result Fail(SigV4Error error, string message, string? accessKeyId = null, string? service = null)
         => new(error, message, null) { AccessKeyId = accessKeyId, Service = service };
 
-    internal static SigV4Result Mismatch(string accessKeyId, string service, string stringToSign, string canonicalRequest, string provided)
+    /// <param name="canonicalRequest">SigV4's canonical request; null for SigV2, which has none.</param>
+    internal static SigV4Result Mismatch(string accessKeyId, string service, string stringToSign, string? canonicalRequest, string provided)
         => new(SigV4Error.SignatureDoesNotMatch,
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.", null)
         {
@@ -134,6 +135,8 @@ public sealed class SigV4AuthContext
     /// <summary>The request signature (seed of the chunk-signature chain).</summary>
     public string SeedSignature { get; }
     public bool IsPresigned { get; }
+    /// <summary>4, or 2 for a request <see cref="SigV2Verifier"/> authenticated (no signing key, no chunk signatures, body unsigned).</summary>
+    public int SignatureVersion { get; init; } = 4;
     /// <summary>Presigned only: X-Amz-Date + X-Amz-Expires.</summary>
     public DateTimeOffset? ExpiresAt { get; }
     public PayloadMode PayloadMode { get; }
