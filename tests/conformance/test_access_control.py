@@ -51,6 +51,7 @@ def test_public_access_block_round_trip_and_delete(s3, bucket):
     assert (code(response), status(response)) == ("NoSuchPublicAccessBlockConfiguration", 404)
 
 
+@pytest.mark.known_difference(moto="moto stores the public access block but does not enforce it")
 def test_block_public_acls_refuses_a_public_acl(s3, bucket):
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})

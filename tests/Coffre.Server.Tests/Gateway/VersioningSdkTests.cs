@@ -221,8 +221,9 @@ public sealed class VersioningSdkTests : IAsyncLifetime
         await PutAsync("routes", "k", "body");
         foreach (var (method, target) in new[]
         {
-            ("PUT", "/routes?cors"), ("PUT", "/routes?replication"), ("GET", "/routes?policy"), ("DELETE", "/routes?website"),
-            ("PUT", "/routes?publicAccessBlock"), ("GET", "/routes?logging"), ("PUT", "/routes/k?acl"), ("GET", "/routes/k?torrent"),
+            ("PUT", "/routes?cors"), ("PUT", "/routes?replication"), ("GET", "/routes?analytics"), ("DELETE", "/routes?website"),
+            ("PUT", "/routes?notification"), ("GET", "/routes?logging"), ("PUT", "/routes/k?renameObject"), ("GET", "/routes/k?torrent"),
+            ("POST", "/routes?policy"), ("DELETE", "/routes/k?acl"),
             ("POST", "/routes/k?select"), ("POST", "/routes/k?restore"),
         })
         {

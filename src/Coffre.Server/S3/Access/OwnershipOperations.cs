@@ -37,11 +37,10 @@ public static class OwnershipOperations
         }).ConfigureAwait(false);
     }
 
+    /// <summary>NoSuchBucket from the store when the bucket is missing.</summary>
     public static async Task DeleteAsync(S3Call call)
     {
-        var bucket = call.RequireBucket();
-        await call.Store.RequireBucketAsync(bucket, call.Aborted).ConfigureAwait(false);
-        await call.Store.SetObjectOwnershipAsync(bucket, null, call.Aborted).ConfigureAwait(false);
+        await call.Store.SetObjectOwnershipAsync(call.RequireBucket(), null, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 }

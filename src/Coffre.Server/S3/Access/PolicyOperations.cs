@@ -40,11 +40,10 @@ public static class PolicyOperations
         await call.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(json), call.Aborted).ConfigureAwait(false);
     }
 
+    /// <summary>NoSuchBucket from the store when the bucket is missing.</summary>
     public static async Task DeleteAsync(S3Call call)
     {
-        var bucket = call.RequireBucket();
-        await call.Store.RequireBucketAsync(bucket, call.Aborted).ConfigureAwait(false);
-        await call.Store.SetBucketPolicyAsync(bucket, null, call.Aborted).ConfigureAwait(false);
+        await call.Store.SetBucketPolicyAsync(call.RequireBucket(), null, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 

@@ -45,11 +45,10 @@ public static class PublicAccessBlockOperations
         }).ConfigureAwait(false);
     }
 
+    /// <summary>NoSuchBucket from the store when the bucket is missing.</summary>
     public static async Task DeleteAsync(S3Call call)
     {
-        var bucket = call.RequireBucket();
-        await call.Store.RequireBucketAsync(bucket, call.Aborted).ConfigureAwait(false);
-        await call.Store.SetPublicAccessBlockAsync(bucket, null, call.Aborted).ConfigureAwait(false);
+        await call.Store.SetPublicAccessBlockAsync(call.RequireBucket(), null, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 204;
     }
 }

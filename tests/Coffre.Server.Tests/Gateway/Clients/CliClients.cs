@@ -42,7 +42,7 @@ public sealed class CliClients : IDisposable
         _configDirectory = Directory.CreateTempSubdirectory("coffre-cli-").FullName;
         _awsConfigFile = Path.Combine(_configDirectory, "aws-config");
         // Path-style addressing (no bucket.127.0.0.1 host names) and SigV4 presigning: the AWS CLI v1 presigns
-        // with SigV2 unless told otherwise, and Coffre accepts SigV4 only (as S3 does in every region opened since 2014).
+        // with SigV2 unless told otherwise (SigV2ClientTests covers that default).
         File.WriteAllText(_awsConfigFile, "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n    signature_version = s3v4\n");
     }
 
