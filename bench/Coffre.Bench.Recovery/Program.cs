@@ -44,9 +44,11 @@ try
         ("3 full copies (s0, s1, s2)", Config(Three("three"), """{ "Backends": [ "s0", "s1", "s2" ], "Copies": 3, "DistinctBy": [ "Operator" ] }""")),
         ("2-of-3 erasure (s0, s1, s2)", Config(Three("erasure"), """{ "Backends": [ "s0", "s1", "s2" ], "DistinctBy": [ "Operator" ], "Erasure": { "K": 2, "N": 3 } }""")),
     };
-    var gateways = placements.Select(p => (p.Name, Process: new CoffreProcess(p.Config))).ToList();
+    var gateways = new List<(string Name, CoffreProcess Process)>();
     try
     {
+        // One at a time inside the try: a server that fails to start must not leave the others running.
+        foreach (var p in placements) gateways.Add((p.Name, new CoffreProcess(p.Config)));
         var results = gateways.ToDictionary(g => g.Name, _ => new List<(double Put, double Get)>());
         var clients = gateways.ToDictionary(g => g.Name, g => Client(g.Process.Endpoint));
         foreach (var c in clients.Values) await c.PutBucketAsync("bench");
