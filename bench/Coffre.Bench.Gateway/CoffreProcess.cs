@@ -77,10 +77,16 @@ public sealed class CoffreProcess : IDisposable
         return port;
     }
 
-    public void Dispose()
+    /// <summary>Stops the server and keeps its data directory (for commands that need it stopped, such as `coffre recover`).</summary>
+    public void Stop()
     {
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.WaitForExit(10_000);
+    }
+
+    public void Dispose()
+    {
+        Stop();
         _process.Dispose();
         try { Directory.Delete(DataDirectory, true); } catch (IOException) { }
     }

@@ -18,7 +18,7 @@ public sealed class StageTimes
 
 public sealed class TimedDataKeys(IDataKeyService inner, StageTimes times) : IDataKeyService
 {
-    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal) => inner.GenerateDataKey(keyRef, context, principal);
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null) => inner.GenerateDataKey(keyRef, context, principal, recorded);
     public Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.UnwrapDataKeyAsync(wrapped, context, principal);
     public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal)
     {

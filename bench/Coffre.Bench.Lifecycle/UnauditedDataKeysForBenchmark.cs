@@ -16,7 +16,7 @@ public sealed class UnauditedDataKeysForBenchmark : IDataKeyService
     private readonly byte[] _kek = RandomNumberGenerator.GetBytes(32);
     private readonly string _keyId = Guid.NewGuid().ToString("D");
 
-    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null)
     {
         var dek = RandomNumberGenerator.GetBytes(KeyWrap.KeySize);
         return new DataKeyGrant(dek, new WrappedKeyRef(_keyId, 1, KeyWrap.Wrap(_kek, dek, _keyId, 1, EncryptionContext.Canonical(context))));

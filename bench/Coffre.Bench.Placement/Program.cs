@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Coffre.Bench.Gateway;
 using Coffre.Storage;
 using Coffre.Storage.Placement;
 using Coffre.TestSupport;
+using static Coffre.Bench.Gateway.Rates;
+using static Coffre.Bench.Gateway.Transfers;
 
 // Placement benchmark (issue 17). Usage:
 //   dotnet run -c Release --project bench/Coffre.Bench.Placement -- [--objects 100] [--size-kib 1024] [--rounds 3] [--concurrency 8]
@@ -49,7 +50,7 @@ using (var two = new CoffreProcess(Config($"\"moto\": {S3Backend(moto, "two", "A
     for (var round = 0; round <= rounds; round++)
         foreach (var (name, client) in clients) // interleaved, so that the machine's load falls on both alike
         {
-            var r = await PutGetAsync(client, $"r{round}/");
+            var r = await PutGetAsync(client, "bench", $"r{round}/", objects, body, concurrency);
             if (round > 0) results[name].Add(r);
         }
     Console.WriteLine("## Gateway PUT/GET, two copies (moto + s3rver, in parallel) vs one copy (moto)");
@@ -69,7 +70,7 @@ using (var migrating = new CoffreProcess(Config($"\"moto\": {S3Backend(moto, "sr
 {
     var s3 = Client(migrating.Endpoint);
     await s3.PutBucketAsync("docs");
-    await PutManyAsync(s3, "docs", "", objects);
+    await PutManyAsync(s3, "docs", "", objects, body, concurrency);
     var cipherBytes = 0L;
     using (var src = moto.CreateClient())
         for (string? token = null; ;)
@@ -179,39 +180,6 @@ using (var migrating = new CoffreProcess(Config($"\"moto\": {S3Backend(moto, "sr
     Console.WriteLine();
 }
 Console.WriteLine($"Load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
-
-async Task<(double Put, double Get)> PutGetAsync(AmazonS3Client s3, string prefix)
-{
-    var t = Stopwatch.GetTimestamp();
-    await PutManyAsync(s3, "bench", prefix, objects);
-    var put = (double)objects * size / 1e6 / Stopwatch.GetElapsedTime(t).TotalSeconds;
-    t = Stopwatch.GetTimestamp();
-    await Parallel.ForEachAsync(Enumerable.Range(0, objects), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
-    {
-        using var response = await s3.GetObjectAsync("bench", $"{prefix}{i:D5}", ct);
-        await response.ResponseStream.CopyToAsync(Stream.Null, ct);
-    });
-    return (put, (double)objects * size / 1e6 / Stopwatch.GetElapsedTime(t).TotalSeconds);
-}
-
-Task PutManyAsync(AmazonS3Client s3, string bucket, string prefix, int count) =>
-    Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
-        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = $"{prefix}{i:D5}", InputStream = new MemoryStream(body), AutoCloseStream = true }, ct));
-
-static AmazonS3Client Client(string endpoint) => new(new BasicAWSCredentials(CoffreProcess.AccessKey, CoffreProcess.SecretKey),
-    new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0, Timeout = TimeSpan.FromMinutes(5) });
-
-static double Median(IEnumerable<double> values)
-{
-    var v = values.Order().ToArray();
-    return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-}
-
-static string Summary(IEnumerable<double> values)
-{
-    var v = values.ToList();
-    return string.Create(CultureInfo.InvariantCulture, $"{Median(v):F1} ({v.Min():F1}–{v.Max():F1})");
-}
 
 static (string Stdout, string Stderr) Run(string exe, string[] arguments, Dictionary<string, string?> env)
 {

@@ -24,7 +24,7 @@ public sealed partial class ObjectStore(
 {
     public const int MaxPartNumber = 10_000;
 
-    private readonly ManifestWriter _manifests = new(blobs, keys);
+    private readonly ManifestWriter _manifests = new(blobs, keys, catalog);
 
     // ---------------- buckets ----------------
 
@@ -111,7 +111,7 @@ public sealed partial class ObjectStore(
                 [written]) { VersionId = NewVersionId(bucket), StorageClass = command.StorageClass };
             try
             {
-                await CommitWithManifestAsync(bucket, record, command.Principal, () =>
+                await CommitWithManifestAsync(bucket, record, versionLock, command.Principal, () =>
                     catalog.CommitObjectAsync(record, condition: command.Condition, ct: CancellationToken.None, versionLock: versionLock), ct).ConfigureAwait(false);
             }
             catch (ObjectStoreException)
@@ -352,7 +352,7 @@ public sealed partial class ObjectStore(
             var etag = MultipartETag(parts);
             var record = new ObjectRecord(upload.Bucket, upload.Name, parts.Sum(p => p.Size), etag, time.GetUtcNow(),
                 upload.Key, metadata.Seal(dataKey, metadataAd), parts) { VersionId = versionId, StorageClass = upload.StorageClass };
-            await CommitWithManifestAsync(bucketRecord, record, principal,
+            await CommitWithManifestAsync(bucketRecord, record, versionLock, principal,
                 () => catalog.CommitObjectAsync(record, uploadId, condition, CancellationToken.None, versionLock), ct).ConfigureAwait(false);
             if (acl is not null) await catalog.SetObjectAclAsync(record.Bucket, record.Name, record.VersionId, acl, CancellationToken.None).ConfigureAwait(false);
             return record;
@@ -451,11 +451,12 @@ public sealed partial class ObjectStore(
     /// catalog ever acknowledged can be recovered from the backend. A manifest not followed by its commit is removed;
     /// if even that fails, recovery leaves it out because its parts are garbage.
     /// </summary>
-    private async Task CommitWithManifestAsync(BucketRecord bucket, ObjectRecord record, string principal, Func<Task> commit, CancellationToken ct)
+    private async Task CommitWithManifestAsync(BucketRecord bucket, ObjectRecord record, Lock.VersionLock? versionLock, string principal, Func<Task> commit,
+        CancellationToken ct)
     {
         try
         {
-            await _manifests.WriteAsync(bucket, record, principal, ct).ConfigureAwait(false);
+            await _manifests.WriteAsync(bucket, record, versionLock, principal, ct).ConfigureAwait(false);
             await commit().ConfigureAwait(false);
         }
         catch (ObjectStoreException)

@@ -23,7 +23,7 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
 {
     private const int Batch = 256;
     private const int Concurrency = 16;
-    private readonly Manifests.ManifestWriter _manifests = new(blobs, keys);
+    private readonly Manifests.ManifestWriter _manifests = new(blobs, keys, catalog);
     private long _rewrappedTotal;
 
     /// <summary>Objects rewrapped by this instance since it was created (for /metrics).</summary>
@@ -110,7 +110,8 @@ public sealed class Rewrapper(IObjectCatalog catalog, IBlobStore blobs, IDataKey
         await blobs.PutAsync(sidecar, Stream.Null, 0, BlobMetadata.Sidecar(fresh, record.Parts.Count), ct).ConfigureAwait(false);
         // The manifest again, under a data key of the primary version: it must outlive the old version's destruction.
         if (await catalog.GetBucketAsync(record.Bucket, ct).ConfigureAwait(false) is { } bucket)
-            await _manifests.WriteAsync(bucket, record with { Key = fresh }, principal, ct).ConfigureAwait(false);
+            await _manifests.WriteAsync(bucket, record with { Key = fresh },
+                await catalog.GetVersionLockAsync(record.Bucket, record.Name, record.VersionId, ct).ConfigureAwait(false), principal, ct).ConfigureAwait(false);
         if (await catalog.ReplaceWrappedKeyAsync(record.Bucket, record.Name, record.Key, fresh, ct).ConfigureAwait(false)) return true;
         // Replaced or deleted meanwhile: the sidecar (and manifest) belong to blobs nothing references any more, and
         // their garbage collection may already be over. Another rewrapper that won on the same blobs

@@ -24,6 +24,12 @@ public static class BlobKeys
     /// </summary>
     public const string ProbePrefix = "coffre-probe/";
 
+    /// <summary>
+    /// Reserved for the encrypted backups `coffre backup --to-backend` writes (docs/operations.md, "Backups"); outside
+    /// <c>objects/</c>, so no object blob can land here, and garbage collection never touches them.
+    /// </summary>
+    public const string BackupPrefix = "coffre-backups/";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Validates a key and returns its UTF-8 bytes. Any non-empty, well-formed string is a key.</summary>

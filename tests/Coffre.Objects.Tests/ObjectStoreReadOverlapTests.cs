@@ -118,7 +118,7 @@ public sealed class ObjectStoreReadOverlapTests : IAsyncLifetime
             return key;
         }
 
-        public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal) => inner.GenerateDataKey(keyRef, context, principal);
+        public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null) => inner.GenerateDataKey(keyRef, context, principal, recorded);
         public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.RewrapDataKey(wrapped, context, principal);
         public string ResolveKeyId(string keyRef) => inner.ResolveKeyId(keyRef);
         public int PrimaryVersion(string keyRef) => inner.PrimaryVersion(keyRef);

@@ -139,8 +139,8 @@ public sealed class ObjectStoreSeveralInstancesTests : IAsyncLifetime
 
         public void Release() => _gate.TrySetResult();
 
-        public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal) =>
-            inner.GenerateDataKey(keyRef, context, principal) with { Recorded = _gate.Task };
+        public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null) =>
+            inner.GenerateDataKey(keyRef, context, principal, recorded) with { Recorded = _gate.Task };
 
         public Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.UnwrapDataKeyAsync(wrapped, context, principal);
         public WrappedKeyRef RewrapDataKey(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal) => inner.RewrapDataKey(wrapped, context, principal);

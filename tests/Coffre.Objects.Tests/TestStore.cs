@@ -14,7 +14,7 @@ internal sealed class FakeDataKeys : IDataKeyService
 
     private static string Context(IReadOnlyDictionary<string, string> c) => string.Join("|", c.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value));
 
-    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var id = RandomNumberGenerator.GetBytes(16);

@@ -32,11 +32,12 @@ public static class RecoverCommand
             using var _ = objects.Blobs as IDisposable;
             var recovery = new CatalogRecovery(objects.Catalog, objects.Blobs, new KmsDataKeyService(deployment.Keys));
             var shown = DateTime.MinValue;
+            string? phase = null;
             var progress = cli.Json ? null : new SynchronousProgress<RecoveryProgress>(p =>
             {
-                // A line per second at most, and the last of each phase.
-                if (p.Done != p.Total && DateTime.UtcNow - shown < TimeSpan.FromSeconds(1)) return;
-                shown = DateTime.UtcNow;
+                // A line per second at most, and the first and last of each phase.
+                if (p.Phase == phase && p.Done != p.Total && DateTime.UtcNow - shown < TimeSpan.FromSeconds(1)) return;
+                (shown, phase) = (DateTime.UtcNow, p.Phase);
                 Console.Error.WriteLine($"recover: {(p.Phase == "open" ? "manifests opened" : "versions restored")} {p.Done}/{p.Total}");
             });
             var report = await recovery.RunAsync(r.GetValue(bucketArg), CliContext.Principal, progress, ct);

@@ -8,8 +8,10 @@ namespace Coffre.Objects.Keys;
 public interface IDataKeyService
 {
     /// <summary>A fresh data key wrapped under the primary version of <paramref name="keyRef"/>. Its audit record
-    /// may still be committing: await <see cref="DataKeyGrant.Recorded"/> before committing or answering anything made with it.</summary>
-    DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal);
+    /// may still be committing: await <see cref="DataKeyGrant.Recorded"/> before committing or answering anything made with it.
+    /// <paramref name="recorded"/>: members the audit record names beside the context (what the key serves, when the
+    /// context does not say it), never bound to the wrapped key.</summary>
+    DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null);
 
     /// <summary>The plaintext data key; throws <see cref="ObjectStoreException"/> (KeyDisabled, KeyInvalidState, IntegrityFailure) when refused.</summary>
     Task<byte[]> UnwrapDataKeyAsync(WrappedKeyRef wrapped, IReadOnlyDictionary<string, string> context, string principal);

@@ -49,7 +49,7 @@ public sealed partial class ObjectStore
     /// allowed; shortening or removing is refused under COMPLIANCE, and under GOVERNANCE without <paramref name="bypassGovernance"/>.
     /// </summary>
     public async Task<VersionLock> PutRetentionAsync(string bucket, string name, string? versionId, ObjectLockMode? mode, DateTimeOffset? retainUntil,
-        bool bypassGovernance, CancellationToken ct = default)
+        bool bypassGovernance, string principal, CancellationToken ct = default)
     {
         await RequireObjectLockAsync(bucket, ct).ConfigureAwait(false);
         if ((mode is null) != (retainUntil is null))
@@ -60,14 +60,14 @@ public sealed partial class ObjectStore
         {
             if (current.RetentionChangeRefusal(mode, retainUntil, time.GetUtcNow(), bypassGovernance) is { } refused) throw refused;
             return current with { Mode = mode, RetainUntil = retainUntil };
-        }, ct).ConfigureAwait(false);
+        }, principal, ct).ConfigureAwait(false);
     }
 
     /// <summary>PutObjectLegalHold: places or removes a version's legal hold (no grant beyond writing the bucket, as in S3).</summary>
-    public async Task<VersionLock> PutLegalHoldAsync(string bucket, string name, string? versionId, bool on, CancellationToken ct = default)
+    public async Task<VersionLock> PutLegalHoldAsync(string bucket, string name, string? versionId, bool on, string principal, CancellationToken ct = default)
     {
         await RequireObjectLockAsync(bucket, ct).ConfigureAwait(false);
-        return await UpdateLockAsync(bucket, name, versionId, current => current with { LegalHold = on }, ct).ConfigureAwait(false);
+        return await UpdateLockAsync(bucket, name, versionId, current => current with { LegalHold = on }, principal, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -89,11 +89,16 @@ public sealed partial class ObjectStore
         return BucketObjectLock.FromJson(json).DefaultFor(now, requested?.LegalHold ?? false);
     }
 
-    private async Task<VersionLock> UpdateLockAsync(string bucket, string name, string? versionId, Func<VersionLock, VersionLock> change, CancellationToken ct)
+    /// <summary>Changes a version's lock in the catalog, then writes its manifest again (docs/format.md §12) before the
+    /// answer: a recovered catalog keeps the retention and legal hold a client was last told of.</summary>
+    private async Task<VersionLock> UpdateLockAsync(string bucket, string name, string? versionId, Func<VersionLock, VersionLock> change, string principal,
+        CancellationToken ct)
     {
         var id = await ObjectVersionIdAsync(bucket, name, versionId, ct).ConfigureAwait(false);
-        return await catalog.UpdateVersionLockAsync(bucket, name, id, current => change(current ?? VersionLock.None), ct).ConfigureAwait(false)
+        var updated = await catalog.UpdateVersionLockAsync(bucket, name, id, current => change(current ?? VersionLock.None), ct).ConfigureAwait(false)
             ?? throw new ObjectStoreException(ObjectError.NoSuchVersion, $"The object '{name}' in bucket '{bucket}' has no version '{id}' (deleted meanwhile?).");
+        await _manifests.RefreshAsync(bucket, name, id, principal, ct).ConfigureAwait(false);
+        return updated;
     }
 
     /// <summary>The version a lock request names: the one given, or the latest; a delete marker has no lock (405 in S3).</summary>

@@ -77,7 +77,8 @@ public sealed class CatalogRecovery(IObjectCatalog catalog, IBlobStore blobs, ID
                     }
                     else
                     {
-                        await catalog.CommitObjectAsync(manifest.ToRecord(await CurrentKeyAsync(manifest, ct).ConfigureAwait(false)), ct: ct).ConfigureAwait(false);
+                        await catalog.CommitObjectAsync(manifest.ToRecord(await CurrentKeyAsync(manifest, ct).ConfigureAwait(false)), ct: ct,
+                            versionLock: manifest.Lock).ConfigureAwait(false);
                         versions++;
                     }
                     progress?.Report(new RecoveryProgress("commit", ++committed, opened.Count));

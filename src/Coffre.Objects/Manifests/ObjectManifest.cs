@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Coffre.Crypto;
 using Coffre.Objects.Catalog;
 using Coffre.Objects.Keys;
+using Coffre.Objects.Lock;
 using Coffre.Objects.Versions;
 
 namespace Coffre.Objects.Manifests;
@@ -29,6 +30,13 @@ public sealed record ObjectManifest(
 {
     public const string Format = "coffre-manifest";
 
+    /// <summary>The version's Object Lock (retention, legal hold) as the catalog held it when the manifest was written;
+    /// null: none (and in manifests written before locks were recorded).</summary>
+    public VersionLock? Lock { get; init; }
+
+    /// <summary>The version's storage class; null in manifests written before it was recorded (STANDARD).</summary>
+    public string? StorageClass { get; init; }
+
     /// <summary>Appended to an object's first part blob key to name its manifest (like the sidecar, <see cref="BlobMetadata.SidecarSuffix"/>).</summary>
     public const string Suffix = ".manifest";
 
@@ -40,17 +48,28 @@ public sealed record ObjectManifest(
     public static IReadOnlyDictionary<string, string> WrapContext(string manifestKey) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [ContextKey] = manifestKey };
 
+    /// <summary>The audit record's member naming the object version a manifest describes, beside coffre:bucket and coffre:object.</summary>
+    public const string VersionMember = "coffre:version";
+
+    /// <summary>
+    /// What the audit record of a manifest's data key names besides its wrap context: the object's bucket, name and
+    /// version, as the object's own record names them, so an auditor ties the two together. Recorded only: binding
+    /// them would change the format (the wrap context names the blob key, which is enough to pin the manifest).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> AuditedAs(ObjectRecord record) =>
+        new Dictionary<string, string>(ObjectBinding.WrapContext(record.Bucket, record.Name), StringComparer.Ordinal) { [VersionMember] = record.VersionId };
+
     /// <summary>Blob metadata of a manifest: says what it is to whoever lists the backend (it holds no secret).</summary>
     public static IReadOnlyDictionary<string, string> BlobMetadata { get; } = new Dictionary<string, string> { ["coffre-format"] = "1", ["coffre-manifest"] = "1" };
 
-    public static ObjectManifest Of(BucketRecord bucket, ObjectRecord record) => new(
+    public static ObjectManifest Of(BucketRecord bucket, ObjectRecord record, VersionLock? versionLock) => new(
         bucket.Name, bucket.KeyId, bucket.Created, bucket.Versioning, record.Name, record.VersionId, record.Modified,
-        record.Size, record.ETag, record.Key, record.SealedMetadata, record.Parts);
+        record.Size, record.ETag, record.Key, record.SealedMetadata, record.Parts) { Lock = versionLock, StorageClass = record.StorageClass };
 
     public BucketRecord ToBucket() => new(Bucket, BucketKeyId, BucketCreated) { Versioning = BucketVersioning };
 
     public ObjectRecord ToRecord(WrappedKeyRef key) =>
-        new(Bucket, Name, Size, ETag, Modified, key, SealedMetadata, Parts) { VersionId = VersionId };
+        new(Bucket, Name, Size, ETag, Modified, key, SealedMetadata, Parts) { VersionId = VersionId, StorageClass = StorageClass ?? StorageClasses.Standard };
 
     /// <summary>The manifest blob: a file envelope (§4) naming the manifest's wrapped data key, then the JSON sealed as a stream whose associated data is the envelope.</summary>
     public byte[] Seal(WrappedKeyRef manifestKey, ReadOnlySpan<byte> manifestDataKey)

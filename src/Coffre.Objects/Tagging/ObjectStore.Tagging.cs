@@ -13,6 +13,7 @@ public sealed partial class ObjectStore
     /// <summary>
     /// Replaces the tags of one object version (null or empty removes them), sealing its metadata anew with the
     /// version's own data key. The body and its encryption are untouched; a customer key (SSE-C) is not needed, as in S3.
+    /// The version's manifest is written again before the answer, so a recovered catalog has the tags a client was last told of.
     /// </summary>
     public async Task SetTagsAsync(ObjectRecord record, IReadOnlyList<ObjectTag>? tags, string principal, CancellationToken ct = default)
     {
@@ -32,7 +33,10 @@ public sealed partial class ObjectStore
                 CryptographicOperations.ZeroMemory(dataKey);
             }
             if (await catalog.ReplaceSealedMetadataAsync(current.Bucket, current.Name, current.VersionId, current.SealedMetadata, resealed, ct).ConfigureAwait(false))
+            {
+                await _manifests.RefreshAsync(current.Bucket, current.Name, current.VersionId, principal, ct).ConfigureAwait(false);
                 return;
+            }
             current = (await catalog.GetVersionAsync(current.Bucket, current.Name, current.VersionId, ct).ConfigureAwait(false))?.Record
                 ?? throw new ObjectStoreException(ObjectError.NoSuchKey, $"The object '{record.Name}' in bucket '{record.Bucket}' was deleted while its tags were being set.");
         }

@@ -16,9 +16,10 @@ public sealed class KmsDataKeyService(KeyManager keys) : IDataKeyService
 {
     private static readonly IReadOnlyDictionary<string, string> Face = AuditFace.Recorded(AuditFace.S3);
 
-    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal)
+    public DataKeyGrant GenerateDataKey(string keyRef, IReadOnlyDictionary<string, string> context, string principal, IReadOnlyDictionary<string, string>? recorded = null)
     {
-        var pending = Call(() => keys.GenerateDataKeyAuditPending(keyRef, context, principal, Face));
+        var members = recorded is null ? Face : new Dictionary<string, string>(recorded, StringComparer.Ordinal) { [AuditFace.ContextMember] = AuditFace.S3 };
+        var pending = Call(() => keys.GenerateDataKeyAuditPending(keyRef, context, principal, members));
         using var dk = pending.Value;
         return new DataKeyGrant(dk.Plaintext.ToArray(), new WrappedKeyRef(dk.Wrapped.KeyId, dk.Wrapped.KeyVersion, dk.Wrapped.Blob))
         {

@@ -75,7 +75,7 @@ public static class ObjectLockOperations
         var mode = modeText is null ? (ObjectLockMode?)null : VersionLocks.ParseMode(modeText) ?? throw new S3Exception(S3Error.MalformedXml, "The retention Mode must be GOVERNANCE or COMPLIANCE.");
         var until = xml.ChildValue("RetainUntilDate") is { } text ? ParseDate(text, S3Error.MalformedXml) : (DateTimeOffset?)null;
         var bucket = call.RequireBucket();
-        await call.Store.PutRetentionAsync(bucket, call.RequireKey(), call.Query("versionId"), mode, until, BypassGovernance(call, bucket), call.Aborted).ConfigureAwait(false);
+        await call.Store.PutRetentionAsync(bucket, call.RequireKey(), call.Query("versionId"), mode, until, BypassGovernance(call, bucket), call.Principal, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 200;
     }
 
@@ -94,7 +94,7 @@ public static class ObjectLockOperations
             "OFF" => false,
             _ => throw new S3Exception(S3Error.MalformedXml, "The legal hold Status must be ON or OFF."),
         };
-        await call.Store.PutLegalHoldAsync(call.RequireBucket(), call.RequireKey(), call.Query("versionId"), on, call.Aborted).ConfigureAwait(false);
+        await call.Store.PutLegalHoldAsync(call.RequireBucket(), call.RequireKey(), call.Query("versionId"), on, call.Principal, call.Aborted).ConfigureAwait(false);
         call.Response.StatusCode = 200;
     }
 
