@@ -122,12 +122,7 @@ public sealed class SigV2Verifier(ICredentialStore credentials, TimeProvider tim
             || DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
     }
 
-    private static string? Find(List<(string Name, string Value)> query, string name)
-    {
-        foreach (var (n, v) in query)
-            if (n == name) return v;
-        return null;
-    }
+    private static string? Find(List<(string Name, string Value)> query, string name) => SigV4Verifier.Find(query, name);
 
     private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "...";
 }

@@ -105,7 +105,8 @@ public sealed class SigV4Verifier
         return SigV4Result.Fail(SigV4Error.MissingAuthenticationToken, "Request is missing Authentication Token");
     }
 
-    private static string? Find(List<(string Name, string Value)> query, string name)
+    /// <summary>The decoded value of the first query parameter named <paramref name="name"/> (case-sensitive), or null.</summary>
+    internal static string? Find(List<(string Name, string Value)> query, string name)
     {
         foreach (var (n, v) in query)
             if (n == name)
