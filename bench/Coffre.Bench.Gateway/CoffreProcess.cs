@@ -13,7 +13,8 @@ public sealed class CoffreProcess : IDisposable
     public string DataDirectory { get; }
     public int ProcessId => _process.Id;
 
-    public CoffreProcess(string? appsettingsJson = null)
+    /// <param name="environment">Extra settings (<c>Coffre__AccessLog</c>, GC knobs) for this process.</param>
+    public CoffreProcess(string? appsettingsJson = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         DataDirectory = Directory.CreateTempSubdirectory("coffre-bench-").FullName;
         if (appsettingsJson is not null) File.WriteAllText(Path.Combine(DataDirectory, "appsettings.json"), appsettingsJson);
@@ -31,21 +32,13 @@ public sealed class CoffreProcess : IDisposable
         psi.Environment["COFFRE_ROOT_ACCESS_KEY"] = AccessKey;
         psi.Environment["COFFRE_ROOT_SECRET_KEY"] = SecretKey;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[coffre] " + e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         WaitUntilListening(port);
-    }
-
-    /// <summary>Resident memory of the server process, from /proc (Linux).</summary>
-    public long ResidentBytes()
-    {
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        return 0;
     }
 
     private void WaitUntilListening(int port)

@@ -21,6 +21,7 @@ internal static class BackendFailures
     {
         // The body yielded another length than it announced (the backend counts the ciphertext it derives from it).
         BlobStoreError.LengthMismatch => new ObjectStoreException(ObjectError.InvalidArgument, "The body's length differs from the one announced.", e),
+        BlobStoreError.Busy => new ObjectStoreException(ObjectError.SlowDown, e.Message, e),
         _ => Unavailable(e),
     };
 

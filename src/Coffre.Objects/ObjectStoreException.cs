@@ -28,6 +28,8 @@ public enum ObjectError
     IntegrityFailure,
     /// <summary>The storage backend could not be reached, timed out, or failed: an outage, the request may be retried.</summary>
     BackendUnavailable,
+    /// <summary>The gateway's bound on upload memory was reached (too many concurrent uploads): nothing was stored, retry later.</summary>
+    SlowDown,
     /// <summary>The object catalog's database could not be reached or written: nothing was changed, the request may be retried.</summary>
     CatalogUnavailable,
     /// <summary>The key manager or its audit trail refused to answer.</summary>

@@ -114,6 +114,11 @@ public enum BlobStoreError
     /// an outage, not lost data; the same request may succeed later.
     /// </summary>
     Unavailable,
+    /// <summary>
+    /// This gateway's own bound on memory was reached (every part buffer of the backend stayed in use for its wait): too
+    /// many concurrent uploads, not an outage of the backend; the same request may succeed once others finish.
+    /// </summary>
+    Busy,
 }
 
 public class BlobStoreException : Exception

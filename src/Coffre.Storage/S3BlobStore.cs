@@ -84,7 +84,9 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         var capacity = small ? (int)length!.Value : _partBuffers.Size;
         var buffer = small ? ArrayPool<byte>.Shared.Rent(capacity)
             : await _partBuffers.RentAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false)
-              ?? throw Unavailable(key, $"all {_options.PartBuffers} part buffers (PartBuffers) stayed busy for {_options.RequestTimeout.TotalSeconds:0.###} s", null);
+              ?? throw new BlobStoreException(BlobStoreError.Busy, Name, key,
+                  $"All {_options.PartBuffers} part buffers of S3 backend '{Name}' (PartBuffers) stayed in use for " +
+                  $"{_options.RequestTimeout.TotalSeconds:0.###} s: too many concurrent uploads. Retry later, or raise PartBuffers if memory allows.");
         try
         {
             var filled = await FillAsync(content, buffer, capacity, cancellationToken).ConfigureAwait(false);

@@ -4,14 +4,14 @@ namespace Coffre.Storage.Tests;
 
 /// <summary>
 /// The part buffers bound what uploads to an S3 backend hold in memory: beyond <see cref="S3BlobStoreOptions.PartBuffers"/>
-/// an upload waits for a buffer, and fails as unavailable (retryable) if none comes free within RequestTimeout.
+/// an upload waits for a buffer, and fails as busy (retryable; S3 SlowDown at the face) if none comes free within RequestTimeout.
 /// </summary>
 public sealed class S3BlobStorePartBufferTests(MotoStoreFixture fixture) : IClassFixture<MotoStoreFixture>
 {
     private const int Size = 2 * 1024 * 1024;
 
     [Fact]
-    public async Task Uploads_beyond_the_part_buffers_wait_and_then_fail_as_unavailable()
+    public async Task Uploads_beyond_the_part_buffers_wait_and_then_fail_as_busy()
     {
         var server = fixture.Server;
         using var store = new S3BlobStore(new S3BlobStoreOptions
@@ -30,9 +30,9 @@ public sealed class S3BlobStorePartBufferTests(MotoStoreFixture fixture) : IClas
 
         // A small body needs no part buffer.
         await store.PutAsync("small", new MemoryStream(data, 0, 1000), 1000, meta);
-        // Another large one waits, then fails as unavailable, naming the setting.
+        // Another large one waits, then fails as busy, naming the setting.
         var refused = await Assert.ThrowsAsync<BlobStoreException>(() => store.PutAsync("refused", new MemoryStream(data), Size, meta));
-        Assert.Equal(BlobStoreError.Unavailable, refused.Error);
+        Assert.Equal(BlobStoreError.Busy, refused.Error);
         Assert.Contains("PartBuffers", refused.Message);
         Assert.Null(await store.HeadAsync("refused"));
 

@@ -23,6 +23,9 @@ public sealed partial class NginxServer : IDisposable
 
     public int Port { get; }
 
+    /// <summary>The master process (its workers are its children): benchmarks read their CPU time from /proc.</summary>
+    public int ProcessId => _process.Id;
+
     public string Endpoint => $"http://127.0.0.1:{Port}";
 
     /// <summary>Starts nginx with the shipped configuration in front of <paramref name="upstreamPorts"/> on 127.0.0.1.</summary>
@@ -40,9 +43,24 @@ public sealed partial class NginxServer : IDisposable
         var upstream = string.Join("\n", upstreamPorts.Select(p => $"    server 127.0.0.1:{p}{options};"));
         site = site[..servers[0].Index] + upstream + site[(servers[^1].Index + servers[^1].Length)..];
         site = ListenLine().Replace(site, $"    listen 127.0.0.1:{port};", 1);
+        return Launch(nginx, port, _ => site);
+    }
 
+    /// <summary>
+    /// Starts nginx with a site of the caller's (given the port to listen on and nginx's own temporary directory), e.g.
+    /// static files or WebDAV for the data-path benchmark's comparison.
+    /// </summary>
+    public static NginxServer StartSite(Func<int, string, string> site)
+    {
+        var nginx = File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : Tools.RequireExecutable("nginx", "apt-get install nginx-light");
+        var port = LoopbackPort.Free();
+        return Launch(nginx, port, dir => site(port, dir));
+    }
+
+    private static NginxServer Launch(string nginx, int port, Func<string, string> site)
+    {
         var dir = Directory.CreateTempSubdirectory("coffre-nginx-").FullName;
-        File.WriteAllText(Path.Combine(dir, "coffre.conf"), site);
+        File.WriteAllText(Path.Combine(dir, "coffre.conf"), site(dir));
         File.WriteAllText(Path.Combine(dir, "nginx.conf"), $$"""
             daemon off;
             master_process on;

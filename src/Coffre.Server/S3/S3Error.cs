@@ -48,6 +48,8 @@ public sealed record S3Error(string Code, int Status, string Message)
     // An outage of the storage backend (unreachable, timed out, 5xx): retryable, unlike IntegrityFailure (data missing or damaged).
     public static readonly S3Error PlacementUnsatisfiable = new("InvalidLocationConstraint", 400, "The bucket's placement policy cannot be satisfied by the configured storage backends.");
     public static readonly S3Error BackendUnavailable = new("ServiceUnavailable", 503, "The storage backend is unavailable; please retry.");
+    // S3's own answer to too many requests: every client retries it with backoff.
+    public static readonly S3Error SlowDown = new("SlowDown", 503, "Too many concurrent uploads for the gateway's memory bound; please retry.");
     public static readonly S3Error CatalogUnavailable = new("ServiceUnavailable", 503, "The object catalog's database is unavailable; nothing was changed, please retry.");
     public static readonly S3Error ServiceUnavailable = new("ServiceUnavailable", 503, "The key service is unavailable; no operation is answered without an audit record.");
     // Sealed: 503 ServiceUnavailable, which every S3 client retries with backoff (the unseal may come meanwhile).

@@ -30,6 +30,7 @@ public static class S3ErrorMap
         ObjectError.KeyServiceUnavailable => S3Error.ServiceUnavailable,
         ObjectError.Sealed => S3Error.Sealed,
         ObjectError.BackendUnavailable => S3Error.BackendUnavailable,
+        ObjectError.SlowDown => S3Error.SlowDown,
         ObjectError.CatalogUnavailable => S3Error.CatalogUnavailable,
         ObjectError.AccessDenied => S3Error.AccessDenied,
         ObjectError.PreconditionFailed => S3Error.PreconditionFailed,
