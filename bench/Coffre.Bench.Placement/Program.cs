@@ -148,7 +148,7 @@ using (var migrating = new CoffreProcess(Config($"\"moto\": {S3Backend(moto, "sr
         var blob = new byte[64 << 20];
         Random.Shared.NextBytes(blob);
         await store.PutAsync("objects/big", new MemoryStream(blob), blob.Length, new Dictionary<string, string>());
-        store.Health.Succeeded("b", TimeSpan.FromSeconds(5));
+        store.Health.Succeeded("b", TimeSpan.FromSeconds(5), read: true);
         await using var read = await store.GetAsync("objects/big");
         var buffer = new byte[64 << 10];
         long got = 0;

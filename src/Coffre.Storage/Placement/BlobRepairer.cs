@@ -14,9 +14,11 @@ public sealed record RepairOutcome(string Key, IReadOnlyList<string> Rewritten, 
 /// Finds and rewrites missing or damaged copies of blobs on the backends a bucket's policy requires, comparing
 /// ciphertext only: a copy is good when its length and first bytes are what the catalog recorded, and copies are
 /// compared by SHA-256. The good content is the one most good copies agree on; when good copies disagree with no
-/// majority, nothing is touched and the blob is reported. Idempotent: running it again checks again.
+/// majority, nothing is touched and the blob is reported. Each rewritten copy is read back and compared with the good
+/// one, and a rewrite that fails for a moment is tried again (<see cref="CopyRetry"/>, on <paramref name="time"/>).
+/// Idempotent: running it again checks again.
 /// </summary>
-public sealed class BlobRepairer(PlacementBlobStore store)
+public sealed class BlobRepairer(PlacementBlobStore store, TimeProvider time)
 {
     public async Task<RepairOutcome> RepairAsync(RepairItem item, IReadOnlyList<string> copies, CancellationToken ct = default)
     {
@@ -58,16 +60,34 @@ public sealed class BlobRepairer(PlacementBlobStore store)
             return new RepairOutcome(item.Key, [], unreachable,
                 $"copies disagree with no majority ({string.Join("; ", groups.Select(g => string.Join(",", g.Select(x => x.Backend))))}): left as they are");
         var source = groups[0].First().Backend;
+        var goodDigest = groups[0].First().Digest;
         needed.AddRange(groups.Skip(1).SelectMany(g => g.Select(x => x.Backend)));
         var rewritten = new List<string>();
         foreach (var backend in needed)
         {
-            await using var read = await store.Backend(source).GetAsync(item.Key, 0, null, ct).ConfigureAwait(false);
-            await store.PutToAsync([backend], item.Key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
-            rewritten.Add(backend);
+            try
+            {
+                await CopyRetry.RunAsync(() => RewriteAsync(item, source, backend, goodDigest, ct), CopyRetry.IsTransient, time, ct).ConfigureAwait(false);
+                rewritten.Add(backend);
+            }
+            catch (Exception e) when (e is IOException or BlobStoreException { Error: BlobStoreError.Unavailable or BlobStoreError.Backend })
+            {
+                // Reported as unreachable, as a backend down is: the next pass tries it again.
+                unreachable.Add(backend);
+            }
         }
         Record(item.Key, groups[0].Select(g => g.Backend).Concat(rewritten), []);
         return new RepairOutcome(item.Key, rewritten, unreachable, null);
+    }
+
+    /// <summary>Copies the good copy on <paramref name="source"/> to <paramref name="target"/> and reads it back: it must hash as the good one.</summary>
+    private async Task<bool> RewriteAsync(RepairItem item, string source, string target, byte[] digest, CancellationToken ct)
+    {
+        await using (var read = await store.Backend(source).GetAsync(item.Key, 0, null, ct).ConfigureAwait(false))
+            await store.PutToAsync([target], item.Key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
+        if (await CheckAsync(store.Backend(target), item, ct).ConfigureAwait(false) is not { } copied || !copied.AsSpan().SequenceEqual(digest))
+            throw new IOException($"The rewritten copy of {BlobKeys.ForDisplay(item.Key)} on '{target}' does not read back as the good copy on '{source}'.");
+        return true;
     }
 
     /// <summary>States in the catalog what this pass found: the backends with a good copy, and those without one
