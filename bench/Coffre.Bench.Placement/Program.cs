@@ -116,8 +116,8 @@ using (var migrating = new CoffreProcess(Config($"\"moto\": {S3Backend(moto, "sr
     Console.WriteLine();
     Console.WriteLine("| tool | MB/s median (min–max) |");
     Console.WriteLine("|---|---|");
-    Console.WriteLine($"| `coffre migrate --delete-source`, whole command (process start, 4 waits of 2 s for servers, copy + read-back check, verify, delete) | {Summary(migrate)} |");
-    Console.WriteLine($"| `coffre migrate`, copy phase as its progress reports it (includes the first 2 s wait) | {Summary(copyPhase)} |");
+    Console.WriteLine($"| `coffre migrate --delete-source`, whole command (process start, copy, verify, delete, sweep; waits only for what is left of 2 s since a state change) | {Summary(migrate)} |");
+    Console.WriteLine($"| `coffre migrate`, copy phase as its progress reports it | {Summary(copyPhase)} |");
     Console.WriteLine($"| `rclone copy` moto → s3rver (`--transfers {concurrency}`) | {Summary(rcloneRates)} |");
     Console.WriteLine($"| ratio migrate/rclone (medians): whole command {Median(migrate) / Median(rcloneRates):F2}×, copy phase {Median(copyPhase) / Median(rcloneRates):F2}× | |");
     Console.WriteLine();
