@@ -384,11 +384,7 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             long position = 0;
             await using var observed = new ObservedReadStream(read.Content, chunk =>
             {
-                if (position < item.ExpectedPrefix.Length)
-                {
-                    var overlap = (int)Math.Min(chunk.Length, item.ExpectedPrefix.Length - position);
-                    prefixMatches &= chunk[..overlap].SequenceEqual(item.ExpectedPrefix.AsSpan((int)position, overlap));
-                }
+                prefixMatches &= item.PrefixAgrees(position, chunk);
                 position += chunk.Length;
                 if (!target.ChecksWrites) sha.AppendData(chunk);
             }, leaveOpen: true);

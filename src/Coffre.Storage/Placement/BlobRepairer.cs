@@ -5,7 +5,16 @@ namespace Coffre.Storage.Placement;
 /// <summary>A blob whose copies `coffre repair` checks: its key, and what its owner recorded of it (no key material).</summary>
 /// <param name="ExpectedLength">The ciphertext length the object catalog recorded; null when unknown (an annex such as a sidecar).</param>
 /// <param name="ExpectedPrefix">The first bytes the catalog recorded (the stream header); empty when unknown.</param>
-public sealed record RepairItem(string Key, long? ExpectedLength, byte[] ExpectedPrefix, bool OptionalAnnex = false);
+public sealed record RepairItem(string Key, long? ExpectedLength, byte[] ExpectedPrefix, bool OptionalAnnex = false)
+{
+    /// <summary>Whether <paramref name="chunk"/>, read at <paramref name="position"/> of the blob, agrees with the first bytes recorded.</summary>
+    public bool PrefixAgrees(long position, ReadOnlySpan<byte> chunk)
+    {
+        if (position >= ExpectedPrefix.Length) return true;
+        var overlap = (int)Math.Min(chunk.Length, ExpectedPrefix.Length - position);
+        return chunk[..overlap].SequenceEqual(ExpectedPrefix.AsSpan((int)position, overlap));
+    }
+}
 
 /// <summary>What happened to one blob: the backends whose copy was rewritten, or why it could not be.</summary>
 public sealed record RepairOutcome(string Key, IReadOnlyList<string> Rewritten, IReadOnlyList<string> Unreachable, string? Problem);
@@ -120,11 +129,7 @@ public sealed class BlobRepairer(PlacementBlobStore store, TimeProvider time)
             int n;
             while ((n = await read.Content.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
             {
-                if (position < item.ExpectedPrefix.Length)
-                {
-                    var overlap = (int)Math.Min(n, item.ExpectedPrefix.Length - position);
-                    if (!buffer.AsSpan(0, overlap).SequenceEqual(item.ExpectedPrefix.AsSpan((int)position, overlap))) return null;
-                }
+                if (!item.PrefixAgrees(position, buffer.AsSpan(0, n))) return null;
                 sha.AppendData(buffer, 0, n);
                 position += n;
             }
