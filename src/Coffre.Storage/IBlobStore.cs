@@ -15,6 +15,12 @@ public interface IBlobStore
     string Describe();
 
     /// <summary>
+    /// True when the backend itself checks every write against a digest sent with the body (S3: Content-MD5) and refuses
+    /// a mismatch, so that a put that succeeded stored exactly the bytes given: a copy needs no read-back to be verified.
+    /// </summary>
+    bool ChecksWrites => false;
+
+    /// <summary>
     /// Stores <paramref name="content"/> under <paramref name="key"/>, replacing any existing blob atomically:
     /// a concurrent reader sees either the previous blob (body and metadata) or the whole new one.
     /// The stream is read once, front to back; it need not be seekable. When <paramref name="length"/>

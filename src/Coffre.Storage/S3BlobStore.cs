@@ -17,6 +17,8 @@ namespace Coffre.Storage;
 /// encryption's framing; <see cref="S3BlobStoreOptions.PartBuffers"/> of them at most): one PutObject when the whole
 /// body fits, otherwise a multipart upload, completed (atomically) only once every part is in.
 /// Blob keys are mapped with <see cref="S3KeyCodec"/> under <see cref="S3BlobStoreOptions.KeyPrefix"/>.
+/// Every PutObject and UploadPart carries the body's Content-MD5, which every S3 service checks (BadDigest): a write
+/// that succeeded stored the bytes sent (<see cref="ChecksWrites"/>), so `coffre migrate` need not read a copy back.
 /// </summary>
 public sealed class S3BlobStore : IBlobStore, IDisposable
 {
@@ -55,6 +57,10 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     }
 
     public string Name => _options.Name;
+
+    public bool ChecksWrites => true;
+
+    private static string ContentMd5(byte[] buffer, int count) => Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(buffer.AsSpan(0, count)));
 
     public string Describe() =>
         $"S3 '{Name}' {_options.Endpoint} bucket={_bucket} prefix='{_prefix}' region={_options.Region} " +
@@ -103,6 +109,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                     AutoCloseStream = true,
                     ContentType = ContentType,
                     UseChunkEncoding = false,
+                    MD5Digest = ContentMd5(buffer, filled),
                 };
                 request.Headers.ContentLength = filled;
                 CopyMetadata(metadata, request.Metadata);
@@ -149,6 +156,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                     PartSize = filled,
                     InputStream = new MemoryStream(buffer, 0, filled, writable: false),
                     UseChunkEncoding = false,
+                    MD5Digest = ContentMd5(buffer, filled),
                 };
                 var response = await Call(key, t => _client.UploadPartAsync(partRequest, t), ct).ConfigureAwait(false);
                 parts.Add(new PartETag(partNumber, response.ETag));

@@ -43,7 +43,7 @@ public static class MigrateCommand
                 throw new CliException(e.Error switch
                 {
                     MigrationError.Conflict => ExitCodes.Conflict,
-                    MigrationError.CopyFailed => ExitCodes.BackendUnavailable,
+                    MigrationError.CopyFailed or MigrationError.CopyMismatch => ExitCodes.BackendUnavailable,
                     _ => ExitCodes.Usage,
                 }, e.Message);
             }

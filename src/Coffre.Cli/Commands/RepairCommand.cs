@@ -11,18 +11,23 @@ namespace Coffre.Cli.Commands;
 /// <summary>`coffre repair [BUCKET]`: rewrites the missing or damaged copies of every object's blobs, without keys.</summary>
 public static class RepairCommand
 {
-    /// <summary>Where an interrupted repair resumes: per bucket, the last object whose copies were all checked.</summary>
+    /// <summary>Where an interrupted repair resumes: per bucket, the last name whose versions' copies were all checked.</summary>
     public const string StateFileName = "repair.state.json";
 
     public static Command Create()
     {
         var bucketArg = new Argument<string?>("BUCKET") { Description = "Only this bucket (default: all)", Arity = ArgumentArity.ZeroOrOne };
         var restart = new Option<bool>("--restart") { Description = "Ignore where an interrupted repair stopped and check everything again" };
+        var verify = new Option<bool>("--verify")
+        {
+            Description = "Read every copy of every blob, not only those the record of copies shows missing: finds copies a provider lost or damaged behind Coffre's back",
+        };
         var command = new Command("repair",
-            "Checks every copy of every object's ciphertext on the backends its bucket's placement requires (length, header and SHA-256; " +
-            "no key is used) and rewrites missing or damaged copies from a good one. Resumes where an interrupted run stopped. " +
+            "Finds the copies of every object version's ciphertext that the record of copies shows missing on the backends its bucket's placement requires, " +
+            "checks the blob's copies (length, header and SHA-256; no key is used) and rewrites missing or damaged ones from a good one; " +
+            "blobs the record does not know are checked on every backend, and --verify checks every copy of every blob. Resumes where an interrupted run stopped. " +
             $"Exit {ExitCodes.BackendUnavailable} when a backend could not be reached, {ExitCodes.AuthenticationFailed} when a blob has no good copy " +
-            "or its copies disagree with no majority.") { bucketArg, restart };
+            "or its copies disagree with no majority.") { bucketArg, restart, verify };
         command.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
@@ -39,7 +44,7 @@ public static class RepairCommand
             var buckets = catalog is null ? [] : r.GetValue(bucketArg) is { } only
                 ? [(await catalog.GetBucketAsync(only, ct))?.Name ?? throw new CliException(ExitCodes.NotFound, $"No bucket named '{only}' in the catalog.")]
                 : (await catalog.ListBucketsAsync(ct)).Select(b => b.Name).ToList();
-            var repair = new CatalogRepair(catalog!, store);
+            var repair = new CatalogRepair(catalog!, store, TimeProvider.System, r.GetValue(verify));
             var report = new List<object>();
             long objects = 0, blobs = 0, rewritten = 0;
             var problems = new List<RepairOutcome>();
@@ -49,10 +54,11 @@ public static class RepairCommand
                 var copies = store.Placement.CopiesOf(bucket);
                 var after = state.GetValueOrDefault(bucket);
                 if (after is not null && !cli.Json) Console.Error.WriteLine($"repair: {bucket}: resuming after '{after}'");
+                var cursor = VersionCursor.After(after);
                 long bucketObjects = 0, bucketRewritten = 0;
                 while (true)
                 {
-                    var (last, more) = await repair.RepairPageAsync(bucket, after, (record, outcomes) =>
+                    (cursor, var more) = await repair.RepairPageAsync(bucket, cursor, (record, outcomes) =>
                     {
                         foreach (var outcome in outcomes)
                         {
@@ -66,8 +72,7 @@ public static class RepairCommand
                         objects++;
                         bucketObjects++;
                     }, ct);
-                    after = last;
-                    state[bucket] = after ?? "";
+                    state[bucket] = cursor.Done ?? "";
                     SaveState(statePath, state);
                     if (!cli.Json) Console.Error.WriteLine($"repair: {bucket}: {bucketObjects} object(s) checked, {bucketRewritten} copie(s) rewritten");
                     if (!more) break;

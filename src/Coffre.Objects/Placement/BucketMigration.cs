@@ -35,8 +35,11 @@ public enum MigrationError
     Invalid,
     /// <summary>Another migration of the bucket is under way.</summary>
     Conflict,
-    /// <summary>A copy could not be made or verified.</summary>
+    /// <summary>A copy could not be made: its blob is missing or differs from the catalog, or its backends could not be reached.</summary>
     CopyFailed,
+    /// <summary>A copy was written but does not read back as written (length, header or SHA-256): retried, since a blob
+    /// rewritten while it is read back can read torn.</summary>
+    CopyMismatch,
 }
 
 public sealed class MigrationException(MigrationError error, string message, Exception? inner = null) : Exception(message, inner)
@@ -50,20 +53,27 @@ public sealed class MigrationException(MigrationError error, string message, Exc
 /// within <see cref="MigrationStates.RefreshBound"/>: from the start, servers write new blobs to both sides; once every
 /// object is copied and verified, the bucket's placement names the target, every object is checked once more (what a
 /// write in flight at the start placed on the source only is copied then), writes stop going to the source, and its
-/// copies are deleted if asked. Each phase walks the catalog in name order and saves its cursor after every page, so
-/// a run killed at any point resumes where it stopped. Reads never fail meanwhile: the placement layer reads from any
-/// backend that holds a blob.
+/// copies are deleted if asked. Each phase walks every object version (<see cref="VersionWalk"/>: noncurrent versions
+/// move too) in name order and saves its cursor after every page, so a run killed at any point resumes where it
+/// stopped. Reads never fail meanwhile: the placement layer reads from any backend that holds a blob.
+/// A step that needs every server to have seen a state waits until <see cref="SettleTime"/> has passed since that state
+/// was saved, counting the work done meanwhile: the walk that verifies waits on the migration's start, the final sweep
+/// on the switch to deleting; no other step waits.
 /// </summary>
 public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore store, IPlacementStateStore states, TimeProvider time)
 {
     private const int PageSize = 200;
 
-    /// <summary>How long to wait after each change of state for every server to see it (twice their refresh bound).</summary>
+    /// <summary>How long after a change of state every server has seen it (twice their refresh bound).</summary>
     public TimeSpan SettleTime { get; init; } = 2 * MigrationStates.RefreshBound;
+
+    /// <summary>When this run saved the switch to deleting (or found it saved): the sweep waits on it.</summary>
+    private DateTimeOffset _deletingSince;
 
     public async Task<MigrationResult> RunAsync(MigrationRequest request, IProgress<MigrationProgress>? progress = null, CancellationToken ct = default)
     {
         var started = Stopwatch.GetTimestamp();
+        _deletingSince = default;
         store.Placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
         var state = await StartOrResumeAsync(request, ct).ConfigureAwait(false);
         var migration = state.Migration!;
@@ -85,14 +95,17 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             var (_, uploadBytes) = await CopyUploadsAsync(request.Bucket, migration, verifyOnly: false, ct).ConfigureAwait(false);
             bytesThisRun += uploadBytes;
             migration = migration with { Bytes = migration.Bytes + uploadBytes };
+            // Servers write to both sides in this phase as in the last: none needs to see the switch before the walk below.
             state = state with { Backends = Switched(request.Bucket, migration), Migration = migration with { Phase = MigrationPhase.Verifying, Cursor = null } };
-            await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+            await SaveAsync(state, ct).ConfigureAwait(false);
             migration = state.Migration!;
         }
         if (migration.Phase == MigrationPhase.Verifying)
         {
             // Every object once more, by length on the target: a write that started before the servers saw the migration
-            // may have committed its object after the copy walk passed its name, with its blobs on the source only.
+            // may have committed its object after the copy walk passed its name, with its blobs on the source only. So
+            // every server must write to both sides by now: the walk starts once they have all seen the start.
+            await SettleSinceAsync(migration.Started, ct).ConfigureAwait(false);
             migration = await WalkAsync(state, migration, async (record, m) =>
             {
                 long bytes = 0;
@@ -115,9 +128,10 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
             bytesThisRun += uploadBytes;
             migration = migration with { Bytes = migration.Bytes + uploadBytes };
             state = state with { Migration = migration with { Phase = MigrationPhase.Deleting, Cursor = null } };
-            await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+            await SaveAsync(state, ct).ConfigureAwait(false);
             migration = state.Migration!;
         }
+        if (_deletingSince == default) _deletingSince = time.GetUtcNow(); // resumed in this phase: as if saved now
         if (migration.DeleteSource)
         {
             var source = store.Backend(migration.From);
@@ -178,8 +192,9 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
         if (!decision.IsSatisfied)
             throw new MigrationException(MigrationError.Invalid, $"Moving bucket '{bucket}' from '{from}' to '{request.To}' would break its placement policy: " +
                 string.Join(" ", decision.Problems));
+        // The copy walk need not wait for servers to see the start: what they write meanwhile to the source only, the verify walk finds.
         var state = known with { Migration = new PlacementMigration(from, request.To, MigrationPhase.Copying, null, 0, 0, request.DeleteSource, time.GetUtcNow()) };
-        await SaveAndSettleAsync(state, ct).ConfigureAwait(false);
+        await SaveAsync(state, ct).ConfigureAwait(false);
         return state;
     }
 
@@ -190,31 +205,31 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
     }
 
     /// <summary>
-    /// After the delete walk, once servers have had the settle time to finish what they started: the objects whose
-    /// blobs the catalog records on the source still (a write that committed its object after the walk passed its
-    /// name) lose that copy too. Reads the record only (no backend listing); returns the objects swept.
+    /// After the delete walk, once servers have had the settle time since the switch to deleting to finish what they
+    /// started: the object versions whose blobs the catalog records on the source still (a write that committed its
+    /// object after the walk passed its name) lose that copy too. Reads the record only (no backend listing); returns
+    /// the versions swept.
     /// </summary>
     private async Task<long> SweepSourceAsync(string bucket, PlacementMigration migration, CancellationToken ct)
     {
         if (store.Copies is not { } copies) return 0;
+        await SettleSinceAsync(_deletingSince, ct).ConfigureAwait(false);
         await copies.FlushAsync().ConfigureAwait(false);
-        await Task.Delay(SettleTime, time, ct).ConfigureAwait(false);
         var source = store.Backend(migration.From);
         long swept = 0;
-        for (string? after = null; ;)
+        for (var cursor = VersionCursor.After(null); ;)
         {
-            var page = await catalog.ListObjectsAsync(bucket, "", null, after, PageSize, ct).ConfigureAwait(false);
-            var records = page.Entries.Select(e => e.Record).OfType<ObjectRecord>().ToList();
-            var blobs = records.SelectMany(ObjectBlobs.Of).Select(i => i.Key).ToList();
-            var onSource = (await copies.Store.OfAsync(blobs, ct).ConfigureAwait(false))
+            var (records, next, more) = await VersionWalk.NextAsync(catalog, bucket, cursor, PageSize, ct).ConfigureAwait(false);
+            var blobs = records.Select(r => ObjectBlobs.Of(r).Select(i => i.Key).ToList()).ToList();
+            var onSource = (await copies.Store.OfAsync(blobs.SelectMany(b => b).ToList(), ct).ConfigureAwait(false))
                 .Where(c => c.Backend == migration.From).Select(c => c.Blob).ToHashSet(StringComparer.Ordinal);
-            foreach (var record in records.Where(r => ObjectBlobs.Of(r).Any(i => onSource.Contains(i.Key))))
+            foreach (var keys in blobs.Where(keys => keys.Any(onSource.Contains)))
             {
-                foreach (var item in ObjectBlobs.Of(record)) await DeleteSourceCopyAsync(source, migration, item.Key, ct).ConfigureAwait(false);
+                foreach (var key in keys) await DeleteSourceCopyAsync(source, migration, key, ct).ConfigureAwait(false);
                 swept++;
             }
-            if (records.Count > 0) after = records[^1].Name;
-            if (!page.IsTruncated) return swept;
+            if (!more) return swept;
+            cursor = next;
         }
     }
 
@@ -239,52 +254,56 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
         return Replace(decision.Copies, migration.From, migration.To);
     }
 
-    private async Task SaveAndSettleAsync(BucketPlacementState state, CancellationToken ct)
+    private async Task SaveAsync(BucketPlacementState state, CancellationToken ct)
     {
         await states.SaveAsync(state, ct).ConfigureAwait(false);
         store.Placement.Apply(await states.ListAsync(ct).ConfigureAwait(false));
-        await Task.Delay(SettleTime, time, ct).ConfigureAwait(false);
+        if (state.Migration?.Phase == MigrationPhase.Deleting) _deletingSince = time.GetUtcNow();
     }
 
+    /// <summary>Waits until <see cref="SettleTime"/> has passed since <paramref name="saved"/>: at once when the work done since took that long.</summary>
+    private Task SettleSinceAsync(DateTimeOffset saved, CancellationToken ct)
+    {
+        var left = saved + SettleTime - time.GetUtcNow();
+        return left > TimeSpan.Zero ? Task.Delay(left, time, ct) : Task.CompletedTask;
+    }
+
+    /// <summary>The object versions of the bucket and their ciphertext bytes, for progress.</summary>
     private async Task<(long Objects, long Bytes)> CountAsync(string bucket, CancellationToken ct)
     {
         long objects = 0, bytes = 0;
-        string? after = null;
-        while (true)
+        for (var cursor = VersionCursor.After(null); ;)
         {
-            var page = await catalog.ListObjectsAsync(bucket, "", null, after, 1000, ct).ConfigureAwait(false);
-            foreach (var record in page.Entries.Select(e => e.Record).OfType<ObjectRecord>())
-            {
-                objects++;
-                bytes += record.Parts.Sum(p => p.CipherSize);
-                after = record.Name;
-            }
-            if (!page.IsTruncated) return (objects, bytes);
+            var (records, next, more) = await VersionWalk.NextAsync(catalog, bucket, cursor, 1000, ct).ConfigureAwait(false);
+            objects += records.Count;
+            bytes += records.Sum(r => r.Parts.Sum(p => p.CipherSize));
+            if (!more) return (objects, bytes);
+            cursor = next;
         }
     }
 
-    /// <summary>Runs <paramref name="step"/> on every object after the phase's cursor, a page at a time, saving the cursor and counters after each page.</summary>
+    /// <summary>Runs <paramref name="step"/> on every object version after the phase's cursor, a page at a time, saving the cursor (the last name done) and counters after each page.</summary>
     private async Task<PlacementMigration> WalkAsync(BucketPlacementState state, PlacementMigration migration,
         Func<ObjectRecord, PlacementMigration, Task<long>> step, int parallelism, Action<PlacementMigration, long> report, CancellationToken ct)
     {
         long objects = migration.Phase == MigrationPhase.Copying ? migration.Objects : 0;
-        while (true)
+        for (var cursor = VersionCursor.After(migration.Cursor); ;)
         {
-            var page = await catalog.ListObjectsAsync(state.Bucket, "", null, migration.Cursor, PageSize, ct).ConfigureAwait(false);
-            var records = page.Entries.Select(e => e.Record).OfType<ObjectRecord>().ToList();
+            var (records, next, more) = await VersionWalk.NextAsync(catalog, state.Bucket, cursor, PageSize, ct).ConfigureAwait(false);
             long bytes = 0;
             await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = ct },
                 async (record, _) => Interlocked.Add(ref bytes, await step(record, migration).ConfigureAwait(false))).ConfigureAwait(false);
             objects += records.Count;
             migration = migration with
             {
-                Cursor = records.Count > 0 ? records[^1].Name : migration.Cursor,
+                Cursor = next.Done,
                 Objects = migration.Phase == MigrationPhase.Copying ? objects : migration.Objects,
                 Bytes = migration.Bytes + bytes,
             };
             await states.SaveAsync(state with { Migration = migration }, ct).ConfigureAwait(false);
             report(migration, objects);
-            if (!page.IsTruncated) return migration;
+            if (!more) return migration;
+            cursor = next;
         }
     }
 
@@ -311,39 +330,25 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
         return info is not null || await store.HoldersAsync(item.Key, ct).ConfigureAwait(false) is { Count: 0 };
     }
 
-    /// <summary>
-    /// Copies one blob to the target as it is (ciphertext and metadata) and reads the copy back: it must have the length
-    /// and first bytes the catalog recorded and the SHA-256 of what was read from the source. Returns the bytes copied
-    /// (0 for a sidecar that does not exist). The source is the backend being left, else another old copy.
-    /// </summary>
-    private async Task<long> CopyAsync(PlacementMigration migration, RepairItem item, CancellationToken ct)
-    {
-        // A blob can fail to copy for a moment: a backend briefly unavailable, or a copy that the gateway's own
-        // dual write or repair rewrites while it is read back (s3rver serves such a blob torn). Each blob is tried a
-        // few times, with a growing pause, before the run stops; a run that stops resumes at its cursor.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await CopyOnceAsync(migration, item, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (attempt < CopyAttempts && !ct.IsCancellationRequested && IsTransient(e))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt * attempt), ct).ConfigureAwait(false);
-            }
-        }
-    }
+    private Task<long> CopyAsync(PlacementMigration migration, RepairItem item, CancellationToken ct) =>
+        CopyRetry.RunAsync(() => CopyOnceAsync(migration, item, ct), IsTransient, time, ct);
 
-    private const int CopyAttempts = 4;
-
-    private static bool IsTransient(Exception e) => e switch
+    /// <summary>What a later attempt may not meet: an unreachable backend, an I/O error, a copy that read back torn.
+    /// A blob on no backend, or whose length differs from the catalog, is not retried.</summary>
+    private static bool IsTransient(Exception e) => CopyRetry.IsTransient(e) || e switch
     {
-        BlobStoreException b => b.Error == BlobStoreError.Unavailable,
-        IOException => true,
-        MigrationException { Error: MigrationError.CopyFailed, InnerException: null or BlobStoreException { Error: BlobStoreError.Unavailable } or IOException } => true,
+        MigrationException { Error: MigrationError.CopyMismatch } => true,
+        MigrationException { Error: MigrationError.CopyFailed, InnerException: { } inner } => CopyRetry.IsTransient(inner),
         _ => false,
     };
 
+    /// <summary>
+    /// Copies one blob to the target as it is (ciphertext and metadata), verified: the source must have the length and
+    /// first bytes the catalog recorded, and the copy must hold what was read. A backend that checks each write against a
+    /// digest sent with it (<see cref="IBlobStore.ChecksWrites"/>: S3's Content-MD5) has verified the copy when the put
+    /// succeeds; any other is read back and compared by SHA-256. Returns the bytes copied (0 for a sidecar that does not
+    /// exist). The source is the backend being left, else another old copy.
+    /// </summary>
     private async Task<long> CopyOnceAsync(PlacementMigration migration, RepairItem item, CancellationToken ct)
     {
         var target = store.Backend(migration.To);
@@ -369,19 +374,29 @@ public sealed class BucketMigration(IObjectCatalog catalog, PlacementBlobStore s
                 : $"Blob {BlobKeys.ForDisplay(item.Key)} could not be read from '{migration.From}' or another copy: {failure.Message}", failure);
         }
         byte[] sourceDigest;
+        var prefixMatches = true;
         await using (read)
         {
             if (item.ExpectedLength is { } expected && read.TotalLength != expected)
                 throw new MigrationException(MigrationError.CopyFailed,
                     $"Blob {BlobKeys.ForDisplay(item.Key)} is {read.TotalLength} bytes on the source but the catalog says {expected}: run `coffre repair` first.");
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using var observed = new ObservedReadStream(read.Content, chunk => sha.AppendData(chunk), leaveOpen: true);
+            long position = 0;
+            await using var observed = new ObservedReadStream(read.Content, chunk =>
+            {
+                prefixMatches &= item.PrefixAgrees(position, chunk);
+                position += chunk.Length;
+                if (!target.ChecksWrites) sha.AppendData(chunk);
+            }, leaveOpen: true);
             await target.PutAsync(item.Key, observed, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
             sourceDigest = sha.GetHashAndReset();
         }
-        var copied = await BlobRepairer.CheckAsync(target, item, ct).ConfigureAwait(false);
-        if (copied is null || !CryptographicOperations.FixedTimeEquals(copied, sourceDigest))
+        if (!prefixMatches)
             throw new MigrationException(MigrationError.CopyFailed,
+                $"Blob {BlobKeys.ForDisplay(item.Key)} on the source does not begin with the header the catalog recorded: run `coffre repair` first.");
+        if (!target.ChecksWrites && (await BlobRepairer.CheckAsync(target, item, ct).ConfigureAwait(false) is not { } copied
+                                     || !CryptographicOperations.FixedTimeEquals(copied, sourceDigest)))
+            throw new MigrationException(MigrationError.CopyMismatch,
                 $"The copy of {BlobKeys.ForDisplay(item.Key)} on '{migration.To}' does not read back as written (length, header or SHA-256): check that backend, then run the migration again.");
         store.Copies?.Record(BlobCopyChange.Holds(item.Key, migration.To));
         return read.TotalLength;

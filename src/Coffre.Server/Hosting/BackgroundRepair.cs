@@ -8,12 +8,14 @@ namespace Coffre.Server.Hosting;
 /// <summary>
 /// `coffre repair` in the background: from the maintenance service, a pass over every bucket once per
 /// <c>Coffre:RepairInterval</c> (off when zero), so that copies a provider lost or damaged are rewritten without an
-/// operator. It needs no key, so it runs sealed too. Its counters are exported at /metrics.
+/// operator. It needs no key, so it runs sealed too. Its counters are exported at /metrics. Unlike `coffre repair`
+/// without --verify, it reads every copy (<see cref="CatalogRepair"/>): only a read finds a copy a provider lost or
+/// damaged behind Coffre's back, and this pass has its whole interval to spread that cost over.
 /// </summary>
 public sealed class BackgroundRepair(IObjectCatalog catalog, PlacementBlobStore store, CoffreServerOptions options, TimeProvider time,
     ILogger<BackgroundRepair> log)
 {
-    private readonly CatalogRepair _repair = new(catalog, store);
+    private readonly CatalogRepair _repair = new(catalog, store, time, verify: true);
     private DateTimeOffset? _lastPass;
     private long _passes, _objects, _rewritten, _problems, _unreachable;
 
@@ -35,11 +37,11 @@ public sealed class BackgroundRepair(IObjectCatalog catalog, PlacementBlobStore 
         long rewritten = 0, problems = 0, unreachable = 0;
         foreach (var bucket in await catalog.ListBucketsAsync(ct).ConfigureAwait(false))
         {
-            string? after = null;
+            var cursor = VersionCursor.After(null);
             bool more;
             do
             {
-                (after, more) = await _repair.RepairPageAsync(bucket.Name, after, (record, outcomes) =>
+                (cursor, more) = await _repair.RepairPageAsync(bucket.Name, cursor, (record, outcomes) =>
                 {
                     Interlocked.Increment(ref _objects);
                     foreach (var outcome in outcomes)

@@ -5,7 +5,16 @@ namespace Coffre.Storage.Placement;
 /// <summary>A blob whose copies `coffre repair` checks: its key, and what its owner recorded of it (no key material).</summary>
 /// <param name="ExpectedLength">The ciphertext length the object catalog recorded; null when unknown (an annex such as a sidecar).</param>
 /// <param name="ExpectedPrefix">The first bytes the catalog recorded (the stream header); empty when unknown.</param>
-public sealed record RepairItem(string Key, long? ExpectedLength, byte[] ExpectedPrefix, bool OptionalAnnex = false);
+public sealed record RepairItem(string Key, long? ExpectedLength, byte[] ExpectedPrefix, bool OptionalAnnex = false)
+{
+    /// <summary>Whether <paramref name="chunk"/>, read at <paramref name="position"/> of the blob, agrees with the first bytes recorded.</summary>
+    public bool PrefixAgrees(long position, ReadOnlySpan<byte> chunk)
+    {
+        if (position >= ExpectedPrefix.Length) return true;
+        var overlap = (int)Math.Min(chunk.Length, ExpectedPrefix.Length - position);
+        return chunk[..overlap].SequenceEqual(ExpectedPrefix.AsSpan((int)position, overlap));
+    }
+}
 
 /// <summary>What happened to one blob: the backends whose copy was rewritten, or why it could not be.</summary>
 public sealed record RepairOutcome(string Key, IReadOnlyList<string> Rewritten, IReadOnlyList<string> Unreachable, string? Problem);
@@ -14,9 +23,11 @@ public sealed record RepairOutcome(string Key, IReadOnlyList<string> Rewritten, 
 /// Finds and rewrites missing or damaged copies of blobs on the backends a bucket's policy requires, comparing
 /// ciphertext only: a copy is good when its length and first bytes are what the catalog recorded, and copies are
 /// compared by SHA-256. The good content is the one most good copies agree on; when good copies disagree with no
-/// majority, nothing is touched and the blob is reported. Idempotent: running it again checks again.
+/// majority, nothing is touched and the blob is reported. Each rewritten copy is read back and compared with the good
+/// one, and a rewrite that fails for a moment is tried again (<see cref="CopyRetry"/>, on <paramref name="time"/>).
+/// Idempotent: running it again checks again.
 /// </summary>
-public sealed class BlobRepairer(PlacementBlobStore store)
+public sealed class BlobRepairer(PlacementBlobStore store, TimeProvider time)
 {
     public async Task<RepairOutcome> RepairAsync(RepairItem item, IReadOnlyList<string> copies, CancellationToken ct = default)
     {
@@ -58,16 +69,34 @@ public sealed class BlobRepairer(PlacementBlobStore store)
             return new RepairOutcome(item.Key, [], unreachable,
                 $"copies disagree with no majority ({string.Join("; ", groups.Select(g => string.Join(",", g.Select(x => x.Backend))))}): left as they are");
         var source = groups[0].First().Backend;
+        var goodDigest = groups[0].First().Digest;
         needed.AddRange(groups.Skip(1).SelectMany(g => g.Select(x => x.Backend)));
         var rewritten = new List<string>();
         foreach (var backend in needed)
         {
-            await using var read = await store.Backend(source).GetAsync(item.Key, 0, null, ct).ConfigureAwait(false);
-            await store.PutToAsync([backend], item.Key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
-            rewritten.Add(backend);
+            try
+            {
+                await CopyRetry.RunAsync(() => RewriteAsync(item, source, backend, goodDigest, ct), CopyRetry.IsTransient, time, ct).ConfigureAwait(false);
+                rewritten.Add(backend);
+            }
+            catch (Exception e) when (e is IOException or BlobStoreException { Error: BlobStoreError.Unavailable or BlobStoreError.Backend })
+            {
+                // Reported as unreachable, as a backend down is: the next pass tries it again.
+                unreachable.Add(backend);
+            }
         }
         Record(item.Key, groups[0].Select(g => g.Backend).Concat(rewritten), []);
         return new RepairOutcome(item.Key, rewritten, unreachable, null);
+    }
+
+    /// <summary>Copies the good copy on <paramref name="source"/> to <paramref name="target"/> and reads it back: it must hash as the good one.</summary>
+    private async Task<bool> RewriteAsync(RepairItem item, string source, string target, byte[] digest, CancellationToken ct)
+    {
+        await using (var read = await store.Backend(source).GetAsync(item.Key, 0, null, ct).ConfigureAwait(false))
+            await store.PutToAsync([target], item.Key, read.Content, read.TotalLength, read.Metadata, ct).ConfigureAwait(false);
+        if (await CheckAsync(store.Backend(target), item, ct).ConfigureAwait(false) is not { } copied || !copied.AsSpan().SequenceEqual(digest))
+            throw new IOException($"The rewritten copy of {BlobKeys.ForDisplay(item.Key)} on '{target}' does not read back as the good copy on '{source}'.");
+        return true;
     }
 
     /// <summary>States in the catalog what this pass found: the backends with a good copy, and those without one
@@ -100,11 +129,7 @@ public sealed class BlobRepairer(PlacementBlobStore store)
             int n;
             while ((n = await read.Content.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
             {
-                if (position < item.ExpectedPrefix.Length)
-                {
-                    var overlap = (int)Math.Min(n, item.ExpectedPrefix.Length - position);
-                    if (!buffer.AsSpan(0, overlap).SequenceEqual(item.ExpectedPrefix.AsSpan((int)position, overlap))) return null;
-                }
+                if (!item.PrefixAgrees(position, buffer.AsSpan(0, n))) return null;
                 sha.AppendData(buffer, 0, n);
                 position += n;
             }

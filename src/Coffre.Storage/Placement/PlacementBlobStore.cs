@@ -266,14 +266,14 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         }
     }
 
-    /// <summary>Runs one backend call, recording its outcome in <see cref="Health"/>.</summary>
-    internal async Task<T> Observed<T>(string backend, Func<Task<T>> call)
+    /// <summary>Runs one backend call, recording its outcome in <see cref="Health"/> (<paramref name="read"/>: it opens a read).</summary>
+    internal async Task<T> Observed<T>(string backend, Func<Task<T>> call, bool read = false)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             var result = await call().ConfigureAwait(false);
-            Health.Succeeded(backend, Stopwatch.GetElapsedTime(started));
+            Health.Succeeded(backend, Stopwatch.GetElapsedTime(started), read);
             return result;
         }
         catch (BlobStoreException e) when (e.Error is BlobStoreError.Unavailable or BlobStoreError.Backend)
@@ -303,9 +303,31 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         return [.. Health.ReadOrder(preferred), .. Health.ReadOrder(_backends.Keys.Except(preferred))];
     }
 
+    /// <summary>
+    /// Backends to read <paramref name="key"/> from: first those the record says hold it (fastest healthy first), then
+    /// the others in <see cref="ReadOrder()"/>. The placement's order alone when the record has nothing (a blob written
+    /// before the record existed, or whose batch of records was lost) or cannot be asked: the record orders reads, it
+    /// never fails one.
+    /// </summary>
+    internal async Task<IReadOnlyList<string>> ReadOrderAsync(string key, CancellationToken ct)
+    {
+        if (Copies is not { } copies) return ReadOrder();
+        IReadOnlyList<BlobCopy> recorded;
+        try
+        {
+            recorded = await copies.Store.OfAsync([key], ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return ReadOrder();
+        }
+        var holders = recorded.Select(c => c.Backend).Where(_backends.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
+        return holders.Count == 0 ? ReadOrder() : [.. Health.ReadOrder(holders), .. ReadOrder().Except(holders, StringComparer.Ordinal)];
+    }
+
     public async Task<BlobReadResult> GetAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
-        var order = ReadOrder();
+        var order = await ReadOrderAsync(key, cancellationToken).ConfigureAwait(false);
         if (ErasureFor(key) is not null && await _erasure.TryGetAsync(key, offset, length, order, cancellationToken).ConfigureAwait(false) is { } coded)
             return coded;
         BlobReadResult result;
@@ -339,7 +361,7 @@ public sealed class PlacementBlobStore : IBlobStore, IDisposable
         {
             try
             {
-                return (await Observed(name, () => Backend(name).GetAsync(key, offset, length, ct)).ConfigureAwait(false), name);
+                return (await Observed(name, () => Backend(name).GetAsync(key, offset, length, ct), read: true).ConfigureAwait(false), name);
             }
             catch (BlobNotFoundException)
             {

@@ -5,7 +5,9 @@ namespace Coffre.Storage.Placement;
 /// <summary>
 /// `coffre repair` for an erasure-coded blob: every share is read whole and each block's checksum checked; the shares
 /// missing or damaged on the backends the policy names (share i on the i-th) are rebuilt from K good ones and written
-/// there. No key is used: shares are ciphertext.
+/// there. No key is used: shares are ciphertext. What it finds is recorded as <see cref="BlobRepairer"/> does for whole
+/// copies: the good shares (with their numbers) as held and the damaged ones as lost, until the write that rebuilds a
+/// share records it held again.
 /// </summary>
 internal sealed class ShareRepairer(ErasureBlobStore erasure)
 {
@@ -19,6 +21,9 @@ internal sealed class ShareRepairer(ErasureBlobStore erasure)
         var good = new List<LocatedShare>();
         foreach (var share in located)
             if (await IsIntactAsync(item.Key, share, ct).ConfigureAwait(false)) good.Add(share);
+        store.Copies?.Record([
+            .. good.Select(g => BlobCopyChange.Holds(item.Key, g.Backend, g.Format.Index)),
+            .. located.Except(good).Select(d => BlobCopyChange.Lost(item.Key, d.Backend))]);
         var format = located[0].Format;
         if (item.ExpectedLength is { } expected && format.TotalLength != expected)
             return new RepairOutcome(item.Key, [], unreachable, $"the shares hold {format.TotalLength} bytes, the catalog recorded {expected}: left as they are");

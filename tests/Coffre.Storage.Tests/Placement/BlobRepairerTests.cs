@@ -30,7 +30,7 @@ public sealed class BlobRepairerTests
         var data = TestData.Random(300_000, 11);
         await PutAsync(store, "objects/one", data);
         var item = new RepairItem("objects/one", data.Length, data[..64]);
-        var repairer = new BlobRepairer(store);
+        var repairer = new BlobRepairer(store, TimeProvider.System);
         var copies = new[] { "left", "middle", "right" };
 
         Assert.Empty((await repairer.RepairAsync(item, copies)).Rewritten);
@@ -64,7 +64,7 @@ public sealed class BlobRepairerTests
         other[9_000] ^= 1;
         await PutAsync(left, "objects/two", data);
         await PutAsync(right, "objects/two", other);
-        var outcome = await new BlobRepairer(store).RepairAsync(new RepairItem("objects/two", data.Length, data[..64]), ["left", "right"]);
+        var outcome = await new BlobRepairer(store, TimeProvider.System).RepairAsync(new RepairItem("objects/two", data.Length, data[..64]), ["left", "right"]);
         Assert.Empty(outcome.Rewritten);
         Assert.Contains("copies disagree with no majority", outcome.Problem);
         Assert.Equal(other, await ReadAsync(right, "objects/two"));
@@ -81,7 +81,7 @@ public sealed class BlobRepairerTests
         var data = TestData.Random(50_000, 13);
         await PutAsync(local, "objects/three", data); // written while moto was unreachable, say
         var item = new RepairItem("objects/three", data.Length, data[..64]);
-        var repairer = new BlobRepairer(store);
+        var repairer = new BlobRepairer(store, TimeProvider.System);
         var outcome = await repairer.RepairAsync(item, ["local", "moto"]);
         Assert.Equal(["moto"], outcome.Rewritten);
         Assert.Equal(data, await ReadAsync(store.Backend("moto"), "objects/three"));

@@ -98,7 +98,7 @@ public sealed class ErasureProviderTests
         Assert.True(readsChecked > readsBefore, "no read ran with two providers down");
 
         // Repair every acknowledged blob, then take down the two providers that never stopped: all still read.
-        var repairer = new BlobRepairer(store);
+        var repairer = new BlobRepairer(store, TimeProvider.System);
         foreach (var (key, data) in acknowledged)
         {
             var outcome = await repairer.RepairAsync(new RepairItem(key, data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket));

@@ -122,14 +122,14 @@ public sealed class ErasureTests
 
         foreach (var (_, s) in backends) ((SwitchableBlobStore)s).Down = false;
         Assert.Null(await disk4.HeadAsync("objects/one-down"));
-        var outcome = await new BlobRepairer(store).RepairAsync(new RepairItem("objects/one-down", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket));
+        var outcome = await new BlobRepairer(store, TimeProvider.System).RepairAsync(new RepairItem("objects/one-down", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket));
         Assert.Null(outcome.Problem);
         Assert.Equal(["disk4"], outcome.Rewritten);
         // The rebuilt share is the very share the encoder would have written: zfec rebuilds the blob from it and any two others.
         using var shares = new TempDirectory();
         var files = await ErasureStores.ShareFilesAsync(store, "objects/one-down", shares.Path);
         Assert.Equal(data, ErasureStores.RebuildWithZfec([files[4], files[0], files[2]]));
-        Assert.Empty((await new BlobRepairer(store).RepairAsync(new RepairItem("objects/one-down", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket))).Rewritten);
+        Assert.Empty((await new BlobRepairer(store, TimeProvider.System).RepairAsync(new RepairItem("objects/one-down", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket))).Rewritten);
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public sealed class ErasureTests
 
         Assert.Equal(data, await GetAsync(store, "objects/d"));
         Assert.False(store.Health.Status("disk0").Healthy);
-        var outcome = await new BlobRepairer(store).RepairAsync(new RepairItem("objects/d", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket));
+        var outcome = await new BlobRepairer(store, TimeProvider.System).RepairAsync(new RepairItem("objects/d", data.Length, []), store.Placement.CopiesOf(ErasureStores.Bucket));
         Assert.Equal(["disk0"], outcome.Rewritten);
         Assert.NotEqual(bytes, File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(dir.Path, "disk0"), "*.d", SearchOption.AllDirectories).Single()));
 

@@ -63,7 +63,7 @@ public sealed class ReplicationTests
         var data = TestData.Random(24 * 1024 * 1024, 4);
         await PutAsync(store, "objects/big", data);
         // Reads prefer the fastest healthy copy: make the local one look slow so that moto serves the GET.
-        for (var i = 0; i < 20; i++) store.Health.Succeeded("local", TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 20; i++) store.Health.Succeeded("local", TimeSpan.FromSeconds(10), read: true);
 
         await using var read = await store.GetAsync("objects/big", 1000, null);
         Assert.Equal(data.Length - 1000, read.Length);
