@@ -6,7 +6,8 @@ using Coffre.TestSupport;
 
 namespace Coffre.Cli.Tests;
 
-/// <summary>`coffre repair --verify` rewrites the copies a provider lost behind Coffre's back, from the other provider, without the passphrase.</summary>
+/// <summary>`coffre repair` rewrites the copies a provider lost behind Coffre's back, from the other provider, without the passphrase;
+/// `--from-record` trusts the record of copies and so does not see them.</summary>
 public sealed class RepairTests
 {
     [Fact]
@@ -34,10 +35,10 @@ public sealed class RepairTests
         Directory.Delete(dir["right"], recursive: true); // the provider lost everything
 
         // The record of copies still says "right" holds them: a pass from the record reads nothing and rewrites nothing.
-        var fromRecord = Cli.Run(["repair", "--json", "--data", data], passphrase: null).Json();
+        var fromRecord = Cli.Run(["repair", "--from-record", "--json", "--data", data], passphrase: null).Json();
         Assert.Equal(0, fromRecord.GetProperty("copiesRewritten").GetInt64());
-        // --verify reads every copy: the lost ones are found and rewritten.
-        var repaired = Cli.Run(["repair", "--verify", "--json", "--data", data], passphrase: null).Json();
+        // By default every copy is read: the lost ones are found and rewritten.
+        var repaired = Cli.Run(["repair", "--json", "--data", data], passphrase: null).Json();
         Assert.Equal(5, repaired.GetProperty("objects").GetInt64());
         Assert.Equal(10, repaired.GetProperty("copiesRewritten").GetInt64());
         Assert.Empty(repaired.GetProperty("problems").EnumerateArray());

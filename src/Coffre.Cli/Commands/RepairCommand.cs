@@ -18,16 +18,19 @@ public static class RepairCommand
     {
         var bucketArg = new Argument<string?>("BUCKET") { Description = "Only this bucket (default: all)", Arity = ArgumentArity.ZeroOrOne };
         var restart = new Option<bool>("--restart") { Description = "Ignore where an interrupted repair stopped and check everything again" };
-        var verify = new Option<bool>("--verify")
+        // Reading every copy is the default: only a read finds a copy a provider lost or damaged behind Coffre's back,
+        // which is what an operator running a repair after an incident is looking for. The record is the fast path.
+        var fromRecord = new Option<bool>("--from-record")
         {
-            Description = "Read every copy of every blob, not only those the record of copies shows missing: finds copies a provider lost or damaged behind Coffre's back",
+            Description = "Check only the blobs the record of copies shows missing a copy (or does not know): reads nothing from the backends for a healthy bucket, " +
+                          "but does not find copies a provider lost or damaged behind Coffre's back",
         };
         var command = new Command("repair",
-            "Finds the copies of every object version's ciphertext that the record of copies shows missing on the backends its bucket's placement requires, " +
-            "checks the blob's copies (length, header and SHA-256; no key is used) and rewrites missing or damaged ones from a good one; " +
-            "blobs the record does not know are checked on every backend, and --verify checks every copy of every blob. Resumes where an interrupted run stopped. " +
+            "Checks every copy of every object version's ciphertext on the backends its bucket's placement requires (length, header and SHA-256; " +
+            "no key is used) and rewrites missing or damaged copies from a good one; --from-record checks only the blobs the record of copies shows missing. " +
+            "Resumes where an interrupted run stopped. " +
             $"Exit {ExitCodes.BackendUnavailable} when a backend could not be reached, {ExitCodes.AuthenticationFailed} when a blob has no good copy " +
-            "or its copies disagree with no majority.") { bucketArg, restart, verify };
+            "or its copies disagree with no majority.") { bucketArg, restart, fromRecord };
         command.SetAction((r, ct) => CliContext.RunAsync(async () =>
         {
             var cli = GlobalOptions.Context(r);
@@ -44,7 +47,7 @@ public static class RepairCommand
             var buckets = catalog is null ? [] : r.GetValue(bucketArg) is { } only
                 ? [(await catalog.GetBucketAsync(only, ct))?.Name ?? throw new CliException(ExitCodes.NotFound, $"No bucket named '{only}' in the catalog.")]
                 : (await catalog.ListBucketsAsync(ct)).Select(b => b.Name).ToList();
-            var repair = new CatalogRepair(catalog!, store, TimeProvider.System, r.GetValue(verify));
+            var repair = new CatalogRepair(catalog!, store, TimeProvider.System, verify: !r.GetValue(fromRecord));
             var report = new List<object>();
             long objects = 0, blobs = 0, rewritten = 0;
             var problems = new List<RepairOutcome>();

@@ -8,8 +8,8 @@ namespace Coffre.Server.Hosting;
 /// <summary>
 /// `coffre repair` in the background: from the maintenance service, a pass over every bucket once per
 /// <c>Coffre:RepairInterval</c> (off when zero), so that copies a provider lost or damaged are rewritten without an
-/// operator. It needs no key, so it runs sealed too. Its counters are exported at /metrics. Unlike `coffre repair`
-/// without --verify, it reads every copy (<see cref="CatalogRepair"/>): only a read finds a copy a provider lost or
+/// operator. It needs no key, so it runs sealed too. Its counters are exported at /metrics. Like `coffre repair`
+/// without --from-record, it reads every copy (<see cref="CatalogRepair"/>): only a read finds a copy a provider lost or
 /// damaged behind Coffre's back, and this pass has its whole interval to spread that cost over.
 /// </summary>
 public sealed class BackgroundRepair(IObjectCatalog catalog, PlacementBlobStore store, CoffreServerOptions options, TimeProvider time,
