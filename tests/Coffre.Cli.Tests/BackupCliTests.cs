@@ -36,7 +36,10 @@ public sealed class BackupCliTests : IDisposable
     {
         Cli.Run(["init", "--data", Data], passphrase: CoffreServeProcess.Passphrase).Ok();
         var acknowledged = new ConcurrentDictionary<string, byte[]>();
-        using (var server = await CoffreServeProcess.StartAsync(Data, ServeEnvironment()))
+        // One audit checkpoint, published at start: a later one (every MaintenanceInterval) published at the backend
+        // after the backup would rightly make the restored trail look rolled back, on a slow run.
+        var serving = new Dictionary<string, string>(ServeEnvironment()) { ["Coffre__MaintenanceInterval"] = "01:00:00" };
+        using (var server = await CoffreServeProcess.StartAsync(Data, serving))
         {
             await SignedRequests.S3Async(server, HttpMethod.Put, "/bkp", []);
             using var stop = new CancellationTokenSource();
