@@ -29,6 +29,8 @@ public sealed class RepairTests
             await s3.PutBucketAsync("docs");
             for (var i = 0; i < 5; i++)
                 await s3.PutObjectAsync(new PutObjectRequest { BucketName = "docs", Key = $"doc-{i}", ContentBody = new string('x', 1000 * (i + 1)) });
+            // Stopped, not killed: the server writes its last batch of the record of copies on the way out.
+            await serve.StopAsync();
         }
         var right = new LocalDiskBlobStore(dir["right"]);
         Assert.Equal(10, await right.ListAsync("objects/").CountAsync()); // five parts and their manifests

@@ -101,6 +101,17 @@ public sealed class CoffreServeProcess : IDisposable
     public Amazon.S3.AmazonS3Client CreateS3Client(int maxErrorRetry = 4) => new(new Amazon.Runtime.BasicAWSCredentials(AccessKey, SecretKey),
         new Amazon.S3.AmazonS3Config { ServiceURL = Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = maxErrorRetry });
 
+    /// <summary>SIGTERM, as systemd or a container runtime stops a service: the server runs its shutdown (flushing what
+    /// it queued, such as the record of copies) and exits; a server still running after <paramref name="timeout"/> fails the test.</summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process.HasExited) return;
+        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            await term.WaitForExitAsync();
+        using var bound = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+        await _process.WaitForExitAsync(bound.Token);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as when a machine or a container dies.</summary>
     public void Kill()
     {
