@@ -14,7 +14,9 @@ namespace Coffre.Server.Tests.Lifecycle;
 public sealed class BackgroundLeasesTests
 {
     private const string Bucket = "data";
-    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(3);
+    // Long enough that a renewal (every third of it) delayed by a loaded machine does not lose a live holder its lease:
+    // at 3 s, a CI run saw instance B fenced out of its own rewrap.
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(10);
 
     private static BackgroundLeases Instance(ILeaseStore store, TimeProvider? time = null) =>
         new(store, Duration, time ?? TimeProvider.System, NullLogger<BackgroundLeases>.Instance);
@@ -74,7 +76,7 @@ public sealed class BackgroundLeasesTests
             // A wakes up and goes on with the rewrap it started: the fence stops it before its first write.
             await env.Rewrapper.RunAsync(new RewrapRequest(), "instance-a", ct: ct, fence: t => stalled.FenceAsync(lease, t));
         }, CancellationToken.None);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + 6 * Duration;
         while (!await other.RunAsync(BackgroundLeases.Rewrap, async (lease, ct) =>
                {
                    byOther = await env.Rewrapper.RunAsync(new RewrapRequest(), "instance-b", ct: ct, fence: t => other.FenceAsync(lease, t));
